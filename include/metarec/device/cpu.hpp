@@ -1,0 +1,150 @@
+// metarec: the CPU device policy, on Eigen.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstring>
+
+#include <Eigen/Core>
+
+#include "execution_policy.hpp"
+
+namespace metarec::device {
+
+/// Device operations on the host CPU, implemented with Eigen (BLAS-3 through Eigen's GEMM,
+/// BLAS-1 through Eigen maps, embedding gather / scatter as per-column Eigen segments).
+///
+/// Every operation runs on the calling thread: meta-algorithms parallelize over tasks, one
+/// task per thread, so a kernel never spawns threads of its own. Results depend only on
+/// the inputs (fixed summation order).
+///
+/// @tparam Derived the concrete policy (CRTP); derive from `basic_cpu<Mine>` to override one
+///         operation and keep the rest (see execution_policy).
+template <class Derived>
+struct basic_cpu : execution_policy<Derived> {
+    //! Owning, 16-byte aligned, contiguous host buffer.
+    template <class S>
+    using vector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+
+    template <class F>
+    static void for_each(index n, F f) {
+        for (index i = 0; i < n; ++i) f(i);
+    }
+
+    template <class F>
+    static auto reduce(index n, F f) {
+        using R = decltype(f(index{}));
+        R acc = R(0);
+        for (index i = 0; i < n; ++i) acc += f(i);
+        return acc;
+    }
+
+    template <class S>
+    static void gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, const S* a,
+                     index lda, const S* b, index ldb, S beta, S* c, index ldc) {
+        using matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
+        using stride = Eigen::OuterStride<>;
+        Eigen::Map<matrix, 0, stride> C(c, m, n, stride(ldc));
+        const auto run = [&](const auto& A, const auto& B) {
+            if (beta == S(0))
+                C.noalias() = alpha * (A * B);
+            else {
+                if (beta != S(1)) C *= beta;
+                C.noalias() += alpha * (A * B);
+            }
+        };
+        Eigen::Map<const matrix, 0, stride> A(a, ta == transpose::no ? m : k, ta == transpose::no ? k : m, stride(lda));
+        Eigen::Map<const matrix, 0, stride> B(b, tb == transpose::no ? k : n, tb == transpose::no ? n : k, stride(ldb));
+        if (ta == transpose::no && tb == transpose::no) run(A, B);
+        else if (ta == transpose::no) run(A, B.transpose());
+        else if (tb == transpose::no) run(A.transpose(), B);
+        else run(A.transpose(), B.transpose());
+    }
+
+    template <class S>
+    static void to_host(index n, const S* src, S* dst) {
+        if (n > 0) std::memcpy(dst, src, sizeof(S) * std::size_t(n));
+    }
+    template <class S>
+    static void to_device(index n, const S* src, S* dst) {
+        if (n > 0) std::memcpy(dst, src, sizeof(S) * std::size_t(n));
+    }
+
+    template <class S>
+    static void fill(index n, S value, S* x) {
+        map(x, n).setConstant(value);
+    }
+    template <class S>
+    static void copy(index n, const S* x, S* y) {
+        if (n > 0) std::memcpy(y, x, sizeof(S) * std::size_t(n));
+    }
+    template <class S>
+    static void axpy(index n, S alpha, const S* x, S* y) {
+        map(y, n) += alpha * map(x, n);
+    }
+    template <class S>
+    static void scal(index n, S alpha, S* x) {
+        map(x, n) *= alpha;
+    }
+    template <class S>
+    static S dot(index n, const S* x, const S* y) {
+        return map(x, n).dot(map(y, n));
+    }
+
+    template <class S>
+    static void gather_sum(index dim, index segments, const id_type* offsets, const id_type* ids,
+                           bool mean, const S* table, S* out) {
+        for (index s = 0; s < segments; ++s) {
+            const index begin = offsets ? offsets[s] : s, end = offsets ? offsets[s + 1] : s + 1;
+            auto o = map(out + s * dim, dim);
+            o.setZero();
+            for (index i = begin; i < end; ++i) o += map(table + index(ids[i]) * dim, dim);
+            if (mean && end > begin) o /= S(end - begin);
+        }
+    }
+
+    template <class S>
+    static void scatter_add(index dim, index segments, const id_type* offsets, const id_type* ids,
+                            bool mean, const S* src, S* table) {
+        for (index s = 0; s < segments; ++s) {
+            const index begin = offsets ? offsets[s] : s, end = offsets ? offsets[s + 1] : s + 1;
+            if (end == begin) continue;
+            const S w = mean ? S(1) / S(end - begin) : S(1);
+            for (index i = begin; i < end; ++i) map(table + index(ids[i]) * dim, dim) += w * map(src + s * dim, dim);
+        }
+    }
+
+    template <class S>
+    static void add_to_columns(index rows, index cols, const S* b, S* y) {
+        map(y, rows, cols).colwise() += map(b, rows);
+    }
+    template <class S>
+    static void sum_columns(index rows, index cols, const S* y, S* b) {
+        map(b, rows) += map(y, rows, cols).rowwise().sum();
+    }
+
+private:
+    template <class S>
+    static auto map(S* p, index n) {
+        return Eigen::Map<Eigen::Matrix<std::remove_const_t<S>, Eigen::Dynamic, 1>>(const_cast<std::remove_const_t<S>*>(p), n);
+    }
+    template <class S>
+    static auto map(const S* p, index n) {
+        return Eigen::Map<const Eigen::Matrix<S, Eigen::Dynamic, 1>>(p, n);
+    }
+    template <class S>
+    static auto map(S* p, index rows, index cols) {
+        return Eigen::Map<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>(p, rows, cols);
+    }
+    template <class S>
+    static auto map(const S* p, index rows, index cols) {
+        return Eigen::Map<const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>>(p, rows, cols);
+    }
+};
+
+/// The default device: Eigen on the host CPU.
+struct cpu : basic_cpu<cpu> {};
+
+//! Policy object, for code that prefers passing a value to naming a type.
+inline constexpr cpu host{};
+
+}  // namespace metarec::device

@@ -1,0 +1,213 @@
+// metarec: the CRTP base of every device policy, with the generic device operations.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "../config.hpp"
+
+namespace metarec::device {
+
+namespace detail {
+
+// Kernel functors for the generic operations. They are named structs, not lambdas, so
+// that a device system that needs __device__ code (CUDA) can run them unchanged.
+
+template <class S>
+struct fill_kernel {
+    S* x;
+    S value;
+    METAREC_HOST_DEVICE void operator()(index i) const { x[i] = value; }
+};
+
+template <class S>
+struct copy_kernel {
+    const S* x;
+    S* y;
+    METAREC_HOST_DEVICE void operator()(index i) const { y[i] = x[i]; }
+};
+
+template <class S>
+struct axpy_kernel {
+    S alpha;
+    const S* x;
+    S* y;
+    METAREC_HOST_DEVICE void operator()(index i) const { y[i] += alpha * x[i]; }
+};
+
+template <class S>
+struct scal_kernel {
+    S alpha;
+    S* x;
+    METAREC_HOST_DEVICE void operator()(index i) const { x[i] *= alpha; }
+};
+
+template <class S>
+struct dot_kernel {
+    const S* x;
+    const S* y;
+    METAREC_HOST_DEVICE S operator()(index i) const { return x[i] * y[i]; }
+};
+
+// out[:, s] = sum over the ids of segment s of w * table[:, id]; w = 1 or 1/length (mean).
+// Parallel over the feature dimension so that no two threads write the same element.
+template <class S>
+struct gather_sum_kernel {
+    index dim, segments;
+    const id_type* offsets;  // segments + 1 entries, or null: segment s is the single id s
+    const id_type* ids;
+    bool mean;
+    const S* table;
+    S* out;
+    METAREC_HOST_DEVICE void operator()(index d) const {
+        for (index s = 0; s < segments; ++s) {
+            const index begin = offsets ? offsets[s] : s;
+            const index end = offsets ? offsets[s + 1] : s + 1;
+            S acc = S(0);
+            for (index i = begin; i < end; ++i) acc += table[index(ids[i]) * dim + d];
+            if (mean && end > begin) acc /= S(end - begin);
+            out[s * dim + d] = acc;
+        }
+    }
+};
+
+// The adjoint of gather_sum: table[:, id] += w * src[:, s] for every id of segment s.
+template <class S>
+struct scatter_add_kernel {
+    index dim, segments;
+    const id_type* offsets;
+    const id_type* ids;
+    bool mean;
+    const S* src;
+    S* table;
+    METAREC_HOST_DEVICE void operator()(index d) const {
+        for (index s = 0; s < segments; ++s) {
+            const index begin = offsets ? offsets[s] : s;
+            const index end = offsets ? offsets[s + 1] : s + 1;
+            if (end == begin) continue;
+            const S w = mean ? S(1) / S(end - begin) : S(1);
+            for (index i = begin; i < end; ++i) table[index(ids[i]) * dim + d] += w * src[s * dim + d];
+        }
+    }
+};
+
+template <class S>
+struct add_to_columns_kernel {
+    index rows;
+    const S* b;
+    S* y;
+    METAREC_HOST_DEVICE void operator()(index i) const { y[i] += b[i % rows]; }
+};
+
+template <class S>
+struct sum_columns_kernel {
+    index rows, cols;
+    const S* y;
+    S* b;
+    METAREC_HOST_DEVICE void operator()(index r) const {
+        S acc = S(0);
+        for (index j = 0; j < cols; ++j) acc += y[j * rows + r];
+        b[r] += acc;
+    }
+};
+
+template <class S>
+struct copy_block_kernel {
+    index rows;
+    const S* src;
+    index lds;
+    S* dst;
+    index ldd;
+    METAREC_HOST_DEVICE void operator()(index i) const {
+        const index r = i % rows, c = i / rows;
+        dst[c * ldd + r] = src[c * lds + r];
+    }
+};
+
+}  // namespace detail
+
+/// CRTP base of the device policies (the Thrust idea of `execution_policy<Derived>`).
+///
+/// A device policy is a stateless tag type. Layers, losses, optimizers and meta-algorithms
+/// call its operations as static members, `Device::gemm(...)`, so they are written once for
+/// every device. A concrete policy must provide the primitives
+///
+///  - `template <class S> using vector`: an owning contiguous buffer with `data()`,
+///    `size()`, and a constructor from a size (contents unspecified);
+///  - `for_each(n, f)`: calls `f(i)` for every `i` in `[0, n)`, in any order;
+///  - `reduce(n, f)`: returns the sum of `f(i)` over `[0, n)` (type of `f`'s result);
+///  - `gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)`: column-major
+///    `C = alpha op(A) op(B) + beta C` (when `beta == 0`, C is not read);
+///  - `to_host(n, src, dst)` / `to_device(n, src, dst)`: explicit transfers.
+///
+/// Everything else has a generic definition here, built on `for_each` and `reduce`, that a
+/// policy may hide with a faster one (device::cpu hides the BLAS-1 ones with Eigen). To
+/// change one kernel, derive from a policy's `basic_` template and declare that member:
+/// @code
+/// struct my_cpu : metarec::device::basic_cpu<my_cpu> {
+///     template <class S> static void axpy(metarec::index n, S a, const S* x, S* y) { /*...*/ }
+/// };
+/// @endcode
+/// @tparam Derived the concrete policy; its members take precedence over these defaults.
+template <class Derived>
+struct execution_policy {
+    //! x[i] = value
+    template <class S>
+    static void fill(index n, S value, S* x) {
+        Derived::for_each(n, detail::fill_kernel<S>{x, value});
+    }
+    //! y[i] = x[i]
+    template <class S>
+    static void copy(index n, const S* x, S* y) {
+        Derived::for_each(n, detail::copy_kernel<S>{x, y});
+    }
+    //! y += alpha x
+    template <class S>
+    static void axpy(index n, S alpha, const S* x, S* y) {
+        Derived::for_each(n, detail::axpy_kernel<S>{alpha, x, y});
+    }
+    //! x *= alpha
+    template <class S>
+    static void scal(index n, S alpha, S* x) {
+        Derived::for_each(n, detail::scal_kernel<S>{alpha, x});
+    }
+    //! sum_i x[i] y[i]
+    template <class S>
+    static S dot(index n, const S* x, const S* y) {
+        return Derived::reduce(n, detail::dot_kernel<S>{x, y});
+    }
+
+    /// Embedding lookup with pooling: `out[:, s] = w_s * sum_{i in segment s} table[:, ids[i]]`
+    /// where segment s is `[offsets[s], offsets[s+1])` (or the single id `s` when `offsets` is
+    /// null), `w_s = 1 / |segment|` when `mean`, else 1. `table` is `dim x vocabulary`,
+    /// `out` is `dim x segments`, both column-major. An empty segment gives zeros.
+    template <class S>
+    static void gather_sum(index dim, index segments, const id_type* offsets, const id_type* ids,
+                           bool mean, const S* table, S* out) {
+        Derived::for_each(dim, detail::gather_sum_kernel<S>{dim, segments, offsets, ids, mean, table, out});
+    }
+
+    /// Adjoint of gather_sum: `table[:, ids[i]] += w_s src[:, s]` for every i of segment s;
+    /// rows that no id names are untouched (sparse embedding gradient).
+    template <class S>
+    static void scatter_add(index dim, index segments, const id_type* offsets, const id_type* ids,
+                            bool mean, const S* src, S* table) {
+        Derived::for_each(dim, detail::scatter_add_kernel<S>{dim, segments, offsets, ids, mean, src, table});
+    }
+
+    //! y[:, j] += b for every column j of the rows x cols matrix y (bias broadcast)
+    template <class S>
+    static void add_to_columns(index rows, index cols, const S* b, S* y) {
+        Derived::for_each(rows * cols, detail::add_to_columns_kernel<S>{rows, b, y});
+    }
+    //! b += sum_j y[:, j] (bias gradient)
+    template <class S>
+    static void sum_columns(index rows, index cols, const S* y, S* b) {
+        Derived::for_each(rows, detail::sum_columns_kernel<S>{rows, cols, y, b});
+    }
+    //! dst(0:rows, 0:cols) = src(0:rows, 0:cols), both column-major with leading dimensions
+    template <class S>
+    static void copy_block(index rows, index cols, const S* src, index lds, S* dst, index ldd) {
+        Derived::for_each(rows * cols, detail::copy_block_kernel<S>{rows, src, lds, dst, ldd});
+    }
+};
+
+}  // namespace metarec::device

@@ -1,0 +1,153 @@
+// metarec: a learner composed with a loss: value, gradient and Hessian-vector product.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "../concepts/learner.hpp"
+#include "../concepts/loss_function.hpp"
+
+namespace metarec {
+
+/// The training objective `L(theta) = loss(f(theta, x), target)` of a learner f on a batch.
+///
+///  - value and gradient: one forward and one backward pass;
+///  - Hessian-vector product `H v`: exact for a twice_differentiable_learner, by
+///    Pearlmutter's R-operator (forward, R-forward, then one fused backward sweep, about
+///    the cost of two gradients):
+///
+///        H v = J^T l''(f) J v + sum_k l'(f)_k Hess(f_k) v = R_v{ J^T l'(f) }
+///
+///  - for a learner that only provides gradients, `H v` is approximated by the central
+///    difference `(grad(theta + h v) - grad(theta - h v)) / 2h` with
+///    `h = cbrt(epsilon) (1 + |theta|) / |v|`: second-order accurate, about 1e-10 relative
+///    in double and 1e-4 in float; `exact_hvp` says which one a learner gets.
+///
+/// The objective holds a reference to the learner: keep the learner alive.
+/// @tparam Learner a learner (concepts/learner.hpp)
+/// @tparam Loss    a loss function (concepts/loss_function.hpp)
+template <class Learner, class Loss>
+class objective {
+    static_assert(check_learner<Learner>());
+
+public:
+    using scalar_type = typename Learner::scalar_type;
+    using device_type = typename Learner::device_type;
+    using input_type = typename Learner::input_type;
+    static_assert(check_loss_function<Loss, scalar_type, device_type>());
+
+    //! true when hvp() is exact (R-operator), false when it is a finite difference
+    static constexpr bool exact_hvp =
+        twice_differentiable_learner<Learner> && loss_with_hessian<Loss, scalar_type, device_type>;
+
+    //! per-thread scratch memory: the learner's workspace and the prediction buffers
+    struct workspace {
+        using vector = typename device_type::template vector<scalar_type>;
+        typename Learner::workspace_type learner;
+        index capacity = 0;
+        vector pred, dpred, rpred, rdpred;
+        vector shifted, grad_plus;  // finite-difference HVP only
+    };
+
+    explicit objective(const Learner& learner, Loss loss = {}) : learner_(&learner), loss_(loss) {}
+
+    //! the learner
+    const Learner& learner() const noexcept { return *learner_; }
+    //! the loss
+    const Loss& loss() const noexcept { return loss_; }
+
+    //! scratch memory for batches of up to `max_samples` samples (grows on demand)
+    workspace make_workspace(index max_samples = 1) const {
+        workspace ws{learner_->make_workspace(max_samples), 0, {}, {}, {}, {}, {}, {}};
+        reserve(ws, max_samples);
+        return ws;
+    }
+
+    //! the loss at theta; `target` is laid out as the loss expects (loss_function.md)
+    scalar_type value(const scalar_type* theta, const input_type& x, const scalar_type* target,
+                      workspace& ws) const {
+        predict(theta, x, ws);
+        return loss_.template value<device_type>(ws.pred.data(), target, rows(), x.size());
+    }
+
+    /// `grad = dL/dtheta` (overwritten); returns the loss.
+    scalar_type gradient(const scalar_type* theta, const input_type& x, const scalar_type* target, workspace& ws,
+                         scalar_type* grad) const {
+        const scalar_type loss = value(theta, x, target, ws);
+        loss_.template gradient<device_type>(ws.pred.data(), target, rows(), x.size(), ws.dpred.data());
+        device_type::fill(learner_->parameter_count(), scalar_type(0), grad);
+        learner_->backward(theta, x, ws.learner, ws.dpred.data(), grad);
+        return loss;
+    }
+
+    /// `hv = H(theta) v` (overwritten), and `grad = dL/dtheta` when not null; returns the loss.
+    scalar_type hvp(const scalar_type* theta, const input_type& x, const scalar_type* target, const scalar_type* v,
+                    workspace& ws, scalar_type* hv, scalar_type* grad = nullptr) const {
+        if constexpr (exact_hvp) {
+            const scalar_type loss = value(theta, x, target, ws);
+            const index n = x.size(), p = learner_->parameter_count();
+            loss_.template gradient<device_type>(ws.pred.data(), target, rows(), n, ws.dpred.data());
+            learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data());
+            loss_.template hessian_product<device_type>(ws.pred.data(), target, rows(), n, ws.rpred.data(),
+                                                        ws.rdpred.data());
+            device_type::fill(p, scalar_type(0), hv);
+            if (grad) device_type::fill(p, scalar_type(0), grad);
+            learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad);
+            return loss;
+        } else {
+            return finite_difference_hvp(theta, x, target, v, ws, hv, grad);
+        }
+    }
+
+private:
+    index rows() const { return learner_->output_rows(); }
+
+    void reserve(workspace& ws, index samples) const {
+        if (samples <= ws.capacity) return;
+        const index size = rows() * samples;
+        for (auto* buffer : {&ws.pred, &ws.dpred, &ws.rpred, &ws.rdpred}) *buffer = typename workspace::vector(size);
+        ws.capacity = samples;
+    }
+
+    void predict(const scalar_type* theta, const input_type& x, workspace& ws) const {
+        reserve(ws, x.size());
+        learner_->forward(theta, x, ws.learner, ws.pred.data());
+    }
+
+    scalar_type finite_difference_hvp(const scalar_type* theta, const input_type& x, const scalar_type* target,
+                                      const scalar_type* v, workspace& ws, scalar_type* hv, scalar_type* grad) const {
+        using S = scalar_type;
+        using D = device_type;
+        const index p = learner_->parameter_count();
+        if (ws.shifted.size() != p) {
+            ws.shifted = typename workspace::vector(p);
+            ws.grad_plus = typename workspace::vector(p);
+        }
+        const S v_norm = std::sqrt(D::dot(p, v, v));
+        const S loss = grad ? gradient(theta, x, target, ws, grad) : value(theta, x, target, ws);
+        if (v_norm == S(0)) {
+            D::fill(p, S(0), hv);
+            return loss;
+        }
+        const S theta_norm = std::sqrt(D::dot(p, theta, theta));
+        const S h = std::cbrt(std::numeric_limits<S>::epsilon()) * (S(1) + theta_norm) / v_norm;
+        D::copy(p, theta, ws.shifted.data());
+        D::axpy(p, h, v, ws.shifted.data());
+        gradient(ws.shifted.data(), x, target, ws, ws.grad_plus.data());
+        D::copy(p, theta, ws.shifted.data());
+        D::axpy(p, -h, v, ws.shifted.data());
+        gradient(ws.shifted.data(), x, target, ws, hv);
+        // hv = (grad_plus - grad_minus) / 2h
+        D::scal(p, S(-1), hv);
+        D::axpy(p, S(1), ws.grad_plus.data(), hv);
+        D::scal(p, S(1) / (S(2) * h), hv);
+        return loss;
+    }
+
+    const Learner* learner_;
+    [[no_unique_address]] Loss loss_;
+};
+
+}  // namespace metarec

@@ -1,0 +1,24 @@
+// metarec: header-only C++20 meta-learning for cold-start recommendation. Includes everything.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "version.hpp"
+#include "config.hpp"
+
+#include "concepts/device_policy.hpp"
+#include "concepts/learner.hpp"
+#include "concepts/loss_function.hpp"
+#include "concepts/optimizer.hpp"
+
+#include "device/cpu.hpp"
+#include "device/execution_policy.hpp"
+
+#include "nn/batch_data.hpp"
+#include "nn/nn.hpp"
+
+#include "loss/loss.hpp"
+#include "loss/objective.hpp"
+
+#include "optim/optim.hpp"
+
+

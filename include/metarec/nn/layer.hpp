@@ -1,0 +1,102 @@
+// metarec: the layer protocol shared by every building block of nn::sequential / nn::model.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "../config.hpp"
+#include "../detail/random.hpp"
+#include "batch.hpp"
+
+namespace metarec::nn {
+
+/// A named, contiguous range of a learner's flat parameter vector (one layer's weights).
+/// Meta-algorithms choose what adapts as a set of slices.
+struct parameter_slice {
+    std::string name;  //!< e.g. "dense", "embedding_bag"
+    index offset = 0;  //!< first parameter
+    index size = 0;    //!< number of parameters
+    int depth = 0;     //!< 0: a layer of the top-level chain; +1 inside each concat branch
+};
+
+/// Common state of the layers: input rows, output rows and parameter offset, fixed by
+/// `configure` when the enclosing model is built.
+///
+/// The layer protocol. A layer type `L` (a leaf such as `dense<64>`, or a composite such
+/// as `sequential<...>`) is default constructible and provides
+///
+///  - `static constexpr std::string_view name`
+///  - `index configure(const input_shape& source, index in_rows, index offset)`: fixes the
+///    sizes (input rows from the previous layer; `source` is the network's input), records
+///    its parameter offset, returns its output rows;
+///  - `index parameter_count() const`;
+///  - `template <class S> void initialize(S* theta, detail::rng& g) const`: writes its
+///    slice of the (host) parameter vector;
+///  - `void collect_slices(std::vector<parameter_slice>&, int depth) const` (derived for leaves);
+///  - optionally `template <class S, class D> auto make_workspace(index max_samples) const`:
+///    scratch buffers for one thread (composites hold their intermediate activations there);
+///  - the four passes, templated on the device `D` (called as `l.template forward<D>(...)`),
+///    where `x` is either the network input `const batch<S>&` (first layer) or the previous
+///    layer's `in_rows x n` output `const S*`, `n` the number of samples, and every other
+///    pointer an `rows x n` column-major matrix in device memory:
+///
+///      forward   (theta, x, y, n, ws)                   y  = f(theta, x)
+///      backward  (theta, x, dy, dx, grad, n, ws)        grad += J_theta^T dy,  dx = J_x^T dy
+///      r_forward (theta, v, x, rx, ry, n, ws)           ry = J_theta v + J_x rx
+///      r_backward(theta, v, x, rx, dy, rdy, dx, rdx, grad, hv, n, ws)
+///                  the fused backward and R-backward pass (Pearlmutter's R{.} operator):
+///                  dx, grad as backward; rdx = R{dx}; hv += R{grad}
+///
+///    `dx`, `rdx`, `grad` may be null (not wanted); `rx` is null when x is data (R{x} = 0).
+///    The backward passes may read what the matching forward pass wrote into `ws`.
+struct layer_base {
+    //! rows of the input (features per sample)
+    index in_rows() const noexcept { return in_rows_; }
+    //! rows of the output
+    index out_rows() const noexcept { return out_rows_; }
+    //! first parameter of this layer in the flat vector
+    index offset() const noexcept { return offset_; }
+
+protected:
+    index in_rows_ = 0, out_rows_ = 0, offset_ = 0;
+};
+
+namespace detail {
+
+//! the dense features of a network input, or a layer output as is
+template <class S>
+const S* matrix_of(const S* x) noexcept {
+    return x;
+}
+template <class S>
+const S* matrix_of(const batch<S>& x) noexcept {
+    return x.dense;
+}
+
+//! The workspace of layers that need none.
+struct no_workspace {};
+
+template <class S, class D, class L>
+auto make_workspace(const L& layer, index max_samples) {
+    if constexpr (requires { layer.template make_workspace<S, D>(max_samples); })
+        return layer.template make_workspace<S, D>(max_samples);
+    else
+        return no_workspace{};
+}
+
+template <class L, class S, class D>
+using workspace_t = decltype(make_workspace<S, D>(std::declval<const L&>(), index{}));
+
+template <class L>
+void collect_slices(const L& layer, std::vector<parameter_slice>& out, int depth) {
+    if constexpr (requires { layer.collect_slices(out, depth); })
+        layer.collect_slices(out, depth);
+    else if (layer.parameter_count() > 0)
+        out.push_back({std::string(L::name), layer.offset(), layer.parameter_count(), depth});
+}
+
+}  // namespace detail
+}  // namespace metarec::nn

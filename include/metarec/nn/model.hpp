@@ -1,0 +1,150 @@
+// metarec: a network bound to a scalar type, a device and one flat parameter vector.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../concepts/device_policy.hpp"
+#include "../device/cpu.hpp"
+#include "layer.hpp"
+#include "sequential.hpp"
+
+namespace metarec::nn {
+
+/// A learner built from a layer specification: owns ONE contiguous parameter vector in
+/// which every layer is a view at a fixed offset (`slices()` names them).
+///
+/// Every computation takes the parameters `theta` explicitly, so that meta-algorithms
+/// evaluate the same network at many fast weights without copying the model, and takes a
+/// workspace, so that threads share one model (one workspace per thread). Workspaces grow
+/// on the first larger batch and are reused afterwards: the passes do not allocate.
+///
+/// @code
+/// using net = metarec::nn::model<metarec::nn::sequential<dense<40>, relu, dense<40>, relu, dense<1>>, double>;
+/// net f{{.dense = 1}, /*seed=*/7};
+/// auto ws = f.make_workspace(10);
+/// f.forward(f.parameters(), batch<double>::dense_only(x, 1, 10), ws, y);
+/// @endcode
+/// @tparam Spec   the network: a layer or a composite (`sequential<...>`, `concat<...>`)
+/// @tparam Scalar `float` or `double`
+/// @tparam Device device policy (device::cpu by default)
+template <class Spec, class Scalar = float, class Device = device::cpu>
+class model {
+    static_assert(check_device_policy<Device>());
+    static_assert(std::is_floating_point_v<Scalar>, "metarec: model<Spec, Scalar>: Scalar must be float or double");
+
+public:
+    using scalar_type = Scalar;
+    using device_type = Device;
+    using input_type = batch<Scalar>;
+    using vector_type = typename Device::template vector<Scalar>;
+
+    //! per-thread scratch memory (intermediate activations and their derivatives)
+    struct workspace_type {
+        index capacity = 0;  //!< largest batch it holds
+        detail::workspace_t<Spec, Scalar, Device> layers;
+    };
+
+    /// Builds the network for inputs of the given shape and initializes its parameters.
+    /// @param shape input features (dense dimension, categorical vocabularies)
+    /// @param seed  seed of the deterministic initialization (same seed, same parameters)
+    explicit model(input_shape shape, std::uint64_t seed = 0) : shape_(std::move(shape)) {
+        out_rows_ = spec_.configure(shape_, shape_.dense, 0);
+        count_ = spec_.parameter_count();
+        detail::collect_slices(spec_, slices_, 0);
+        std::vector<Scalar> host(static_cast<std::size_t>(count_));
+        metarec::detail::rng g(seed);
+        spec_.initialize(host.data(), g);
+        params_ = vector_type(count_);
+        Device::to_device(count_, host.data(), params_.data());
+    }
+
+    //! number of parameters
+    index parameter_count() const noexcept { return count_; }
+    //! outputs per sample (rows of the prediction matrix)
+    index output_rows() const noexcept { return out_rows_; }
+    //! the parameters (device memory)
+    Scalar* parameters() noexcept { return params_.data(); }
+    const Scalar* parameters() const noexcept { return params_.data(); }
+    //! the parameter ranges of the layers, in order
+    const std::vector<parameter_slice>& slices() const noexcept { return slices_; }
+    //! the input shape the model was built for
+    const input_shape& shape() const noexcept { return shape_; }
+    //! the network
+    const Spec& network() const noexcept { return spec_; }
+
+    //! scratch memory for batches of up to `max_samples` samples (grows on demand)
+    workspace_type make_workspace(index max_samples = 1) const {
+        return {max_samples, detail::make_workspace<Scalar, Device>(spec_, max_samples)};
+    }
+
+    /// Throws std::invalid_argument when the batch does not match the input shape: dense
+    /// dimension, number of fields, ids outside a vocabulary, malformed bag offsets.
+    void validate(const input_type& x) const {
+        if (x.size() < 0) throw std::invalid_argument("metarec: a batch cannot have a negative size");
+        if (x.dense_dim != shape_.dense)
+            throw std::invalid_argument("metarec: the batch has " + std::to_string(x.dense_dim) +
+                                        " dense features, the model expects " + std::to_string(shape_.dense));
+        if (x.size() > 0 && shape_.dense > 0 && !x.dense)
+            throw std::invalid_argument("metarec: the batch has no dense feature data");
+        if (x.categorical.size() != shape_.categorical.size() || x.multi.size() != shape_.multi.size())
+            throw std::invalid_argument("metarec: the batch has " + std::to_string(x.categorical.size()) +
+                                        " categorical and " + std::to_string(x.multi.size()) +
+                                        " multi-valued fields, the model expects " +
+                                        std::to_string(shape_.categorical.size()) + " and " +
+                                        std::to_string(shape_.multi.size()));
+        detail::validate_layer<Spec, Device>(spec_, x);
+    }
+
+    /// Predictions `pred` (`output_rows() x x.size()`, column-major) at parameters `theta`.
+    /// Validates the batch first (validate()).
+    void forward(const Scalar* theta, const input_type& x, workspace_type& ws, Scalar* pred) const {
+        validate(x);
+        if (x.size() > ws.capacity) ws = make_workspace(x.size());
+        spec_.template forward<Device>(theta, x, pred, x.size(), ws.layers);
+    }
+
+    /// `grad += J^T dpred`: the parameter gradient of `<dpred, pred>`, for the batch of the
+    /// last forward() with the same workspace.
+    void backward(const Scalar* theta, const input_type& x, workspace_type& ws, const Scalar* dpred,
+                  Scalar* grad) const {
+        require_forward(x, ws);
+        spec_.template backward<Device>(theta, x, dpred, static_cast<Scalar*>(nullptr), grad, x.size(), ws.layers);
+    }
+
+    /// `rpred = J v`: the directional derivative of the predictions along `v` (after forward()).
+    void r_forward(const Scalar* theta, const Scalar* v, const input_type& x, workspace_type& ws,
+                   Scalar* rpred) const {
+        require_forward(x, ws);
+        spec_.template r_forward<Device>(theta, v, x, static_cast<const Scalar*>(nullptr), rpred, x.size(), ws.layers);
+    }
+
+    /// `hv += R_v{J^T dpred}` where `rdpred = R_v{dpred}`: with `dpred = l'(pred)` and
+    /// `rdpred = l''(pred) rpred` this adds the Hessian-vector product of the loss; `grad`
+    /// (optional) receives `+= J^T dpred` in the same sweep. After forward() and r_forward().
+    void r_backward(const Scalar* theta, const Scalar* v, const input_type& x, workspace_type& ws,
+                    const Scalar* dpred, const Scalar* rdpred, Scalar* hv, Scalar* grad = nullptr) const {
+        require_forward(x, ws);
+        spec_.template r_backward<Device>(theta, v, x, static_cast<const Scalar*>(nullptr), dpred, rdpred,
+                                          static_cast<Scalar*>(nullptr), static_cast<Scalar*>(nullptr), grad, hv,
+                                          x.size(), ws.layers);
+    }
+
+private:
+    static void require_forward(const input_type& x, const workspace_type& ws) {
+        if (x.size() > ws.capacity)
+            throw std::logic_error("metarec: the workspace holds no forward pass for this batch (call forward first)");
+    }
+
+    input_shape shape_;
+    Spec spec_{};
+    index out_rows_ = 0, count_ = 0;
+    std::vector<parameter_slice> slices_;
+    vector_type params_;
+};
+
+}  // namespace metarec::nn

@@ -1,0 +1,12 @@
+// metarec: all of nn (layers, composition, model).
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "activations.hpp"
+#include "batch.hpp"
+#include "concat.hpp"
+#include "dense.hpp"
+#include "embedding.hpp"
+#include "layer.hpp"
+#include "model.hpp"
+#include "sequential.hpp"

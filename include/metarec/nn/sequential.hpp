@@ -1,0 +1,167 @@
+// metarec: a chain of layers composed from a flat type list.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <array>
+#include <tuple>
+#include <utility>
+
+#include "layer.hpp"
+
+namespace metarec::nn {
+
+namespace detail {
+
+template <class L, class D, class S>
+void validate_layer(const L& layer, const batch<S>& x) {
+    if constexpr (requires { layer.template validate<D>(x); }) layer.template validate<D>(x);
+}
+
+}  // namespace detail
+
+/// Layers applied one after the other: `sequential<dense<64>, relu, dense<1>>`.
+///
+/// Composed with a fold over the flat list (no recursive nesting), so long chains cost
+/// neither compile time nor recursion depth. Parameters of the layers follow each other
+/// in the flat vector in list order: put what adapts last to keep it contiguous.
+/// The workspace holds the intermediate outputs, their gradients, and their R-values.
+/// @tparam Layers the layers, first to last (each follows the layer protocol, layer.hpp)
+template <class... Layers>
+class sequential : public layer_base {
+    static_assert(sizeof...(Layers) >= 1, "metarec: sequential<> needs at least one layer");
+    static constexpr std::size_t count = sizeof...(Layers);
+    template <std::size_t I>
+    using layer_at = std::tuple_element_t<I, std::tuple<Layers...>>;
+
+public:
+    static constexpr std::string_view name = "sequential";
+
+    index configure(const input_shape& source, index in_rows, index offset) {
+        in_rows_ = in_rows;
+        offset_ = offset;
+        index rows = in_rows;
+        std::apply([&](auto&... layer) { ((rows = layer.configure(source, rows, offset), offset += layer.parameter_count()), ...); },
+                   layers_);
+        out_rows_ = rows;
+        return rows;
+    }
+    index parameter_count() const {
+        return std::apply([](const auto&... layer) { return (index{0} + ... + layer.parameter_count()); }, layers_);
+    }
+    template <class S>
+    void initialize(S* theta, metarec::detail::rng& g) const {
+        std::apply([&](const auto&... layer) { (layer.initialize(theta, g), ...); }, layers_);
+    }
+    void collect_slices(std::vector<parameter_slice>& out, int depth) const {
+        std::apply([&](const auto&... layer) { (detail::collect_slices(layer, out, depth), ...); }, layers_);
+    }
+    template <class D, class S>
+    void validate(const batch<S>& x) const {
+        detail::validate_layer<layer_at<0>, D>(std::get<0>(layers_), x);  // only the first layer reads the input
+    }
+    //! the I-th layer
+    template <std::size_t I>
+    const layer_at<I>& layer() const noexcept {
+        return std::get<I>(layers_);
+    }
+
+    template <class S, class D>
+    struct workspace {
+        std::tuple<detail::workspace_t<Layers, S, D>...> layers;
+        // outputs of layers 0 .. count-2 (the last layer writes into the caller's buffer)
+        std::array<typename D::template vector<S>, count - 1> y, dy, ry, rdy;
+    };
+
+    template <class S, class D>
+    workspace<S, D> make_workspace(index max_samples) const {
+        workspace<S, D> ws{make_children<S, D>(max_samples, std::index_sequence_for<Layers...>{}), {}, {}, {}, {}};
+        for_each_index([&]<std::size_t I>() {
+            if constexpr (I + 1 < count) {
+                const index size = std::get<I>(layers_).out_rows() * max_samples;
+                for (auto* buffers : {&ws.y, &ws.dy, &ws.ry, &ws.rdy}) (*buffers)[I] = typename D::template vector<S>(size);
+            }
+        });
+        return ws;
+    }
+
+    template <class D, class S, class X, class W>
+    void forward(const S* theta, const X& x, S* y, index n, W& ws) const {
+        for_each_index([&]<std::size_t I>() {
+            std::get<I>(layers_).template forward<D>(theta, input<I>(x, ws.y), output<I>(y, ws.y), n,
+                                                     std::get<I>(ws.layers));
+        });
+    }
+
+    template <class D, class S, class X, class W>
+    void backward(const S* theta, const X& x, const S* dy, S* dx, S* grad, index n, W& ws) const {
+        for_each_index_reversed([&]<std::size_t I>() {
+            std::get<I>(layers_).template backward<D>(theta, input<I>(x, ws.y), output<I>(dy, ws.dy),
+                                                      input_gradient<I>(dx, ws.dy), grad, n, std::get<I>(ws.layers));
+        });
+    }
+
+    template <class D, class S, class X, class W>
+    void r_forward(const S* theta, const S* v, const X& x, const S* rx, S* ry, index n, W& ws) const {
+        for_each_index([&]<std::size_t I>() {
+            std::get<I>(layers_).template r_forward<D>(theta, v, input<I>(x, ws.y), input<I>(rx, ws.ry),
+                                                       output<I>(ry, ws.ry), n, std::get<I>(ws.layers));
+        });
+    }
+
+    template <class D, class S, class X, class W>
+    void r_backward(const S* theta, const S* v, const X& x, const S* rx, const S* dy, const S* rdy, S* dx, S* rdx,
+                    S* grad, S* hv, index n, W& ws) const {
+        for_each_index_reversed([&]<std::size_t I>() {
+            std::get<I>(layers_).template r_backward<D>(
+                theta, v, input<I>(x, ws.y), input<I>(rx, ws.ry), output<I>(dy, ws.dy), output<I>(rdy, ws.rdy),
+                input_gradient<I>(dx, ws.dy), input_gradient<I>(rdx, ws.rdy), grad, hv, n, std::get<I>(ws.layers));
+        });
+    }
+
+private:
+    template <class S, class D, std::size_t... I>
+    auto make_children(index max_samples, std::index_sequence<I...>) const {
+        return std::tuple<detail::workspace_t<Layers, S, D>...>{
+            detail::make_workspace<S, D>(std::get<I>(layers_), max_samples)...};
+    }
+
+    // the input of layer I: the chain's input for the first, else the previous output
+    template <std::size_t I, class X, class Buffers>
+    static decltype(auto) input(const X& x, const Buffers& buffers) {
+        if constexpr (I == 0)
+            return (x);
+        else
+            return static_cast<decltype(buffers[0].data() + 0)>(buffers[I - 1].data());
+    }
+    // where layer I writes (or reads its output gradient from)
+    template <std::size_t I, class P, class Buffers>
+    static auto output(P external, Buffers& buffers) {
+        if constexpr (I + 1 == count)
+            return external;
+        else
+            return static_cast<P>(buffers[I].data());
+    }
+    // where layer I writes the gradient of its input: the previous layer's output gradient
+    template <std::size_t I, class S, class Buffers>
+    static S* input_gradient(S* external, Buffers& buffers) {
+        if constexpr (I == 0)
+            return external;
+        else
+            return buffers[I - 1].data();
+    }
+
+    template <class F>
+    static void for_each_index(F&& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) { (f.template operator()<I>(), ...); }(
+            std::make_index_sequence<count>{});
+    }
+    template <class F>
+    static void for_each_index_reversed(F&& f) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) { (f.template operator()<count - 1 - I>(), ...); }(
+            std::make_index_sequence<count>{});
+    }
+
+    std::tuple<Layers...> layers_;
+};
+
+}  // namespace metarec::nn

@@ -1,0 +1,160 @@
+// metarec: Adam and AdamW (one kernel; coupled L2 or decoupled weight decay).
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cmath>
+#include <string_view>
+
+#include "../config.hpp"
+#include "../device/cpu.hpp"
+#include "schedule.hpp"
+#include "state.hpp"
+
+namespace metarec::optim {
+
+namespace detail {
+
+// The update of adam (decay = 1) and adamw (l2 = 0):
+//   g = scale grad + l2 theta;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+//   theta = decay theta - lr (m / bias1) / (sqrt(v / bias2) + eps)
+template <class S>
+struct adam_kernel {
+    S* theta;
+    const S* grad;
+    S* m;
+    S* v;
+    S scale, lr, l2, decay;
+    S beta1, one_minus_beta1, beta2, one_minus_beta2;
+    S bias1, bias2;  // 1 - beta1^t, 1 - beta2^t
+    S eps;
+    METAREC_HOST_DEVICE void operator()(index i) const {
+        using std::sqrt;
+        const S g = scale * grad[i] + l2 * theta[i];
+        const S mi = beta1 * m[i] + one_minus_beta1 * g;
+        const S vi = beta2 * v[i] + one_minus_beta2 * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        theta[i] = decay * theta[i] - lr * (mi / bias1) / (sqrt(vi / bias2) + eps);
+    }
+};
+
+//! The hyper-parameter checks of adam and adamw.
+template <class Optimizer>
+void validate_adam(const Optimizer& opt) {
+    require_common(opt);
+    require_unit(Optimizer::name, "beta1", opt.beta1);
+    require_unit(Optimizer::name, "beta2", opt.beta2);
+    require_positive(Optimizer::name, "eps", opt.eps);
+}
+
+/// One adam (decoupled == false) or adamw (decoupled == true) step.
+template <bool Decoupled, class Optimizer, class S, class Device>
+void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* grad, index n) {
+    const auto k = begin_step(opt, st, grad, n);
+    const double t = double(st.steps + 1);  // 1-based step number of the bias correction
+    const S decay = Decoupled ? S(1 - opt.lr * opt.lr_schedule.factor(st.steps) * opt.weight_decay) : S(1);
+    S* m = st.buffer.data();
+    Device::for_each(n, adam_kernel<S>{theta, grad, m, m + n, k.scale, k.lr, Decoupled ? S(0) : S(opt.weight_decay),
+                                       decay, S(opt.beta1), S(1 - opt.beta1), S(opt.beta2), S(1 - opt.beta2),
+                                       S(1 - std::pow(opt.beta1, t)), S(1 - std::pow(opt.beta2, t)), S(opt.eps)});
+    ++st.steps;
+}
+
+}  // namespace detail
+
+/// Adam (Kingma and Ba 2015) with bias correction, as PyTorch's `torch.optim.Adam`; weight
+/// decay is the coupled L2 penalty added to the gradient. With `c` the clipping factor (1
+/// when `clip_norm == 0`), `lambda` the weight decay, `eta_t = lr * lr_schedule.factor(t-1)`
+/// and `t` the 1-based step number:
+///
+///     g      = c * grad + lambda * theta
+///     m     <- beta1 * m + (1 - beta1) * g
+///     v     <- beta2 * v + (1 - beta2) * g^2
+///     theta <- theta - eta_t * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+///
+/// State: m then v, `state_size(n) == 2n` (buffer[0, n) = m, buffer[n, 2n) = v). Fields,
+/// in designated-initializer order:
+/// @param lr            base learning rate, >= 0; default 1e-3
+/// @param beta1         decay of the first moment, in [0, 1); default 0.9
+/// @param beta2         decay of the second moment, in [0, 1); default 0.999
+/// @param eps           added to the denominator, > 0; default 1e-8
+/// @param weight_decay  L2 penalty lambda added to the gradient, >= 0; default 0
+/// @param clip_norm     maximum gradient norm, >= 0; default 0 (off)
+/// @param lr_schedule   factor of lr per step; default schedule::constant()
+/// @code
+/// metarec::optim::adam opt{.lr = 1e-3};
+/// auto st = metarec::optim::make_state<float>(opt, n);
+/// for (...) { /* grad = ... */ opt.step(st, theta, grad, n); }
+/// @endcode
+struct adam {
+    static constexpr std::string_view name = "adam";  //!< used in error messages
+
+    double lr = 1e-3;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    double weight_decay = 0;
+    double clip_norm = 0;
+    schedule lr_schedule = schedule::constant();
+
+    //! Throws std::invalid_argument naming the first invalid hyper-parameter.
+    void validate() const { detail::validate_adam(*this); }
+
+    //! first moments m, then second moments v
+    index state_size(index n) const noexcept { return 2 * n; }
+
+    /// One update of the n parameters at `theta` (device memory) from `grad`, which is not
+    /// modified; increments `st.steps`.
+    template <class S, class Device>
+    void step(state<S, Device>& st, S* theta, const S* grad, index n) const {
+        detail::adam_step<false>(*this, st, theta, grad, n);
+    }
+};
+
+/// AdamW (Loshchilov and Hutter 2019), as PyTorch's `torch.optim.AdamW`: Adam whose weight
+/// decay is decoupled from the gradient, shrinking the parameters before the Adam update:
+///
+///     theta <- theta * (1 - eta_t * lambda)
+///     g      = c * grad                           (no L2 term)
+///     m, v   as adam
+///     theta <- theta - eta_t * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+///
+/// Unlike adam's L2 term, the decay does not pass through the adaptive denominator, so every
+/// parameter shrinks by the same fraction. State and fields as adam; defaults differ only
+/// in `weight_decay = 0.01`.
+/// @param lr            base learning rate, >= 0; default 1e-3
+/// @param beta1         decay of the first moment, in [0, 1); default 0.9
+/// @param beta2         decay of the second moment, in [0, 1); default 0.999
+/// @param eps           added to the denominator, > 0; default 1e-8
+/// @param weight_decay  decoupled decay lambda, >= 0; default 0.01
+/// @param clip_norm     maximum gradient norm, >= 0; default 0 (off)
+/// @param lr_schedule   factor of lr per step (it scales the decay too); default constant
+/// @code
+/// metarec::optim::adamw opt{.lr = 1e-3, .weight_decay = 0.05};
+/// @endcode
+struct adamw {
+    static constexpr std::string_view name = "adamw";  //!< used in error messages
+
+    double lr = 1e-3;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    double weight_decay = 0.01;
+    double clip_norm = 0;
+    schedule lr_schedule = schedule::constant();
+
+    //! Throws std::invalid_argument naming the first invalid hyper-parameter.
+    void validate() const { detail::validate_adam(*this); }
+
+    //! first moments m, then second moments v
+    index state_size(index n) const noexcept { return 2 * n; }
+
+    /// One update of the n parameters at `theta` (device memory) from `grad`, which is not
+    /// modified; increments `st.steps`.
+    template <class S, class Device>
+    void step(state<S, Device>& st, S* theta, const S* grad, index n) const {
+        detail::adam_step<true>(*this, st, theta, grad, n);
+    }
+};
+
+}  // namespace metarec::optim

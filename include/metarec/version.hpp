@@ -1,0 +1,13 @@
+// metarec: library version (parsed by CMake; keep the three macros on their own lines).
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#define METAREC_VERSION_MAJOR 0
+#define METAREC_VERSION_MINOR 1
+#define METAREC_VERSION_PATCH 0
+
+namespace metarec {
+//! The version as a number: major * 10000 + minor * 100 + patch.
+inline constexpr int version = METAREC_VERSION_MAJOR * 10000 + METAREC_VERSION_MINOR * 100 +
+                               METAREC_VERSION_PATCH;
+}  // namespace metarec

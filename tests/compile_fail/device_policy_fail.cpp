@@ -1,0 +1,13 @@
+// expect: a device policy must derive from device::execution_policy<Self>
+// A device policy that forgot the CRTP base.
+#include <metarec/concepts/device_policy.hpp>
+#include <metarec/device/cpu.hpp>
+
+struct my_cpu {
+    template <class S>
+    static void axpy(metarec::index n, S a, const S* x, S* y) {
+        for (metarec::index i = 0; i < n; ++i) y[i] += a * x[i];
+    }
+};
+
+static_assert(metarec::check_device_policy<my_cpu>());

@@ -1,0 +1,291 @@
+// metarec tests: gradients and Hessian-vector products of layers, losses and whole networks
+// against central finite differences (double precision).
+// SPDX-License-Identifier: Apache-2.0
+#include <doctest/doctest.h>
+
+#include <metarec/loss/loss.hpp>
+#include <metarec/loss/objective.hpp>
+#include <metarec/nn/nn.hpp>
+
+#include "../support/numeric.hpp"
+
+namespace mr = metarec;
+using namespace metarec::nn;
+namespace nn = metarec::nn;
+
+namespace {
+
+constexpr double tolerance = 1e-6;
+
+template <class Loss>
+std::vector<double> make_targets(const Loss&, mr::index rows, mr::index n, mr::detail::rng& g) {
+    if constexpr (std::is_same_v<Loss, mr::loss::softmax_cross_entropy>) {
+        std::vector<double> t(static_cast<std::size_t>(n));
+        for (auto& c : t) c = double(g.below(std::uint64_t(rows)));
+        return t;
+    } else if constexpr (std::is_same_v<Loss, mr::loss::bpr>) {
+        return {};
+    } else if constexpr (std::is_same_v<Loss, mr::loss::bce_with_logits>) {
+        return mr::test::random_vector(g, std::size_t(rows * n), 0, 1);
+    } else {
+        return mr::test::random_vector(g, std::size_t(rows * n), -2, 2);
+    }
+}
+
+struct derivative_report {
+    double gradient_error, hvp_error, symmetry_error, hvp_gradient_error;
+};
+
+/// Builds model<Spec, double> for `shape`, and compares its gradient and H v (exact) with
+/// central differences at the initial parameters on a random batch of `samples` samples.
+template <class Spec, class Loss = mr::loss::mse>
+derivative_report check_derivatives(const input_shape& shape, mr::index samples, std::uint64_t seed, Loss loss = {}) {
+    using net = model<Spec, double>;
+    net f{shape, seed};
+    mr::test::random_batch<double> data{shape, samples, seed + 1};
+    const auto x = data.view();
+    mr::detail::rng g(seed + 2);
+    const auto target = make_targets(loss, f.output_rows(), samples, g);
+    const double* t = target.empty() ? nullptr : target.data();
+
+    mr::objective<net, Loss> objective{f, loss};
+    static_assert(decltype(objective)::exact_hvp);
+    auto ws = objective.make_workspace(samples);
+    const auto p = std::size_t(f.parameter_count());
+    // move away from the initialization a little so biases are not special
+    std::vector<double> theta(f.parameters(), f.parameters() + p);
+    for (auto& w : theta) w += 0.1 * g.uniform(-1, 1);
+
+    const auto gradient_at = [&](const std::vector<double>& at) {
+        std::vector<double> grad(p);
+        objective.gradient(at.data(), x, t, ws, grad.data());
+        return grad;
+    };
+    const auto value_at = [&](const std::vector<double>& at) { return double(objective.value(at.data(), x, t, ws)); };
+
+    const auto grad = gradient_at(theta);
+    const auto numeric = mr::test::numeric_gradient(value_at, theta);
+
+    const auto v = mr::test::random_vector(g, p), u = mr::test::random_vector(g, p);
+    std::vector<double> hv(p), hu(p), grad_by_hvp(p);
+    objective.hvp(theta.data(), x, t, v.data(), ws, hv.data(), grad_by_hvp.data());
+    objective.hvp(theta.data(), x, t, u.data(), ws, hu.data());
+    const auto numeric_hv = mr::test::numeric_directional(gradient_at, theta, v);
+
+    const double uhv = mr::test::dot(u, hv), vhu = mr::test::dot(v, hu);
+    return {mr::test::relative_error(grad, numeric), mr::test::relative_error(hv, numeric_hv),
+            std::abs(uhv - vhu) / std::max({std::abs(uhv), std::abs(vhu), 1e-300}),
+            mr::test::relative_error(grad, grad_by_hvp)};
+}
+
+template <class Spec, class Loss = mr::loss::mse>
+void require_exact(const input_shape& shape, mr::index samples, std::uint64_t seed, Loss loss = {}) {
+    const auto r = check_derivatives<Spec>(shape, samples, seed, loss);
+    INFO("gradient error ", r.gradient_error, ", H v error ", r.hvp_error, ", symmetry ", r.symmetry_error);
+    CHECK(r.gradient_error < tolerance);
+    CHECK(r.hvp_error < tolerance);
+    CHECK(r.symmetry_error < 1e-10);
+    CHECK(r.hvp_gradient_error < 1e-12);
+}
+
+}  // namespace
+
+TEST_CASE("dense: gradient and H v match finite differences") {
+    require_exact<sequential<dense<3>>>({.dense = 4}, 5, 11);
+    require_exact<dense<2>>({.dense = 3}, 4, 12);  // a single layer is a network too
+}
+
+TEST_CASE("activations: gradient and H v match finite differences") {
+    const input_shape shape{.dense = 3};
+    SUBCASE("relu") { require_exact<sequential<dense<6>, relu, dense<2>>>(shape, 7, 21); }
+    SUBCASE("leaky_relu") { require_exact<sequential<dense<6>, leaky_relu<0.1>, dense<2>>>(shape, 7, 22); }
+    SUBCASE("sigmoid") { require_exact<sequential<dense<6>, sigmoid, dense<2>>>(shape, 7, 23); }
+    SUBCASE("tanh") { require_exact<sequential<dense<6>, nn::tanh, dense<2>>>(shape, 7, 24); }
+    SUBCASE("identity") { require_exact<sequential<dense<6>, identity, dense<2>>>(shape, 7, 25); }
+}
+
+TEST_CASE("losses through a network: gradient and H v match finite differences") {
+    const input_shape shape{.dense = 3};
+    SUBCASE("mse") { require_exact<sequential<dense<5>, nn::tanh, dense<2>>>(shape, 6, 31, mr::loss::mse{}); }
+    SUBCASE("bce_with_logits") {
+        require_exact<sequential<dense<5>, nn::tanh, dense<3>>>(shape, 6, 32, mr::loss::bce_with_logits{});
+    }
+    SUBCASE("softmax_cross_entropy") {
+        require_exact<sequential<dense<5>, nn::tanh, dense<4>>>(shape, 6, 33, mr::loss::softmax_cross_entropy{});
+    }
+    SUBCASE("bpr") { require_exact<sequential<dense<5>, nn::tanh, dense<1>>>(shape, 8, 34, mr::loss::bpr{}); }
+}
+
+TEST_CASE("embeddings: gradient and H v match finite differences") {
+    const input_shape shape{.dense = 0, .categorical = {7, 5}, .multi = {9, 6}};
+    SUBCASE("embedding") { require_exact<sequential<embedding<4, 1>, nn::tanh, dense<1>>>(shape, 6, 41); }
+    SUBCASE("embedding_bag mean") { require_exact<sequential<embedding_bag<4, 0>, nn::tanh, dense<1>>>(shape, 6, 42); }
+    SUBCASE("embedding_bag sum") {
+        require_exact<sequential<embedding_bag<3, 1, pooling::sum>, sigmoid, dense<2>>>(shape, 6, 43);
+    }
+}
+
+TEST_CASE("whole networks: embedding_bag + concat + dense stacks") {
+    SUBCASE("MeLU-shaped: embeddings of every field and a dense branch, then a head") {
+        using features = concat<embedding<3, 0>, embedding<3, 1>, embedding_bag<3, 0>, embedding_bag<2, 1, pooling::sum>,
+                                sequential<dense<4>, sigmoid>>;
+        using net = sequential<features, dense<8>, relu, dense<4>, nn::tanh, dense<1>>;
+        require_exact<net>({.dense = 3, .categorical = {7, 5}, .multi = {9, 6}}, 9, 51);
+    }
+    SUBCASE("concat in the middle: the input gradient is the sum over branches") {
+        using net = sequential<dense<5>, concat<sequential<dense<3>, nn::tanh>, identity, leaky_relu<>>, dense<2>>;
+        require_exact<net>({.dense = 4}, 6, 52, mr::loss::softmax_cross_entropy{});
+    }
+    SUBCASE("deep sigmoid chain") {
+        using net = sequential<dense<6>, sigmoid, dense<6>, nn::tanh, dense<6>, sigmoid, dense<1>>;
+        require_exact<net>({.dense = 2}, 5, 53, mr::loss::bce_with_logits{});
+    }
+}
+
+TEST_CASE("embedding gradients are sparse: unused rows get exactly zero") {
+    using net = model<sequential<embedding<2, 0>, dense<1>>, double>;
+    const input_shape shape{.categorical = {10}};
+    net f{shape, 3};
+    const std::vector<mr::id_type> ids{2, 5, 2};
+    const mr::id_type* fields[] = {ids.data()};
+    const batch<double> x{3, nullptr, 0, fields, {}};
+    mr::objective<net, mr::loss::mse> objective{f};
+    auto ws = objective.make_workspace(3);
+    const std::vector<double> target{1, 2, 3};
+    std::vector<double> grad(std::size_t(f.parameter_count()));
+    objective.gradient(f.parameters(), x, target.data(), ws, grad.data());
+    for (mr::index row = 0; row < 10; ++row) {
+        const bool used = row == 2 || row == 5;
+        const double norm = std::abs(grad[std::size_t(2 * row)]) + std::abs(grad[std::size_t(2 * row + 1)]);
+        CHECK((used ? norm > 0 : norm == 0));
+    }
+}
+
+namespace {
+/// A learner that exposes only forward and backward: second order falls back to differences.
+template <class Net>
+struct gradient_only {
+    using scalar_type = typename Net::scalar_type;
+    using device_type = typename Net::device_type;
+    using input_type = typename Net::input_type;
+    using workspace_type = typename Net::workspace_type;
+    Net net;
+    mr::index parameter_count() const { return net.parameter_count(); }
+    mr::index output_rows() const { return net.output_rows(); }
+    scalar_type* parameters() { return net.parameters(); }
+    const scalar_type* parameters() const { return net.parameters(); }
+    workspace_type make_workspace(mr::index n) const { return net.make_workspace(n); }
+    void forward(const scalar_type* t, const input_type& x, workspace_type& ws, scalar_type* out) const {
+        net.forward(t, x, ws, out);
+    }
+    void backward(const scalar_type* t, const input_type& x, workspace_type& ws, const scalar_type* d,
+                  scalar_type* g) const {
+        net.backward(t, x, ws, d, g);
+    }
+};
+}  // namespace
+
+TEST_CASE("a learner without R-operator gets a finite-difference H v") {
+    using net = model<sequential<dense<5>, nn::tanh, dense<1>>, double>;
+    static_assert(mr::twice_differentiable_learner<net>);
+    static_assert(mr::learner<gradient_only<net>> && !mr::twice_differentiable_learner<gradient_only<net>>);
+    const input_shape shape{.dense = 3};
+    gradient_only<net> approx{net{shape, 5}};
+    const net& exact = approx.net;
+    mr::test::random_batch<double> data{shape, 6, 6};
+    mr::detail::rng g(7);
+    const auto target = mr::test::random_vector(g, 6);
+    const auto v = mr::test::random_vector(g, std::size_t(exact.parameter_count()));
+    mr::objective<net, mr::loss::mse> exact_objective{exact};
+    mr::objective<gradient_only<net>, mr::loss::mse> approx_objective{approx};
+    static_assert(!decltype(approx_objective)::exact_hvp);
+    auto ws1 = exact_objective.make_workspace(6);
+    auto ws2 = approx_objective.make_workspace(6);
+    std::vector<double> hv1(v.size()), hv2(v.size());
+    exact_objective.hvp(exact.parameters(), data.view(), target.data(), v.data(), ws1, hv1.data());
+    approx_objective.hvp(exact.parameters(), data.view(), target.data(), v.data(), ws2, hv2.data());
+    CHECK(mr::test::relative_error(hv1, hv2) < 1e-7);
+}
+
+TEST_CASE_TEMPLATE("float and double agree", S, float, double) {
+    using spec = sequential<concat<embedding<4, 0>, embedding_bag<4, 0>, dense<4>>, dense<8>, relu, dense<1>>;
+    const input_shape shape{.dense = 2, .categorical = {6}, .multi = {8}};
+    model<spec, S> f{shape, 9};
+    model<spec, double> reference{shape, 9};
+    mr::test::random_batch<S> data{shape, 5, 10};
+    mr::test::random_batch<double> reference_data{shape, 5, 10};
+    const std::vector<S> target{1, 0, 2, -1, 0.5};
+    const std::vector<double> reference_target(target.begin(), target.end());
+    mr::objective<decltype(f), mr::loss::mse> objective{f};
+    mr::objective<decltype(reference), mr::loss::mse> reference_objective{reference};
+    auto ws = objective.make_workspace(5);
+    auto reference_ws = reference_objective.make_workspace(5);
+    std::vector<S> grad(std::size_t(f.parameter_count()));
+    std::vector<double> reference_grad(grad.size());
+    const S loss = objective.gradient(f.parameters(), data.view(), target.data(), ws, grad.data());
+    const double reference_loss = reference_objective.gradient(reference.parameters(), reference_data.view(),
+                                                               reference_target.data(), reference_ws,
+                                                               reference_grad.data());
+    const double tol = std::is_same_v<S, float> ? 1e-5 : 1e-14;
+    CHECK(std::abs(double(loss) - reference_loss) <= tol * std::abs(reference_loss));
+    std::vector<double> widened(grad.begin(), grad.end());
+    CHECK(mr::test::relative_error(widened, reference_grad) < tol);
+}
+
+TEST_CASE("model: layout, determinism and workspace growth") {
+    using spec = sequential<concat<embedding<4, 0>, dense<3>>, dense<5>, relu, dense<1>>;
+    const input_shape shape{.dense = 2, .categorical = {6}};
+    model<spec, double> a{shape, 42}, b{shape, 42}, c{shape, 43};
+    CHECK(a.parameter_count() == 4 * 6 + (3 * 2 + 3) + (5 * 7 + 5) + (1 * 5 + 1));
+    REQUIRE(a.slices().size() == 4);
+    CHECK(a.slices()[0].name == "embedding");
+    CHECK(a.slices()[3].offset + a.slices()[3].size == a.parameter_count());
+    for (std::size_t i = 1; i < a.slices().size(); ++i)
+        CHECK(a.slices()[i].offset == a.slices()[i - 1].offset + a.slices()[i - 1].size);
+    CHECK(std::equal(a.parameters(), a.parameters() + a.parameter_count(), b.parameters()));
+    CHECK_FALSE(std::equal(a.parameters(), a.parameters() + a.parameter_count(), c.parameters()));
+
+    mr::test::random_batch<double> small{shape, 2, 1}, large{shape, 40, 2};
+    auto ws = a.make_workspace(2);
+    std::vector<double> out(40);
+    a.forward(a.parameters(), small.view(), ws, out.data());
+    const std::vector<double> first(out.begin(), out.begin() + 2);
+    a.forward(a.parameters(), large.view(), ws, out.data());  // grows
+    CHECK(ws.capacity == 40);
+    a.forward(a.parameters(), small.view(), ws, out.data());
+    CHECK(std::equal(first.begin(), first.end(), out.begin()));
+}
+
+TEST_CASE("model: bad batches are rejected with a reason") {
+    using spec = sequential<concat<embedding<2, 0>, embedding_bag<2, 0>, dense<2>>, dense<1>>;
+    const input_shape shape{.dense = 1, .categorical = {4}, .multi = {3}};
+    model<spec, double> f{shape, 1};
+    auto ws = f.make_workspace(2);
+    std::vector<double> out(2), features{0.5, 0.25};
+    std::vector<mr::id_type> ids{1, 3}, bag_offsets{0, 1, 2}, bag_ids{0, 2};
+    std::vector<const mr::id_type*> fields{ids.data()};
+    std::vector<bag_field> bags{{bag_offsets.data(), bag_ids.data()}};
+    batch<double> x{2, features.data(), 1, fields, bags};
+    CHECK_NOTHROW(f.forward(f.parameters(), x, ws, out.data()));
+
+    ids[1] = 4;  // outside the vocabulary of 4
+    CHECK_THROWS_WITH_AS(f.forward(f.parameters(), x, ws, out.data()), doctest::Contains("outside [0, 4)"),
+                         std::invalid_argument);
+    ids[1] = -1;
+    CHECK_THROWS_AS(f.forward(f.parameters(), x, ws, out.data()), std::invalid_argument);
+    ids[1] = 3;
+    bag_ids[1] = 3;
+    CHECK_THROWS_WITH(f.forward(f.parameters(), x, ws, out.data()), doctest::Contains("embedding_bag<2, field 0>"));
+    bag_ids[1] = 2;
+    bag_offsets = {0, 2, 1};
+    CHECK_THROWS_WITH(f.forward(f.parameters(), x, ws, out.data()), doctest::Contains("never decrease"));
+    bag_offsets = {0, 1, 2};
+    x.dense_dim = 2;
+    CHECK_THROWS_WITH(f.forward(f.parameters(), x, ws, out.data()), doctest::Contains("dense features"));
+    x.dense_dim = 1;
+    x.categorical = {};
+    CHECK_THROWS_WITH(f.forward(f.parameters(), x, ws, out.data()), doctest::Contains("categorical"));
+
+    CHECK_THROWS_AS((model<sequential<embedding<2, 3>, dense<1>>, double>{shape}), std::invalid_argument);
+    CHECK_THROWS_AS((model<sequential<dense<2>>, double>{input_shape{}}), std::invalid_argument);
+}
