@@ -21,4 +21,6 @@
 
 #include "optim/optim.hpp"
 
+#include "meta/meta.hpp"
 
+#include "callbacks/callbacks.hpp"

@@ -1,0 +1,81 @@
+// metarec: the training-loop hooks that callbacks may define, and how fit() calls them.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "../config.hpp"
+
+namespace metarec::callbacks {
+
+/// What fit() reports when it starts.
+struct fit_begin_info {
+    int epochs = 0;                     //!< epochs requested
+    std::int64_t steps_per_epoch = 0;   //!< meta-steps in one epoch
+    std::int64_t total_steps = 0;       //!< steps the run will take if nothing stops it
+    index tasks_per_step = 0;           //!< tasks in a full meta-batch
+};
+
+/// What fit() reports after every meta-step (one outer update).
+struct step_info {
+    std::int64_t step = 0;    //!< 1-based count of meta-steps since fit() started
+    int epoch = 0;            //!< 0-based epoch
+    double loss = 0;          //!< mean training loss of the step's tasks (the meta-loss)
+    index tasks = 0;          //!< tasks in this step
+    double seconds = 0;       //!< wall time since fit() started
+};
+
+/// What fit() reports after every epoch.
+struct epoch_info {
+    int epoch = 0;            //!< 0-based epoch that just ended
+    double loss = 0;          //!< mean meta-loss over the epoch's steps
+    std::int64_t step = 0;    //!< meta-steps so far
+    double seconds = 0;       //!< wall time since fit() started
+};
+
+/// What fit() reports when it returns.
+struct fit_end_info {
+    std::int64_t steps = 0;   //!< meta-steps taken
+    int epochs = 0;           //!< epochs completed
+    double seconds = 0;       //!< wall time of fit()
+    bool stopped_early = false;  //!< a callback asked to stop
+};
+
+/// Callbacks are duck-typed: any object, passed by reference to `fit(tasks, options, cb...)`,
+/// that defines any of these members (each may also take the algorithm as a second
+/// argument, `auto& algorithm`, to evaluate or snapshot it):
+///
+///     void on_fit_begin(const fit_begin_info&);
+///     bool on_step_end(const step_info&);      // return true to stop training (or void)
+///     bool on_epoch_end(const epoch_info&);    // return true to stop training (or void)
+///     void on_fit_end(const fit_end_info&);
+///
+/// Hooks missing from a callback are skipped at compile time; every callback sees every
+/// event even when an earlier one asked to stop (fit() folds the answers with `|`).
+namespace detail {
+
+#define METAREC_DEFINE_HOOK(hook)                                                              \
+    template <class Callback, class Info, class Algorithm>                                     \
+    bool hook(Callback& callback, const Info& info, Algorithm& algorithm) {                   \
+        if constexpr (requires { callback.hook(info, algorithm); }) {                          \
+            if constexpr (std::is_same_v<decltype(callback.hook(info, algorithm)), void>)      \
+                callback.hook(info, algorithm);                                                \
+            else                                                                               \
+                return bool(callback.hook(info, algorithm));                                   \
+        } else if constexpr (requires { callback.hook(info); }) {                              \
+            if constexpr (std::is_same_v<decltype(callback.hook(info)), void>)                 \
+                callback.hook(info);                                                           \
+            else                                                                               \
+                return bool(callback.hook(info));                                              \
+        }                                                                                      \
+        return false;                                                                          \
+    }
+METAREC_DEFINE_HOOK(on_fit_begin)
+METAREC_DEFINE_HOOK(on_step_end)
+METAREC_DEFINE_HOOK(on_epoch_end)
+METAREC_DEFINE_HOOK(on_fit_end)
+#undef METAREC_DEFINE_HOOK
+
+}  // namespace detail
+}  // namespace metarec::callbacks

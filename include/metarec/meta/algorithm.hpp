@@ -1,0 +1,414 @@
+// metarec: what every meta-algorithm shares: fit(), adapt(), evaluate() and the parallel meta-batch.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "../callbacks/callbacks.hpp"
+#include "../concepts/learner.hpp"
+#include "../concepts/loss_function.hpp"
+#include "../concepts/optimizer.hpp"
+#include "../detail/kernels.hpp"
+#include "../detail/thread_pool.hpp"
+#include "../loss/objective.hpp"
+#include "../optim/state.hpp"
+#include "adaptation.hpp"
+#include "sampler.hpp"
+#include "task.hpp"
+
+namespace metarec::meta {
+
+/// Options of fit().
+struct fit_options {
+    int epochs = 1;               //!< passes over the training tasks
+    std::int64_t max_steps = -1;  //!< stop after this many meta-steps (-1: no limit)
+};
+
+/// Options of adapt() and evaluate().
+struct adapt_options {
+    int steps = -1;  //!< inner steps at adaptation time (-1: the algorithm's inner_steps)
+};
+
+/// Result of evaluate(): means over tasks of the post-adaptation query loss and metrics.
+struct evaluation {
+    double loss = 0;              //!< mean query loss after adaptation
+    std::vector<double> metrics;  //!< one mean per metric passed to evaluate()
+    index tasks = 0;              //!< tasks evaluated
+    index diverged = 0;           //!< tasks whose query loss is NaN or infinite (they make `loss` NaN/inf)
+};
+
+/// Scratch memory of one thread of a meta-algorithm, allocated once per fit() or
+/// evaluate() and reused for every task: each algorithm sizes the parts it uses.
+template <class Learner, class Loss>
+struct workspace {
+    using scalar_type = typename Learner::scalar_type;
+    using device_type = typename Learner::device_type;
+    using vector_type = typename device_type::template vector<scalar_type>;
+    typename objective<Learner, Loss>::workspace objective;  //!< the learner's passes
+    vector_type fast;       //!< the task's parameters (full vector)
+    vector_type gradient;   //!< a gradient (full vector)
+    vector_type direction;  //!< an HVP direction, zero outside the adapted slice
+    vector_type product;    //!< an HVP result
+    vector_type auxiliary;  //!< a second gradient
+    vector_type history;    //!< inner iterates of the adapted slice, K x |slice|
+    vector_type history2;   //!< inner gradients of the adapted slice, K x |slice|
+    optim::state<scalar_type, device_type> inner_state, inner_state_initial;  //!< inner optimizer
+};
+
+/// A learner with its own adapted parameters ("fast weights"): what adapt() returns. The
+/// meta-learned parameters are untouched; the object owns a copy and a workspace.
+/// @tparam Learner the learner type
+template <class Learner>
+class adapted {
+public:
+    using scalar_type = typename Learner::scalar_type;
+    using device_type = typename Learner::device_type;
+    using input_type = typename Learner::input_type;
+    using vector_type = typename device_type::template vector<scalar_type>;
+
+    adapted(const Learner& learner, vector_type parameters)
+        : learner_(&learner), params_(std::move(parameters)), ws_(learner.make_workspace(1)) {}
+
+    //! predictions for a batch, `learner().output_rows() x x.size()` (device memory)
+    void predict(const input_type& x, scalar_type* pred) { learner_->forward(params_.data(), x, ws_, pred); }
+
+    //! predictions for a batch, copied to the host
+    std::vector<scalar_type> predict(const input_type& x) {
+        vector_type out(learner_->output_rows() * x.size());
+        predict(x, out.data());
+        std::vector<scalar_type> host(std::size_t(out.size()));
+        device_type::to_host(index(out.size()), out.data(), host.data());
+        return host;
+    }
+
+    //! the adapted parameters (device memory)
+    const scalar_type* parameters() const noexcept { return params_.data(); }
+    //! the learner
+    const Learner& learner() const noexcept { return *learner_; }
+
+private:
+    const Learner* learner_;
+    vector_type params_;
+    typename Learner::workspace_type ws_;
+};
+
+/// The common surface of the meta-algorithms (CRTP base):
+///
+///  - `fit(tasks, options, callbacks...)`: meta-training. Each meta-step draws a meta-batch
+///    (task_sampler), computes every task's contribution in parallel (task i on thread
+///    i mod T, each thread with workspaces allocated once), sums them in task order (so the
+///    result does not depend on the thread count, bit for bit), and takes one step of the
+///    outer optimizer on the meta-parameters;
+///  - `adapt(support, target)`: fast weights for one new user/item/scenario, leaving the
+///    meta-learned parameters untouched;
+///  - `evaluate(tasks, options, metrics...)`: adapt on each support set, score its query set.
+///
+/// A derived algorithm provides
+///
+///     thread_workspace make_thread_workspace() const;     // meta::workspace, sized for the algorithm
+///     index extra_count() const;  scalar_type* extras();   // meta-parameters beyond the learner's (Meta-SGD rates)
+///     std::pair<double, double> task_gradient(const task_type&, thread_workspace&, scalar_type* out);
+///         // out (parameter_count + extra_count) = weight * the task's meta-gradient; returns {loss, weight}
+///     void adapt_into(const input_type&, const scalar_type* target, int steps, thread_workspace&, scalar_type* fast) const;
+///         // fast holds the meta-parameters on entry, the adapted ones on return
+///
+/// @tparam Derived   the algorithm
+/// @tparam Learner   a learner (concepts/learner.hpp)
+/// @tparam Loss      a loss function (concepts/loss_function.hpp)
+/// @tparam Optimizer the outer optimizer (concepts/optimizer.hpp)
+template <class Derived, class Learner, class Loss, class Optimizer>
+class algorithm {
+    static_assert(check_learner<Learner>());
+
+public:
+    using learner_type = Learner;
+    using loss_type = Loss;
+    using optimizer_type = Optimizer;
+    using scalar_type = typename Learner::scalar_type;
+    using device_type = typename Learner::device_type;
+    using input_type = typename Learner::input_type;
+    using task_type = task<input_type, scalar_type>;
+    using vector_type = typename device_type::template vector<scalar_type>;
+    using thread_workspace = workspace<Learner, Loss>;
+    static_assert(check_loss_function<Loss, scalar_type, device_type>());
+    static_assert(check_optimizer<Optimizer, scalar_type, device_type>());
+
+    //! the learner, whose parameters() are the meta-learned initialization
+    const Learner& learner() const noexcept { return learner_; }
+    Learner& learner() noexcept { return learner_; }
+    //! the loss
+    const Loss& loss() const noexcept { return loss_; }
+    //! the outer optimizer
+    const Optimizer& outer_optimizer() const noexcept { return outer_; }
+    //! the adapted slice of the learner's parameters
+    parameter_range adapted_range() const noexcept { return range_; }
+    //! meta-steps taken so far (over every fit() call)
+    std::int64_t steps() const noexcept { return steps_; }
+
+    /// Meta-trains on `tasks`. Returns what happened; callbacks (see callbacks.hpp) observe
+    /// every step and epoch and may stop training.
+    template <class... Callbacks>
+    callbacks::fit_end_info fit(std::span<const task_type> tasks, fit_options options = {}, Callbacks&&... cbs) {
+        check_tasks(tasks, "fit");
+        if (index(tasks.size()) < meta_batch_)
+            throw std::invalid_argument("metarec: fit: the meta-batch (" + std::to_string(meta_batch_) +
+                                        " tasks) is larger than the " + std::to_string(tasks.size()) +
+                                        " training tasks");
+        if (options.epochs < 0) throw std::invalid_argument("metarec: fit: epochs must be >= 0");
+        if (!sampler_ || sampler_count_ != index(tasks.size())) {
+            sampler_ = std::make_unique<task_sampler>(index(tasks.size()), meta_batch_, seed_);
+            sampler_count_ = index(tasks.size());
+        }
+        prepare_fit();
+
+        const auto start = std::chrono::steady_clock::now();
+        const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+        const std::int64_t per_epoch = sampler_->batches_per_epoch();
+        std::int64_t total = per_epoch * options.epochs;
+        if (options.max_steps >= 0) total = std::min(total, options.max_steps);
+        callbacks::fit_end_info result;
+        {
+            [[maybe_unused]] const callbacks::fit_begin_info info{options.epochs, per_epoch, total, meta_batch_};
+            (callbacks::detail::on_fit_begin(cbs, info, derived()), ...);
+        }
+        bool stop = false;
+        for (int epoch = 0; epoch < options.epochs && !stop; ++epoch) {
+            sampler_->shuffle();
+            double epoch_loss = 0;
+            std::int64_t epoch_steps = 0;
+            for (index b = 0; b < per_epoch && !stop; ++b) {
+                if (result.steps == total) {
+                    stop = true;
+                    break;
+                }
+                const auto batch = sampler_->batch(b);
+                const double loss = meta_step(tasks, batch);
+                ++result.steps;
+                ++epoch_steps;
+                epoch_loss += loss;
+                [[maybe_unused]] const callbacks::step_info info{steps_, epoch, loss, index(batch.size()), elapsed()};
+                if ((false | ... | callbacks::detail::on_step_end(cbs, info, derived()))) {
+                    stop = result.stopped_early = true;
+                }
+            }
+            if (epoch_steps == 0) break;
+            result.epochs = epoch + 1;
+            [[maybe_unused]] const callbacks::epoch_info info{epoch, epoch_loss / double(epoch_steps), steps_, elapsed()};
+            if ((false | ... | callbacks::detail::on_epoch_end(cbs, info, derived()))) stop = result.stopped_early = true;
+        }
+        result.seconds = elapsed();
+        (callbacks::detail::on_fit_end(cbs, result, derived()), ...);
+        return result;
+    }
+
+    //! fit() over a vector of tasks
+    template <class... Callbacks>
+    callbacks::fit_end_info fit(const std::vector<task_type>& tasks, fit_options options = {}, Callbacks&&... cbs) {
+        return fit(std::span<const task_type>(tasks), options, std::forward<Callbacks>(cbs)...);
+    }
+
+    /// Fast weights for a new user (or item, or scenario) from its support set; the
+    /// meta-learned parameters are not modified.
+    adapted<Learner> adapt(const input_type& support, const scalar_type* target, adapt_options options = {}) const {
+        if (support.size() <= 0) throw std::invalid_argument("metarec: adapt: the support set is empty");
+        auto tw = derived().make_thread_workspace();
+        vector_type fast(learner_.parameter_count());
+        device_type::copy(learner_.parameter_count(), learner_.parameters(), fast.data());
+        derived().adapt_into(support, target, steps_of(options), tw, fast.data());
+        return adapted<Learner>(learner_, std::move(fast));
+    }
+
+    /// Adapts on each task's support set and scores its query set: the mean query loss, and
+    /// the mean of each metric, a callable `double(const S* pred, const S* target, index rows,
+    /// index n)` reading host copies of the query predictions and targets.
+    template <class... Metrics>
+    evaluation evaluate(std::span<const task_type> tasks, adapt_options options = {}, Metrics... metrics) const {
+        check_tasks(tasks, "evaluate");
+        const index p = learner_.parameter_count(), rows = learner_.output_rows();
+        const int threads = pool_->size();
+        struct per_thread {
+            thread_workspace tw;
+            typename objective<Learner, Loss>::workspace ows;
+            vector_type fast, pred;
+            std::vector<scalar_type> host_pred, host_target;
+        };
+        std::vector<per_thread> local;
+        for (int t = 0; t < threads; ++t)
+            local.push_back({derived().make_thread_workspace(), objective_().make_workspace(1), vector_type(p), {}, {}, {}});
+        std::vector<double> losses(tasks.size());
+        std::vector<std::array<double, sizeof...(Metrics) + 1>> values(tasks.size());
+        pool_->run(index(tasks.size()), [&](index i, int t) {
+            auto& l = local[std::size_t(t)];
+            const auto& task = tasks[std::size_t(i)];
+            device_type::copy(p, learner_.parameters(), l.fast.data());
+            derived().adapt_into(task.support, task.support_target, steps_of(options), l.tw, l.fast.data());
+            auto& v = values[std::size_t(i)];
+            v[0] = double(objective_().value(l.fast.data(), task.query, task.query_target, l.ows));
+            if constexpr (sizeof...(Metrics) > 0) {
+                const index n = task.query.size(), targets = Loss::target_rows(rows) * n;
+                l.host_pred.resize(std::size_t(rows * n));
+                l.host_target.resize(std::size_t(targets));
+                device_type::to_host(rows * n, l.ows.pred.data(), l.host_pred.data());
+                if (targets > 0) device_type::to_host(targets, task.query_target, l.host_target.data());
+                std::size_t m = 1;
+                ((v[m++] = double(metrics(std::as_const(l.host_pred).data(), std::as_const(l.host_target).data(), rows, n))), ...);
+            }
+        });
+        evaluation result;
+        result.tasks = index(tasks.size());
+        result.metrics.assign(sizeof...(Metrics), 0.0);
+        for (const auto& v : values) {
+            result.loss += v[0];
+            if (!std::isfinite(v[0])) ++result.diverged;
+            for (std::size_t m = 0; m < sizeof...(Metrics); ++m) result.metrics[m] += v[m + 1];
+        }
+        result.loss /= double(tasks.size());
+        for (auto& m : result.metrics) m /= double(tasks.size());
+        return result;
+    }
+
+    //! evaluate() over a vector of tasks
+    template <class... Metrics>
+    evaluation evaluate(const std::vector<task_type>& tasks, adapt_options options = {}, Metrics... metrics) const {
+        return evaluate(std::span<const task_type>(tasks), options, metrics...);
+    }
+
+    //! number of meta-parameters: the learner's, then the algorithm's extras (Meta-SGD rates)
+    index meta_parameter_count() const { return learner_.parameter_count() + derived().extra_count(); }
+
+    /// One task's contribution to the meta-gradient, as fit() computes it: `out` (of
+    /// meta_parameter_count()) receives the gradient of the task's meta-objective (MAML: the
+    /// query loss after adaptation; Reptile: theta - phi; fine_tune: the pooled loss) with
+    /// respect to the meta-parameters. Returns the task's loss. For custom training loops
+    /// and for checking the algorithms.
+    double meta_gradient(const task_type& task, scalar_type* out) {
+        check_tasks(std::span<const task_type>(&task, 1), "meta_gradient");
+        auto ws = derived().make_thread_workspace();
+        const auto [loss, weight] = derived().task_gradient(task, ws, out);
+        device_type::scal(meta_parameter_count(), scalar_type(1.0 / weight), out);
+        return loss;
+    }
+
+    /// The meta-parameters (learner parameters, then the algorithm's extras), on the host:
+    /// what early stopping keeps of the best epoch.
+    std::vector<scalar_type> snapshot() {
+        const index p = learner_.parameter_count(), e = derived().extra_count();
+        std::vector<scalar_type> out(std::size_t(p + e));
+        device_type::to_host(p, learner_.parameters(), out.data());
+        if (e > 0) device_type::to_host(e, derived().extras(), out.data() + p);
+        return out;
+    }
+    //! restores meta-parameters taken by snapshot()
+    void restore(const std::vector<scalar_type>& saved) {
+        const index p = learner_.parameter_count(), e = derived().extra_count();
+        if (index(saved.size()) != p + e)
+            throw std::invalid_argument("metarec: restore: the snapshot has " + std::to_string(saved.size()) +
+                                        " values, the algorithm " + std::to_string(p + e));
+        device_type::to_device(p, saved.data(), learner_.parameters());
+        if (e > 0) device_type::to_device(e, saved.data() + p, derived().extras());
+    }
+
+protected:
+    /// @param learner   the learner, whose parameters are the initialization
+    /// @param select    the adaptation policy's choice of the adapted slice
+    /// @param outer     the outer optimizer
+    /// @param loss      the loss
+    /// @param meta_batch tasks per meta-step
+    /// @param threads   worker threads, the caller included
+    /// @param seed      seed of the task sampler
+    algorithm(Learner learner, parameter_range (*select)(const Learner&), Optimizer outer, Loss loss, index meta_batch,
+              int threads, std::uint64_t seed, int inner_steps)
+        : learner_(std::move(learner)), loss_(loss), outer_(outer), range_(select(learner_)), meta_batch_(meta_batch),
+          seed_(seed), inner_steps_(inner_steps), pool_(std::make_unique<detail::thread_pool>(threads)) {
+        if (meta_batch < 1) throw std::invalid_argument("metarec: the meta-batch size must be >= 1");
+        if (threads < 1) throw std::invalid_argument("metarec: the thread count must be >= 1");
+        if (inner_steps < 0) throw std::invalid_argument("metarec: inner_steps must be >= 0");
+        if (range_.offset < 0 || range_.size <= 0 || range_.offset + range_.size > learner_.parameter_count())
+            throw std::invalid_argument("metarec: the adapted slice is empty or outside the parameters");
+        theta_state_ = optim::make_state<scalar_type, device_type>(outer_, learner_.parameter_count());
+    }
+
+    //! the objective (learner + loss) the algorithms differentiate
+    objective<Learner, Loss> objective_() const { return objective<Learner, Loss>(learner_, loss_); }
+    //! inner steps at adaptation time
+    int steps_of(adapt_options options) const { return options.steps >= 0 ? options.steps : inner_steps_; }
+    //! inner steps at training time
+    int inner_steps() const noexcept { return inner_steps_; }
+
+private:
+    Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+    const Derived& derived() const noexcept { return static_cast<const Derived&>(*this); }
+
+    static void check_tasks(std::span<const task_type> tasks, const char* where) {
+        if (tasks.empty()) throw std::invalid_argument(std::string("metarec: ") + where + ": no tasks");
+        for (std::size_t i = 0; i < tasks.size(); ++i)
+            if (tasks[i].support.size() <= 0 || tasks[i].query.size() <= 0)
+                throw std::invalid_argument(std::string("metarec: ") + where + ": task " + std::to_string(i) +
+                                            " (key " + std::to_string(tasks[i].key) +
+                                            ") has an empty support or query set");
+    }
+
+    void prepare_fit() {
+        const index width = learner_.parameter_count() + derived().extra_count();
+        if (index(workspaces_.size()) != pool_->size())
+            for (int t = int(workspaces_.size()); t < pool_->size(); ++t) workspaces_.push_back(derived().make_thread_workspace());
+        if (index(slots_.size()) != meta_batch_ * width) slots_ = vector_type(meta_batch_ * width);
+        if (index(meta_gradient_.size()) != width) meta_gradient_ = vector_type(width);
+        if (derived().extra_count() > 0 && extra_state_.buffer.size() == 0)
+            extra_state_ = optim::make_state<scalar_type, device_type>(outer_, derived().extra_count());
+        losses_.resize(std::size_t(meta_batch_));
+        weights_.resize(std::size_t(meta_batch_));
+    }
+
+    // one outer update from the tasks `batch`; returns the mean task loss
+    double meta_step(std::span<const task_type> tasks, std::span<const index> batch) {
+        const index p = learner_.parameter_count(), e = derived().extra_count(), width = p + e;
+        pool_->run(index(batch.size()), [&](index i, int t) {
+            const auto [loss, weight] = derived().task_gradient(tasks[std::size_t(batch[std::size_t(i)])],
+                                                                workspaces_[std::size_t(t)], slots_.data() + i * width);
+            losses_[std::size_t(i)] = loss;
+            weights_[std::size_t(i)] = weight;
+        });
+        // fixed summation order: task 0, 1, 2, ... whatever thread computed them
+        double loss = 0, weight = 0;
+        device_type::copy(width, slots_.data(), meta_gradient_.data());
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (i > 0) device_type::axpy(width, scalar_type(1), slots_.data() + index(i) * width, meta_gradient_.data());
+            loss += losses_[i];
+            weight += weights_[i];
+        }
+        device_type::scal(width, scalar_type(1.0 / weight), meta_gradient_.data());
+        outer_.step(theta_state_, learner_.parameters(), meta_gradient_.data(), p);
+        if (e > 0) outer_.step(extra_state_, derived().extras(), meta_gradient_.data() + p, e);
+        ++steps_;
+        return loss / double(batch.size());
+    }
+
+    Learner learner_;
+    Loss loss_;
+    Optimizer outer_;
+    parameter_range range_;
+    index meta_batch_;
+    std::uint64_t seed_;
+    int inner_steps_;
+    std::unique_ptr<detail::thread_pool> pool_;
+    std::unique_ptr<task_sampler> sampler_;
+    index sampler_count_ = 0;
+    std::int64_t steps_ = 0;
+    optim::state<scalar_type, device_type> theta_state_, extra_state_;
+    std::vector<thread_workspace> workspaces_;
+    vector_type slots_, meta_gradient_;
+    std::vector<double> losses_, weights_;
+};
+
+}  // namespace metarec::meta

@@ -1,0 +1,180 @@
+// metarec: MAML (exact second order without a tape, and first order), Meta-SGD, ANIL, MeLU-style.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+
+#include "../optim/adam.hpp"
+#include "algorithm.hpp"
+
+namespace metarec::meta {
+
+/// Options of maml, meta_sgd, anil and melu_maml.
+struct maml_options {
+    double inner_lr = 0.01;    //!< alpha: inner SGD step (Meta-SGD: the initial per-parameter rate)
+    int inner_steps = 1;       //!< K: inner steps during meta-training (and by default at adapt())
+    int order = 2;             //!< 2: exact meta-gradient; 1: first-order approximation (FOMAML)
+    index meta_batch = 32;     //!< tasks per meta-step
+    int threads = 1;           //!< threads over the tasks of a meta-batch
+    std::uint64_t seed = 0;    //!< seed of the task sampler
+};
+
+/// Model-agnostic meta-learning (Finn et al. 2017) with partial adaptation and optional
+/// learned per-parameter inner rates (Meta-SGD, Li et al. 2017).
+///
+/// Inner loop on the support loss L_s, adapting only the slice A (projection P_A):
+///
+///     phi_0 = theta,   phi_{k+1} = phi_k - alpha (.) P_A grad L_s(phi_k),   k = 0..K-1
+///
+/// Meta-objective: the query loss L_q(phi_K), averaged over the meta-batch. Its exact
+/// gradient comes from one backward sweep over the inner steps, one Hessian-vector product
+/// (Pearlmutter's R-operator, about two gradients) per step:
+///
+///     g = grad L_q(phi_K);   for k = K-1..0:   g <- g - H_s(phi_k) P_A (alpha (.) g)
+///
+/// Only the adapted slice of each inner iterate is kept (K x |A| numbers), never the
+/// activations of the K steps: memory does not grow with the activations times K. The
+/// non-adapted parameters get their mixed second-order terms from the same products.
+/// Meta-SGD's rates receive `dL/dalpha = - sum_k g_{k+1} (.) grad L_s(phi_k)` (on A), with
+/// the support gradients coming out of the same HVP sweep. Order 1 drops the Hessian terms
+/// (g = grad L_q(phi_K)). Learners without an R-operator get finite-difference products.
+///
+/// @tparam Learner      a learner (exact HVPs if twice_differentiable_learner)
+/// @tparam Loss         the loss of inner and outer objectives
+/// @tparam Optimizer    the outer optimizer (default optim::adam)
+/// @tparam Adaptation   which slice adapts: adapt_all (default), adapt_last (ANIL), adapt_dense_head (MeLU)
+/// @tparam LearnedRates true for Meta-SGD
+template <class Learner, class Loss, class Optimizer = optim::adam, class Adaptation = adapt_all,
+          bool LearnedRates = false>
+class basic_maml
+    : public algorithm<basic_maml<Learner, Loss, Optimizer, Adaptation, LearnedRates>, Learner, Loss, Optimizer> {
+    using base = algorithm<basic_maml, Learner, Loss, Optimizer>;
+    friend base;
+
+public:
+    using typename base::device_type;
+    using typename base::input_type;
+    using typename base::scalar_type;
+    using typename base::task_type;
+    using typename base::thread_workspace;
+    using typename base::vector_type;
+
+    /// @param learner the learner; its parameters are the initialization theta
+    /// @param options inner learning rate and steps, order, meta-batch, threads, seed
+    /// @param outer   the outer optimizer (e.g. `optim::adam{.lr = 1e-3}`)
+    /// @param loss    the loss
+    explicit basic_maml(Learner learner, maml_options options = {}, Optimizer outer = {}, Loss loss = {})
+        : base(std::move(learner), &Adaptation::template select<Learner>, outer, loss, options.meta_batch, options.threads,
+               options.seed, options.inner_steps),
+          options_(options) {
+        if (options.order != 1 && options.order != 2)
+            throw std::invalid_argument("metarec: maml: order must be 1 or 2");
+        if (!(options.inner_lr >= 0)) throw std::invalid_argument("metarec: maml: inner_lr must be >= 0");
+        if constexpr (LearnedRates) {
+            rates_ = vector_type(this->adapted_range().size);
+            device_type::fill(this->adapted_range().size, scalar_type(options.inner_lr), rates_.data());
+        }
+    }
+
+    //! the options
+    const maml_options& options() const noexcept { return options_; }
+    //! Meta-SGD's learned inner rates, one per adapted parameter (device memory); null for MAML
+    const scalar_type* inner_rates() const noexcept { return LearnedRates ? rates_.data() : nullptr; }
+
+private:
+    index extra_count() const noexcept { return LearnedRates ? this->adapted_range().size : 0; }
+    scalar_type* extras() noexcept { return LearnedRates ? rates_.data() : nullptr; }
+    const scalar_type* rates() const noexcept { return LearnedRates ? rates_.data() : nullptr; }
+
+    thread_workspace make_thread_workspace() const {
+        const index p = this->learner().parameter_count(), m = this->adapted_range().size,
+                    k = std::max(1, this->inner_steps());
+        thread_workspace ws{this->objective_().make_workspace(1), vector_type(p), vector_type(p), vector_type(p),
+                            vector_type(p), vector_type(p), vector_type(k * m), vector_type(k * m), {}, {}};
+        device_type::fill(p, scalar_type(0), ws.direction.data());
+        return ws;
+    }
+
+    // fast[A] -= alpha (.) grad[A]
+    void inner_update(scalar_type* fast, const scalar_type* grad) const {
+        const auto [a, m] = this->adapted_range();
+        device_type::for_each(m, detail::sgd_step_kernel<scalar_type>{fast + a, grad + a, rates(),
+                                                                        scalar_type(options_.inner_lr)});
+    }
+
+    void adapt_into(const input_type& support, const scalar_type* target, int steps, thread_workspace& ws,
+                    scalar_type* fast) const {
+        const auto objective = this->objective_();
+        for (int k = 0; k < steps; ++k) {
+            objective.gradient(fast, support, target, ws.objective, ws.gradient.data());
+            inner_update(fast, ws.gradient.data());
+        }
+    }
+
+    std::pair<double, double> task_gradient(const task_type& task, thread_workspace& ws, scalar_type* out) {
+        const auto objective = this->objective_();
+        const index p = this->learner().parameter_count();
+        const auto [a, m] = this->adapted_range();
+        const int steps = this->inner_steps();
+        scalar_type* fast = ws.fast.data();
+        scalar_type* g = ws.gradient.data();
+        scalar_type* rate_gradient = out + p;  // Meta-SGD only
+        if constexpr (LearnedRates) device_type::fill(m, scalar_type(0), rate_gradient);
+
+        // inner loop, keeping the adapted slice of each iterate
+        device_type::copy(p, this->learner().parameters(), fast);
+        for (int k = 0; k < steps; ++k) {
+            device_type::copy(m, fast + a, ws.history.data() + k * m);
+            objective.gradient(fast, task.support, task.support_target, ws.objective, g);
+            if (LearnedRates && options_.order == 1) device_type::copy(m, g + a, ws.history2.data() + k * m);
+            inner_update(fast, g);
+        }
+        const double loss = objective.gradient(fast, task.query, task.query_target, ws.objective, g);
+
+        if (options_.order == 2) {
+            // backward sweep: g <- g - H_s(phi_k) P_A (alpha (.) g)
+            for (int k = steps - 1; k >= 0; --k) {
+                device_type::copy(m, ws.history.data() + k * m, fast + a);
+                device_type::for_each(m, detail::scaled_copy_kernel<scalar_type>{ws.direction.data() + a, g + a, rates(),
+                                                                                   scalar_type(options_.inner_lr)});
+                scalar_type* support_gradient = LearnedRates ? ws.auxiliary.data() : nullptr;
+                objective.hvp(fast, task.support, task.support_target, ws.direction.data(), ws.objective,
+                              ws.product.data(), support_gradient);
+                if constexpr (LearnedRates)
+                    device_type::for_each(m, detail::subtract_product_kernel<scalar_type>{rate_gradient, g + a,
+                                                                                            support_gradient + a});
+                device_type::axpy(p, scalar_type(-1), ws.product.data(), g);
+            }
+        } else if constexpr (LearnedRates) {
+            // first order: every step sees the final query gradient
+            for (int k = 0; k < steps; ++k)
+                device_type::for_each(m, detail::subtract_product_kernel<scalar_type>{rate_gradient, g + a,
+                                                                                        ws.history2.data() + k * m});
+        }
+        device_type::copy(p, g, out);
+        return {loss, 1.0};
+    }
+
+    maml_options options_;
+    vector_type rates_;
+};
+
+/// MAML: every parameter adapts with one shared inner rate.
+template <class Learner, class Loss, class Optimizer = optim::adam, class Adaptation = adapt_all>
+using maml = basic_maml<Learner, Loss, Optimizer, Adaptation, false>;
+
+/// Meta-SGD: MAML with one learned inner rate per adapted parameter.
+template <class Learner, class Loss, class Optimizer = optim::adam, class Adaptation = adapt_all>
+using meta_sgd = basic_maml<Learner, Loss, Optimizer, Adaptation, true>;
+
+/// ANIL: MAML adapting only the last layer.
+template <class Learner, class Loss, class Optimizer = optim::adam>
+using anil = basic_maml<Learner, Loss, Optimizer, adapt_last, false>;
+
+/// MeLU-style MAML: the dense head adapts per user, embeddings are meta-learned globally.
+template <class Learner, class Loss, class Optimizer = optim::adam>
+using melu_maml = basic_maml<Learner, Loss, Optimizer, adapt_dense_head, false>;
+
+}  // namespace metarec::meta

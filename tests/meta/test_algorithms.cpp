@@ -1,0 +1,298 @@
+// metarec tests: meta-gradients of MAML (orders 1 and 2, partial adaptation), Meta-SGD,
+// Reptile and fine-tuning against independent computations; adapt() and determinism.
+// SPDX-License-Identifier: Apache-2.0
+#include <doctest/doctest.h>
+
+#include <metarec/loss/loss.hpp>
+#include <metarec/meta/meta.hpp>
+#include <metarec/nn/nn.hpp>
+#include <metarec/optim/optim.hpp>
+
+#include "../support/numeric.hpp"
+
+namespace mr = metarec;
+namespace nn = metarec::nn;
+namespace meta = metarec::meta;
+
+namespace {
+
+using small_net = nn::model<nn::sequential<nn::dense<6>, nn::tanh, nn::dense<5>, nn::sigmoid, nn::dense<1>>, double>;
+using recommender_net = nn::model<
+    nn::sequential<nn::concat<nn::embedding<3, 0>, nn::embedding_bag<3, 0>, nn::dense<2>>, nn::dense<5>, nn::tanh, nn::dense<1>>,
+    double>;
+
+/// Random regression tasks on a given input shape, owned.
+struct task_pool {
+    std::vector<meta::task_data<double>> data;
+    std::vector<meta::task<nn::batch<double>, double>> tasks;
+
+    /// Targets are random (structured = false), or follow a task family that rewards
+    /// meta-learning: y = a_t (x_0 - x_1 / 2) + c_t + u[id] with a shared table u and
+    /// task-specific a_t, c_t (structured = true; needs dense >= 2 and one categorical field).
+    task_pool(const nn::input_shape& shape, int count, mr::index support, mr::index query, std::uint64_t seed,
+              bool structured = false) {
+        mr::detail::rng g(seed);
+        const auto shared = mr::test::random_vector(g, 64, -1, 1);
+        for (int t = 0; t < count; ++t) {
+            const double scale = g.uniform(0.5, 1.5), offset = g.uniform(-1, 1);
+            const auto make = [&](mr::index n, std::vector<double>& target) {
+                mr::test::random_batch<double> b{shape, n, g.next()};
+                target = mr::test::random_vector(g, std::size_t(n), -1, 1);
+                if (structured)
+                    for (mr::index j = 0; j < n; ++j)
+                        target[std::size_t(j)] = scale * (b.dense[std::size_t(2 * j)] - 0.5 * b.dense[std::size_t(2 * j + 1)]) +
+                                                 offset + shared[std::size_t(b.categorical[0][std::size_t(j)])];
+                std::vector<nn::host_bags> bags;
+                for (std::size_t f = 0; f < b.ids.size(); ++f) bags.push_back({b.offsets[f], b.ids[f]});
+                return nn::batch_data<double>(n, b.dense, shape.dense, b.categorical, bags);
+            };
+            std::vector<double> support_target, query_target;
+            auto s = make(support, support_target);
+            auto q = make(query, query_target);
+            data.emplace_back(std::move(s), support_target, std::move(q), query_target, t);
+        }
+        tasks = meta::views(data);
+    }
+};
+
+/// The true MAML objective computed independently: K plain SGD steps on the support loss
+/// over the slice [a, a + m), then the query loss.
+template <class Learner, class Loss = mr::loss::mse>
+double adapted_query_loss(const Learner& learner, const meta::task<nn::batch<double>, double>& task,
+                          std::vector<double> theta, const std::vector<double>& rates, mr::index a, int steps) {
+    mr::objective<Learner, Loss> objective{learner};
+    auto ws = objective.make_workspace(1);
+    std::vector<double> grad(theta.size());
+    for (int k = 0; k < steps; ++k) {
+        objective.gradient(theta.data(), task.support, task.support_target, ws, grad.data());
+        for (std::size_t i = 0; i < rates.size(); ++i) theta[std::size_t(a) + i] -= rates[i] * grad[std::size_t(a) + i];
+    }
+    return objective.value(theta.data(), task.query, task.query_target, ws);
+}
+
+template <class Algorithm>
+std::vector<double> meta_gradient_of(Algorithm& algorithm, const typename Algorithm::task_type& task) {
+    std::vector<double> g(std::size_t(algorithm.meta_parameter_count()));
+    algorithm.meta_gradient(task, g.data());
+    return g;
+}
+
+}  // namespace
+
+TEST_CASE("MAML order 2: the meta-gradient is the exact gradient of L_query(adapt_K(theta)), K = 1..5") {
+    task_pool pool({.dense = 3}, 1, 6, 5, 101);
+    for (int steps = 1; steps <= 5; ++steps) {
+        CAPTURE(steps);
+        meta::maml<small_net, mr::loss::mse> maml{small_net{{.dense = 3}, 7},
+                                                  {.inner_lr = 0.3, .inner_steps = steps, .order = 2, .meta_batch = 1}};
+        const auto& learner = maml.learner();
+        const std::vector<double> theta(learner.parameters(), learner.parameters() + learner.parameter_count());
+        const std::vector<double> rates(theta.size(), 0.3);
+        const auto numeric = mr::test::numeric_gradient(
+            [&](const std::vector<double>& t) { return adapted_query_loss(learner, pool.tasks[0], t, rates, 0, steps); },
+            theta);
+        const auto exact = meta_gradient_of(maml, pool.tasks[0]);
+        CHECK(mr::test::relative_error(exact, numeric) < 1e-6);
+    }
+}
+
+TEST_CASE("MAML order 2 with partial adaptation: only the head adapts, embeddings still get their meta-gradient") {
+    const nn::input_shape shape{.dense = 2, .categorical = {5}, .multi = {6}};
+    task_pool pool(shape, 1, 7, 6, 202);
+    for (int steps = 1; steps <= 5; steps += 2) {
+        CAPTURE(steps);
+        meta::melu_maml<recommender_net, mr::loss::mse> maml{recommender_net{shape, 3},
+                                                             {.inner_lr = 0.4, .inner_steps = steps, .meta_batch = 1}};
+        const auto& learner = maml.learner();
+        const auto [a, m] = maml.adapted_range();
+        CHECK(a == 3 * 5 + 3 * 6 + (2 * 2 + 2));  // the embedding tables and the dense feature branch stay global
+        CHECK(a + m == learner.parameter_count());
+        const std::vector<double> theta(learner.parameters(), learner.parameters() + learner.parameter_count());
+        const std::vector<double> rates(std::size_t(m), 0.4);
+        const auto numeric = mr::test::numeric_gradient(
+            [&](const std::vector<double>& t) { return adapted_query_loss(learner, pool.tasks[0], t, rates, a, steps); },
+            theta);
+        const auto exact = meta_gradient_of(maml, pool.tasks[0]);
+        CHECK(mr::test::relative_error(exact, numeric) < 1e-6);
+        // the global part's meta-gradient is not zero: it flows through the adapted head
+        double global_norm = 0;
+        for (mr::index i = 0; i < a; ++i) global_norm += std::abs(exact[std::size_t(i)]);
+        CHECK(global_norm > 1e-6);
+    }
+}
+
+TEST_CASE("ANIL adapts the last layer only") {
+    meta::anil<small_net, mr::loss::mse> anil{small_net{{.dense = 3}, 5}, {.inner_lr = 0.5, .inner_steps = 3, .meta_batch = 1}};
+    const auto [a, m] = anil.adapted_range();
+    CHECK(m == 6);  // dense<1> after 5 features: 5 weights + 1 bias
+    task_pool pool({.dense = 3}, 1, 6, 5, 303);
+    const auto& learner = anil.learner();
+    const std::vector<double> theta(learner.parameters(), learner.parameters() + learner.parameter_count());
+    const auto numeric = mr::test::numeric_gradient(
+        [&](const std::vector<double>& t) {
+            return adapted_query_loss(learner, pool.tasks[0], t, std::vector<double>(6, 0.5), a, 3);
+        },
+        theta);
+    CHECK(mr::test::relative_error(meta_gradient_of(anil, pool.tasks[0]), numeric) < 1e-6);
+}
+
+TEST_CASE("Meta-SGD: the gradient of the learned inner rates, K = 1..4") {
+    task_pool pool({.dense = 3}, 1, 6, 5, 404);
+    for (int steps = 1; steps <= 4; ++steps) {
+        CAPTURE(steps);
+        meta::meta_sgd<small_net, mr::loss::mse> msgd{small_net{{.dense = 3}, 9},
+                                                      {.inner_lr = 0.2, .inner_steps = steps, .meta_batch = 1}};
+        // make the rates differ per parameter so that a wrong index would show
+        auto saved = msgd.snapshot();
+        const auto p = std::size_t(msgd.learner().parameter_count());
+        mr::detail::rng g(5);
+        for (std::size_t i = p; i < saved.size(); ++i) saved[i] = g.uniform(0.05, 0.4);
+        msgd.restore(saved);
+        const std::vector<double> theta(saved.begin(), saved.begin() + std::ptrdiff_t(p));
+        const std::vector<double> rates(saved.begin() + std::ptrdiff_t(p), saved.end());
+        const auto& learner = msgd.learner();
+        // with respect to everything: theta, then the rates
+        const auto numeric = mr::test::numeric_gradient(
+            [&](const std::vector<double>& all) {
+                const std::vector<double> t(all.begin(), all.begin() + std::ptrdiff_t(p)), r(all.begin() + std::ptrdiff_t(p), all.end());
+                return adapted_query_loss(learner, pool.tasks[0], t, r, 0, steps);
+            },
+            saved);
+        CHECK(mr::test::relative_error(meta_gradient_of(msgd, pool.tasks[0]), numeric) < 1e-6);
+        CHECK(std::equal(rates.begin(), rates.end(), msgd.inner_rates()));
+    }
+}
+
+TEST_CASE("MAML order 1: the meta-gradient is the query gradient at the adapted parameters") {
+    task_pool pool({.dense = 3}, 1, 6, 5, 505);
+    meta::maml<small_net, mr::loss::mse> fomaml{small_net{{.dense = 3}, 2},
+                                                {.inner_lr = 0.3, .inner_steps = 3, .order = 1, .meta_batch = 1}};
+    const auto& task = pool.tasks[0];
+    auto adapted = fomaml.adapt(task.support, task.support_target);
+    mr::objective<small_net, mr::loss::mse> objective{fomaml.learner()};
+    auto ws = objective.make_workspace(1);
+    std::vector<double> expected(std::size_t(fomaml.learner().parameter_count()));
+    objective.gradient(adapted.parameters(), task.query, task.query_target, ws, expected.data());
+    CHECK(mr::test::relative_error(meta_gradient_of(fomaml, task), expected) < 1e-14);
+}
+
+TEST_CASE("Reptile, K = 1 with SGD: theta + epsilon (mean phi - theta)") {
+    task_pool pool({.dense = 3}, 2, 6, 5, 606);
+    const double epsilon = 0.5, inner_lr = 0.1;
+    meta::reptile<small_net, mr::loss::mse> reptile{small_net{{.dense = 3}, 4},
+                                                    {.inner = {.lr = inner_lr}, .inner_steps = 1, .meta_batch = 2},
+                                                    mr::optim::sgd{.lr = epsilon}};
+    const auto p = std::size_t(reptile.learner().parameter_count());
+    const std::vector<double> theta(reptile.learner().parameters(), reptile.learner().parameters() + p);
+    // expected: phi_t = theta - lr grad L_s,t(theta); theta' = theta + eps (mean phi - theta) = theta - eps lr mean grad
+    mr::objective<small_net, mr::loss::mse> objective{reptile.learner()};
+    auto ws = objective.make_workspace(1);
+    std::vector<double> expected = theta, grad(p);
+    for (const auto& task : pool.tasks) {
+        objective.gradient(theta.data(), task.support, task.support_target, ws, grad.data());
+        for (std::size_t i = 0; i < p; ++i) expected[i] -= epsilon * inner_lr * grad[i] / 2;
+    }
+    reptile.fit(pool.tasks, {.epochs = 1});
+    CHECK(reptile.steps() == 1);
+    const std::vector<double> after(reptile.learner().parameters(), reptile.learner().parameters() + p);
+    CHECK(mr::test::relative_error(after, expected) < 1e-14);
+}
+
+TEST_CASE("fine_tune pre-training: the gradient of the pooled samples") {
+    const nn::input_shape shape{.dense = 3};
+    task_pool pool(shape, 1, 6, 4, 707);
+    meta::fine_tune<small_net, mr::loss::mse> transfer{small_net{shape, 8}, {.meta_batch = 1}};
+    // the same ten samples as one batch
+    mr::test::random_batch<double> all{shape, 10, 1};
+    const auto& task = pool.tasks[0];
+    std::vector<double> features(30), targets(10);
+    mr::device::cpu::copy(18, task.support.dense, features.data());
+    mr::device::cpu::copy(12, task.query.dense, features.data() + 18);
+    mr::device::cpu::copy(6, task.support_target, targets.data());
+    mr::device::cpu::copy(4, task.query_target, targets.data() + 6);
+    mr::objective<small_net, mr::loss::mse> objective{transfer.learner()};
+    auto ws = objective.make_workspace(10);
+    std::vector<double> expected(std::size_t(transfer.learner().parameter_count()));
+    const double loss = objective.gradient(transfer.learner().parameters(), nn::batch<double>::dense_only(features.data(), 3, 10),
+                                           targets.data(), ws, expected.data());
+    std::vector<double> got(expected.size());
+    CHECK(transfer.meta_gradient(task, got.data()) == doctest::Approx(loss).epsilon(1e-14));
+    CHECK(mr::test::relative_error(got, expected) < 1e-14);
+}
+
+TEST_CASE("adapt() leaves the meta-learned parameters untouched, bit for bit") {
+    const nn::input_shape shape{.dense = 2, .categorical = {5}, .multi = {6}};
+    task_pool pool(shape, 3, 5, 5, 808);
+    meta::meta_sgd<recommender_net, mr::loss::mse> msgd{recommender_net{shape, 1}, {.inner_lr = 0.1, .inner_steps = 5, .meta_batch = 2}};
+    meta::reptile<recommender_net, mr::loss::mse, mr::optim::sgd, mr::optim::adam> reptile{
+        recommender_net{shape, 1}, {.inner = {.lr = 0.01}, .inner_steps = 5, .meta_batch = 2}};
+    const auto before_msgd = msgd.snapshot();
+    const auto before_reptile = reptile.snapshot();
+    auto a = msgd.adapt(pool.tasks[0].support, pool.tasks[0].support_target, {.steps = 10});
+    auto b = reptile.adapt(pool.tasks[1].support, pool.tasks[1].support_target);
+    CHECK(msgd.snapshot() == before_msgd);
+    CHECK(reptile.snapshot() == before_reptile);
+    // and the adapted parameters did move
+    CHECK_FALSE(std::equal(before_msgd.begin(), before_msgd.begin() + msgd.learner().parameter_count(), a.parameters()));
+    CHECK(a.predict(pool.tasks[0].query).size() == 5);
+    CHECK(b.predict(pool.tasks[1].query).size() == 5);
+}
+
+TEST_CASE("determinism: same seed, same parameters, bit for bit, with 1 or 2 threads") {
+    const nn::input_shape shape{.dense = 2, .categorical = {5}, .multi = {6}};
+    task_pool pool(shape, 12, 5, 5, 909);
+    const auto train = [&](int threads, int order) {
+        meta::maml<recommender_net, mr::loss::mse> maml{
+            recommender_net{shape, 1},
+            {.inner_lr = 0.1, .inner_steps = 2, .order = order, .meta_batch = 4, .threads = threads, .seed = 42}};
+        maml.fit(pool.tasks, {.epochs = 3});
+        CHECK(maml.steps() == 9);
+        return maml.snapshot();
+    };
+    for (int order : {1, 2}) {
+        const auto one = train(1, order);
+        CHECK(train(1, order) == one);
+        CHECK(train(2, order) == one);
+        CHECK(train(3, order) == one);
+    }
+}
+
+TEST_CASE("meta-training lowers the post-adaptation loss; evaluate() reports loss and metrics") {
+    const nn::input_shape shape{.dense = 2, .categorical = {5}, .multi = {6}};
+    task_pool train(shape, 24, 6, 6, 1001, true), test(shape, 8, 6, 6, 1002, true);
+    meta::maml<recommender_net, mr::loss::mse> maml{recommender_net{shape, 1},
+                                                    {.inner_lr = 0.1, .inner_steps = 2, .meta_batch = 8, .threads = 2}};
+    const auto mae = [](const double* pred, const double* target, mr::index rows, mr::index n) {
+        double sum = 0;
+        for (mr::index i = 0; i < rows * n; ++i) sum += std::abs(pred[i] - target[i]);
+        return sum / double(rows * n);
+    };
+    const auto before = maml.evaluate(train.tasks, {}, mae);
+    const auto result = maml.fit(train.tasks, {.epochs = 30});
+    const auto after = maml.evaluate(train.tasks, {}, mae);
+    CHECK(result.steps == 90);
+    CHECK(result.epochs == 30);
+    REQUIRE(after.metrics.size() == 1);
+    CHECK(after.tasks == 24);
+    MESSAGE("post-adaptation loss before ", before.loss, " after ", after.loss);
+    CHECK(after.loss < 0.8 * before.loss);
+    CHECK(after.metrics[0] < before.metrics[0]);
+    CHECK(maml.evaluate(test.tasks).tasks == 8);
+}
+
+TEST_CASE("misuse is a clear exception") {
+    const nn::input_shape shape{.dense = 3};
+    task_pool pool(shape, 3, 4, 4, 1111);
+    meta::maml<small_net, mr::loss::mse> maml{small_net{shape, 1}, {.meta_batch = 4}};
+    CHECK_THROWS_WITH_AS(maml.fit(pool.tasks), doctest::Contains("larger than the 3 training tasks"), std::invalid_argument);
+    CHECK_THROWS_AS(maml.fit(std::vector<meta::task<nn::batch<double>, double>>{}), std::invalid_argument);
+    auto empty = pool.tasks;
+    empty[1].support.samples = 0;
+    meta::maml<small_net, mr::loss::mse> ok{small_net{shape, 1}, {.meta_batch = 2}};
+    CHECK_THROWS_WITH(ok.fit(empty), doctest::Contains("task 1"));
+    CHECK_THROWS_AS(ok.adapt(empty[1].support, nullptr), std::invalid_argument);
+    CHECK_THROWS_AS((meta::maml<small_net, mr::loss::mse>{small_net{shape, 1}, {.order = 3}}), std::invalid_argument);
+    CHECK_THROWS_AS((meta::maml<small_net, mr::loss::mse>{small_net{shape, 1}, {.meta_batch = 0}}), std::invalid_argument);
+    CHECK_THROWS_AS(meta::task_data<double>(nn::batch_data<double>(0, {}, 3), {}, nn::batch_data<double>(1, {1, 2, 3}, 3), {1}),
+                    std::invalid_argument);
+}
