@@ -11,10 +11,6 @@
 
 #include "sinusoid.hpp"
 
-namespace {
-struct no_callback {};
-}  // namespace
-
 int main(int argc, char** argv) {
     sinusoid::config c;
     std::string json_path;
@@ -37,9 +33,9 @@ int main(int argc, char** argv) {
     if (!quiet)
         std::fprintf(stderr, "sinusoid: %d meta-steps x %td tasks per method, %d threads, seed %llu\n", c.iterations,
                      c.meta_batch, c.threads, static_cast<unsigned long long>(c.seed));
-    const auto rows = sinusoid::run<no_callback>(c, [&](const std::string& name) {
-        if (!quiet) std::fprintf(stderr, "  training %s...\n", name.c_str());
-        return no_callback{};
+    const auto rows = sinusoid::run<metarec::callbacks::progress_bar>(c, [&](const std::string& name) {
+        if (!quiet) std::fprintf(stderr, "%s\n", name.c_str());
+        return metarec::callbacks::progress_bar{.quiet = quiet};
     });
 
     std::printf("\nquery MSE on %d fresh test tasks (%td-shot support)\n\n", c.test_tasks, c.support);

@@ -24,3 +24,4 @@
 #include "meta/meta.hpp"
 
 #include "callbacks/callbacks.hpp"
+#include "callbacks/standard.hpp"

@@ -104,7 +104,7 @@ TEST_CASE("MAML order 2 with partial adaptation: only the head adapts, embedding
         meta::melu_maml<recommender_net, mr::loss::mse> maml{recommender_net{shape, 3},
                                                              {.inner_lr = 0.4, .inner_steps = steps, .meta_batch = 1}};
         const auto& learner = maml.learner();
-        const auto [a, m] = maml.adapted_range();
+        const mr::index a = maml.adapted_range().offset, m = maml.adapted_range().size;
         CHECK(a == 3 * 5 + 3 * 6 + (2 * 2 + 2));  // the embedding tables and the dense feature branch stay global
         CHECK(a + m == learner.parameter_count());
         const std::vector<double> theta(learner.parameters(), learner.parameters() + learner.parameter_count());
@@ -123,7 +123,7 @@ TEST_CASE("MAML order 2 with partial adaptation: only the head adapts, embedding
 
 TEST_CASE("ANIL adapts the last layer only") {
     meta::anil<small_net, mr::loss::mse> anil{small_net{{.dense = 3}, 5}, {.inner_lr = 0.5, .inner_steps = 3, .meta_batch = 1}};
-    const auto [a, m] = anil.adapted_range();
+    const mr::index a = anil.adapted_range().offset, m = anil.adapted_range().size;
     CHECK(m == 6);  // dense<1> after 5 features: 5 weights + 1 bias
     task_pool pool({.dense = 3}, 1, 6, 5, 303);
     const auto& learner = anil.learner();

@@ -98,7 +98,7 @@ TEST_CASE("dense: gradient and H v match finite differences") {
 TEST_CASE("activations: gradient and H v match finite differences") {
     const input_shape shape{.dense = 3};
     SUBCASE("relu") { require_exact<sequential<dense<6>, relu, dense<2>>>(shape, 7, 21); }
-    SUBCASE("leaky_relu") { require_exact<sequential<dense<6>, leaky_relu<0.1>, dense<2>>>(shape, 7, 22); }
+    SUBCASE("leaky_relu") { require_exact<sequential<dense<6>, leaky_relu<std::ratio<1, 10>>, dense<2>>>(shape, 7, 22); }
     SUBCASE("sigmoid") { require_exact<sequential<dense<6>, sigmoid, dense<2>>>(shape, 7, 23); }
     SUBCASE("tanh") { require_exact<sequential<dense<6>, nn::tanh, dense<2>>>(shape, 7, 24); }
     SUBCASE("identity") { require_exact<sequential<dense<6>, identity, dense<2>>>(shape, 7, 25); }

@@ -19,7 +19,7 @@ struct fit_begin_info {
 
 /// What fit() reports after every meta-step (one outer update).
 struct step_info {
-    std::int64_t step = 0;    //!< 1-based count of meta-steps since fit() started
+    std::int64_t step = 0;    //!< 1-based count of the algorithm's meta-steps (over every fit() call)
     int epoch = 0;            //!< 0-based epoch
     double loss = 0;          //!< mean training loss of the step's tasks (the meta-loss)
     index tasks = 0;          //!< tasks in this step
@@ -52,7 +52,7 @@ struct fit_end_info {
 ///     void on_fit_end(const fit_end_info&);
 ///
 /// Hooks missing from a callback are skipped at compile time; every callback sees every
-/// event even when an earlier one asked to stop (fit() folds the answers with `|`).
+/// event, in the order they were passed, even when an earlier one asked to stop.
 namespace detail {
 
 #define METAREC_DEFINE_HOOK(hook)                                                              \

@@ -197,14 +197,17 @@ public:
                 ++epoch_steps;
                 epoch_loss += loss;
                 [[maybe_unused]] const callbacks::step_info info{steps_, epoch, loss, index(batch.size()), elapsed()};
-                if ((false | ... | callbacks::detail::on_step_end(cbs, info, derived()))) {
-                    stop = result.stopped_early = true;
-                }
+                // every callback sees the step, in the order given (a comma fold is sequenced)
+                bool asked = false;
+                ((asked = callbacks::detail::on_step_end(cbs, info, derived()) || asked), ...);
+                if (asked) stop = result.stopped_early = true;
             }
             if (epoch_steps == 0) break;
             result.epochs = epoch + 1;
             [[maybe_unused]] const callbacks::epoch_info info{epoch, epoch_loss / double(epoch_steps), steps_, elapsed()};
-            if ((false | ... | callbacks::detail::on_epoch_end(cbs, info, derived()))) stop = result.stopped_early = true;
+            bool asked = false;
+            ((asked = callbacks::detail::on_epoch_end(cbs, info, derived()) || asked), ...);
+            if (asked) stop = result.stopped_early = true;
         }
         result.seconds = elapsed();
         (callbacks::detail::on_fit_end(cbs, result, derived()), ...);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <ratio>
 
 #include "layer.hpp"
 
@@ -26,11 +27,12 @@ struct relu_fn {
     template <class S> METAREC_HOST_DEVICE static S d2(S) { return S(0); }
 };
 
-template <double Slope>
+template <class Slope>
 struct leaky_relu_fn {
     static constexpr std::string_view name = "leaky_relu";
-    template <class S> METAREC_HOST_DEVICE static S value(S x) { return x > S(0) ? x : S(Slope) * x; }
-    template <class S> METAREC_HOST_DEVICE static S d1(S x) { return x > S(0) ? S(1) : S(Slope); }
+    template <class S> METAREC_HOST_DEVICE static S slope() { return S(Slope::num) / S(Slope::den); }
+    template <class S> METAREC_HOST_DEVICE static S value(S x) { return x > S(0) ? x : slope<S>() * x; }
+    template <class S> METAREC_HOST_DEVICE static S d1(S x) { return x > S(0) ? S(1) : slope<S>(); }
     template <class S> METAREC_HOST_DEVICE static S d2(S) { return S(0); }
 };
 
@@ -150,8 +152,9 @@ using identity = activation<detail::identity_fn>;
 using relu = activation<detail::relu_fn>;
 using sigmoid = activation<detail::sigmoid_fn>;
 using tanh = activation<detail::tanh_fn>;
-/// `max(x, 0) + Slope * min(x, 0)`
-template <double Slope = 0.01>
+/// `max(x, 0) + Slope * min(x, 0)`, the slope a std::ratio (floating-point template
+/// arguments are not portable yet): `leaky_relu<std::ratio<1, 10>>` has slope 0.1.
+template <class Slope = std::ratio<1, 100>>
 using leaky_relu = activation<detail::leaky_relu_fn<Slope>>;
 
 }  // namespace metarec::nn
