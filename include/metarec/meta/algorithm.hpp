@@ -348,6 +348,34 @@ protected:
     //! inner steps at training time
     int inner_steps() const noexcept { return inner_steps_; }
 
+    /// A workspace for an inner loop driven by an optimizer (Reptile, fine-tuning): the full
+    /// fast and gradient vectors, an optional second gradient, and the optimizer's state
+    /// for the adapted slice with a pristine copy to reset it from.
+    template <class InnerOptimizer>
+    thread_workspace optimizer_workspace(const InnerOptimizer& inner, bool second_gradient) const {
+        const index p = learner_.parameter_count(), m = range_.size;
+        auto state = optim::make_state<scalar_type, device_type>(inner, m);
+        auto initial = optim::make_state<scalar_type, device_type>(inner, m);
+        return thread_workspace{objective_().make_workspace(1), vector_type(p), vector_type(p), {}, {},
+                                vector_type(second_gradient ? p : 0), {}, {}, std::move(state), std::move(initial)};
+    }
+
+    /// `steps` steps of `inner` on the support loss, on the adapted slice of `fast`, from a
+    /// fresh optimizer state (copied from the pristine one, not allocated).
+    template <class InnerOptimizer>
+    void optimizer_adapt(const InnerOptimizer& inner, const input_type& support, const scalar_type* target, int steps,
+                         thread_workspace& ws, scalar_type* fast) const {
+        const auto objective = objective_();
+        const auto [a, m] = range_;
+        device_type::copy(index(ws.inner_state.buffer.size()), ws.inner_state_initial.buffer.data(),
+                          ws.inner_state.buffer.data());
+        ws.inner_state.steps = 0;
+        for (int k = 0; k < steps; ++k) {
+            objective.gradient(fast, support, target, ws.objective, ws.gradient.data());
+            inner.step(ws.inner_state, fast + a, ws.gradient.data() + a, m);
+        }
+    }
+
 private:
     Derived& derived() noexcept { return static_cast<Derived&>(*this); }
     const Derived& derived() const noexcept { return static_cast<const Derived&>(*this); }

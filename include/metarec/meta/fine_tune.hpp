@@ -68,25 +68,11 @@ private:
     index extra_count() const noexcept { return 0; }
     scalar_type* extras() noexcept { return nullptr; }
 
-    thread_workspace make_thread_workspace() const {
-        const index p = this->learner().parameter_count(), m = this->adapted_range().size;
-        auto state = optim::make_state<scalar_type, device_type>(options_.inner, m);
-        auto initial = optim::make_state<scalar_type, device_type>(options_.inner, m);
-        return thread_workspace{this->objective_().make_workspace(1), vector_type(p), vector_type(p), {}, {},
-                                vector_type(p), {}, {}, std::move(state), std::move(initial)};
-    }
+    thread_workspace make_thread_workspace() const { return this->optimizer_workspace(options_.inner, true); }
 
     void adapt_into(const input_type& support, const scalar_type* target, int steps, thread_workspace& ws,
                     scalar_type* fast) const {
-        const auto objective = this->objective_();
-        const auto [a, m] = this->adapted_range();
-        device_type::copy(index(ws.inner_state.buffer.size()), ws.inner_state_initial.buffer.data(),
-                          ws.inner_state.buffer.data());
-        ws.inner_state.steps = 0;
-        for (int k = 0; k < steps; ++k) {
-            objective.gradient(fast, support, target, ws.objective, ws.gradient.data());
-            options_.inner.step(ws.inner_state, fast + a, ws.gradient.data() + a, m);
-        }
+        this->optimizer_adapt(options_.inner, support, target, steps, ws, fast);
     }
 
     std::pair<double, double> task_gradient(const task_type& task, thread_workspace& ws, scalar_type* out) {

@@ -91,9 +91,14 @@ private:
     thread_workspace make_thread_workspace() const {
         const index p = this->learner().parameter_count(), m = this->adapted_range().size,
                     k = std::max(1, this->inner_steps());
-        thread_workspace ws{this->objective_().make_workspace(1), vector_type(p), vector_type(p), vector_type(p),
-                            vector_type(p), vector_type(p), vector_type(k * m), vector_type(k * m), {}, {}};
-        device_type::fill(p, scalar_type(0), ws.direction.data());
+        // what the backward sweep keeps: the adapted slice of each iterate (order 2), or the
+        // inner gradients (first-order Meta-SGD); nothing else grows with K
+        const index kept = options_.order == 2 ? k * m : 0, kept_gradients = LearnedRates && options_.order == 1 ? k * m : 0;
+        const index sweep = options_.order == 2 ? p : 0;  // HVP direction and result
+        thread_workspace ws{this->objective_().make_workspace(1), vector_type(p), vector_type(p), vector_type(sweep),
+                            vector_type(sweep), vector_type(LearnedRates && options_.order == 2 ? p : 0),
+                            vector_type(kept), vector_type(kept_gradients), {}, {}};
+        device_type::fill(sweep, scalar_type(0), ws.direction.data());
         return ws;
     }
 
@@ -126,7 +131,7 @@ private:
         // inner loop, keeping the adapted slice of each iterate
         device_type::copy(p, this->learner().parameters(), fast);
         for (int k = 0; k < steps; ++k) {
-            device_type::copy(m, fast + a, ws.history.data() + k * m);
+            if (options_.order == 2) device_type::copy(m, fast + a, ws.history.data() + k * m);
             objective.gradient(fast, task.support, task.support_target, ws.objective, g);
             if (LearnedRates && options_.order == 1) device_type::copy(m, g + a, ws.history2.data() + k * m);
             inner_update(fast, g);
