@@ -296,3 +296,55 @@ TEST_CASE("misuse is a clear exception") {
     CHECK_THROWS_AS(meta::task_data<double>(nn::batch_data<double>(0, {}, 3), {}, nn::batch_data<double>(1, {1, 2, 3}, 3), {1}),
                     std::invalid_argument);
 }
+
+TEST_CASE("task_sampler: a seeded permutation per epoch, the same on every platform") {
+    meta::task_sampler a(10, 4, 7), b(10, 4, 7), c(10, 4, 8);
+    CHECK(a.batches_per_epoch() == 3);
+    for (int epoch = 0; epoch < 3; ++epoch) {
+        a.shuffle();
+        b.shuffle();
+        c.shuffle();
+        std::vector<mr::index> seen, other;
+        for (mr::index batch = 0; batch < 3; ++batch) {
+            const auto x = a.batch(batch), y = b.batch(batch);
+            CHECK(x.size() == (batch < 2 ? 4u : 2u));
+            CHECK(std::equal(x.begin(), x.end(), y.begin(), y.end()));
+            seen.insert(seen.end(), x.begin(), x.end());
+            const auto z = c.batch(batch);
+            other.insert(other.end(), z.begin(), z.end());
+        }
+        CHECK(seen != other);  // another seed, another order
+        std::sort(seen.begin(), seen.end());
+        for (mr::index i = 0; i < 10; ++i) CHECK(seen[std::size_t(i)] == i);  // every task once per epoch
+    }
+    // the first epoch of seed 7, fixed: a change of generator or shuffle shows here
+    meta::task_sampler golden(10, 10, 7);
+    golden.shuffle();
+    const auto order = golden.batch(0);
+    const std::vector<mr::index> got(order.begin(), order.end());
+    CHECK(got == std::vector<mr::index>{8, 3, 9, 0, 7, 2, 1, 6, 5, 4});
+}
+
+namespace {
+/// mse that refuses tasks whose first target is exactly 1000 (to make one task fail).
+struct picky_mse : mr::loss::mse {
+    template <class Device, class S>
+    S value(const S* pred, const S* target, mr::index rows, mr::index n) const {
+        if (target[0] == S(1000)) throw std::invalid_argument("picky_mse: target 1000");
+        return mr::loss::mse::value<Device>(pred, target, rows, n);
+    }
+};
+}  // namespace
+
+TEST_CASE("an exception in a worker thread reaches the caller, and the pool keeps working") {
+    const nn::input_shape shape{.dense = 3};
+    task_pool pool(shape, 4, 4, 4, 1212);
+    std::vector<double> poisoned(4, 1000.0);
+    auto tasks = pool.tasks;
+    for (auto& t : tasks) t.query_target = poisoned.data();  // every task fails, on both threads
+    meta::maml<small_net, picky_mse> maml{small_net{shape, 1}, {.meta_batch = 4, .threads = 2}};
+    CHECK_THROWS_WITH_AS(maml.fit(tasks), "picky_mse: target 1000", std::invalid_argument);
+    CHECK(maml.steps() == 0);
+    maml.fit(pool.tasks);
+    CHECK(maml.steps() == 1);
+}
