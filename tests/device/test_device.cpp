@@ -120,8 +120,8 @@ TEST_CASE_TEMPLATE("gather_sum / scatter_add: embedding lookup with pooling and 
     const std::vector<mr::id_type> offsets{0, 2, 2, 5}, ids{1, 4, 0, 0, 3};
     for (bool mean : {false, true}) {
         std::vector<S> out1(dim * 3, S(-7)), out2 = out1;
-        mr::device::cpu::gather_sum(dim, 3, offsets.data(), ids.data(), mean, table.data(), out1.data());
-        generic::gather_sum(dim, 3, offsets.data(), ids.data(), mean, table.data(), out2.data());
+        mr::device::cpu::gather_sum(dim, 3, offsets.data(), ids.data(), mean, table.data(), out1.data(), dim);
+        generic::gather_sum(dim, 3, offsets.data(), ids.data(), mean, table.data(), out2.data(), dim);
         CHECK(out1 == out2);
         const S w = mean ? S(0.5) : S(1);
         CHECK(out1[0] == w * (table[3] + table[12]));  // segment 0: ids 1 and 4, row 0
@@ -129,8 +129,8 @@ TEST_CASE_TEMPLATE("gather_sum / scatter_add: embedding lookup with pooling and 
         // adjoint: <gather(T), G> == <T, scatter(G)>
         const auto g = random(std::size_t(dim * 3), 5);
         std::vector<S> grad(g.begin(), g.end()), acc1(table.size(), S(0)), acc2 = acc1;
-        mr::device::cpu::scatter_add(dim, 3, offsets.data(), ids.data(), mean, grad.data(), acc1.data());
-        generic::scatter_add(dim, 3, offsets.data(), ids.data(), mean, grad.data(), acc2.data());
+        mr::device::cpu::scatter_add(dim, 3, offsets.data(), ids.data(), mean, grad.data(), dim, acc1.data());
+        generic::scatter_add(dim, 3, offsets.data(), ids.data(), mean, grad.data(), dim, acc2.data());
         CHECK(mr::test::relative_error(acc1, acc2) < 1e-6);
         double lhs = 0, rhs = 0;
         for (std::size_t i = 0; i < out1.size(); ++i) lhs += double(out1[i]) * double(grad[i]);
@@ -138,9 +138,24 @@ TEST_CASE_TEMPLATE("gather_sum / scatter_add: embedding lookup with pooling and 
         CHECK(lhs == doctest::Approx(rhs).epsilon(1e-6));
         CHECK(acc1[2 * dim] == S(0));  // id 2 unused: untouched
     }
+    // into rows 1..dim of a taller matrix (leading dimension dim + 2), and back
+    {
+        const mr::index ld = dim + 2;
+        std::vector<S> tall1(ld * 3, S(-1)), tall2 = tall1;
+        mr::device::cpu::gather_sum(dim, 3, offsets.data(), ids.data(), true, table.data(), tall1.data() + 1, ld);
+        generic::gather_sum(dim, 3, offsets.data(), ids.data(), true, table.data(), tall2.data() + 1, ld);
+        CHECK(tall1 == tall2);
+        CHECK(tall1[0] == S(-1));                                         // row 0 untouched
+        CHECK(tall1[std::size_t(ld + 1)] == S(0));                        // empty segment 1
+        CHECK(tall1[1] == S(0.5) * (table[3] + table[12]));               // segment 0, row 0
+        std::vector<S> acc1(table.size(), S(0)), acc2 = acc1;
+        mr::device::cpu::scatter_add(dim, 3, offsets.data(), ids.data(), true, tall1.data() + 1, ld, acc1.data());
+        generic::scatter_add(dim, 3, offsets.data(), ids.data(), true, tall1.data() + 1, ld, acc2.data());
+        CHECK(mr::test::relative_error(acc1, acc2) < 1e-6);
+    }
     // without offsets: one id per output column
     std::vector<S> single(dim * 2);
-    mr::device::cpu::gather_sum(dim, 2, nullptr, ids.data() + 1, false, table.data(), single.data());
+    mr::device::cpu::gather_sum(dim, 2, nullptr, ids.data() + 1, false, table.data(), single.data(), dim);
     CHECK(single[0] == table[4 * dim]);
     CHECK(single[3] == table[0]);
 }

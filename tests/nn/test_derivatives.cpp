@@ -125,6 +125,34 @@ TEST_CASE("embeddings: gradient and H v match finite differences") {
     }
 }
 
+TEST_CASE("field_embeddings: every field of the input, fields known at run time") {
+    const input_shape shape{.dense = 0, .categorical = {7, 5, 3}, .multi = {9, 6}};
+    require_exact<sequential<field_embeddings<3>, dense<4>, nn::tanh, dense<1>>>(shape, 7, 44);
+    require_exact<sequential<field_embeddings<2, pooling::sum>, dense<1>>>(shape, 5, 45, mr::loss::bce_with_logits{});
+    // the same function as the compile-time concat of per-field embeddings, same parameters
+    using runtime = model<sequential<field_embeddings<3>, dense<1>>, double>;
+    using fixed = model<sequential<concat<embedding<3, 0>, embedding<3, 1>, embedding<3, 2>, embedding_bag<3, 0>,
+                                          embedding_bag<3, 1>>, dense<1>>, double>;
+    runtime a{shape, 46};
+    fixed b{shape, 46};
+    REQUIRE(a.parameter_count() == b.parameter_count());
+    CHECK(std::equal(a.parameters(), a.parameters() + a.parameter_count(), b.parameters()));
+    CHECK(a.slices().size() == 6);  // five tables and the dense layer
+    mr::test::random_batch<double> data{shape, 6, 47};
+    auto wa = a.make_workspace(6);
+    auto wb = b.make_workspace(6);
+    std::vector<double> ya(6), yb(6);
+    a.forward(a.parameters(), data.view(), wa, ya.data());
+    b.forward(b.parameters(), data.view(), wb, yb.data());
+    CHECK(mr::test::relative_error(ya, yb) < 1e-15);
+    auto bad = data.view();
+    std::vector<mr::id_type> wrong(6, 3);  // field 2 has 3 values: id 3 is outside
+    std::vector<const mr::id_type*> fields{data.categorical[0].data(), data.categorical[1].data(), wrong.data()};
+    bad.categorical = fields;
+    CHECK_THROWS_WITH_AS(a.forward(a.parameters(), bad, wa, ya.data()), doctest::Contains("categorical field 2"),
+                         std::invalid_argument);
+}
+
 TEST_CASE("whole networks: embedding_bag + concat + dense stacks") {
     SUBCASE("MeLU-shaped: embeddings of every field and a dense branch, then a head") {
         using features = concat<embedding<3, 0>, embedding<3, 1>, embedding_bag<3, 0>, embedding_bag<2, 1, pooling::sum>,

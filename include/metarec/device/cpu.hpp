@@ -92,10 +92,10 @@ struct basic_cpu : execution_policy<Derived> {
 
     template <class S>
     static void gather_sum(index dim, index segments, const id_type* offsets, const id_type* ids,
-                           bool mean, const S* table, S* out) {
+                           bool mean, const S* table, S* out, index ldo) {
         for (index s = 0; s < segments; ++s) {
             const index begin = offsets ? offsets[s] : s, end = offsets ? offsets[s + 1] : s + 1;
-            auto o = map(out + s * dim, dim);
+            auto o = map(out + s * ldo, dim);
             o.setZero();
             for (index i = begin; i < end; ++i) o += map(table + index(ids[i]) * dim, dim);
             if (mean && end > begin) o /= S(end - begin);
@@ -104,12 +104,12 @@ struct basic_cpu : execution_policy<Derived> {
 
     template <class S>
     static void scatter_add(index dim, index segments, const id_type* offsets, const id_type* ids,
-                            bool mean, const S* src, S* table) {
+                            bool mean, const S* src, index lds, S* table) {
         for (index s = 0; s < segments; ++s) {
             const index begin = offsets ? offsets[s] : s, end = offsets ? offsets[s + 1] : s + 1;
             if (end == begin) continue;
             const S w = mean ? S(1) / S(end - begin) : S(1);
-            for (index i = begin; i < end; ++i) map(table + index(ids[i]) * dim, dim) += w * map(src + s * dim, dim);
+            for (index i = begin; i < end; ++i) map(table + index(ids[i]) * dim, dim) += w * map(src + s * lds, dim);
         }
     }
 

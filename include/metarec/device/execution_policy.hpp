@@ -57,6 +57,7 @@ struct gather_sum_kernel {
     bool mean;
     const S* table;
     S* out;
+    index ldo;
     METAREC_HOST_DEVICE void operator()(index d) const {
         for (index s = 0; s < segments; ++s) {
             const index begin = offsets ? offsets[s] : s;
@@ -64,7 +65,7 @@ struct gather_sum_kernel {
             S acc = S(0);
             for (index i = begin; i < end; ++i) acc += table[index(ids[i]) * dim + d];
             if (mean && end > begin) acc /= S(end - begin);
-            out[s * dim + d] = acc;
+            out[s * ldo + d] = acc;
         }
     }
 };
@@ -77,6 +78,7 @@ struct scatter_add_kernel {
     const id_type* ids;
     bool mean;
     const S* src;
+    index lds;
     S* table;
     METAREC_HOST_DEVICE void operator()(index d) const {
         for (index s = 0; s < segments; ++s) {
@@ -84,7 +86,7 @@ struct scatter_add_kernel {
             const index end = offsets ? offsets[s + 1] : s + 1;
             if (end == begin) continue;
             const S w = mean ? S(1) / S(end - begin) : S(1);
-            for (index i = begin; i < end; ++i) table[index(ids[i]) * dim + d] += w * src[s * dim + d];
+            for (index i = begin; i < end; ++i) table[index(ids[i]) * dim + d] += w * src[s * lds + d];
         }
     }
 };
@@ -178,19 +180,21 @@ struct execution_policy {
     /// Embedding lookup with pooling: `out[:, s] = w_s * sum_{i in segment s} table[:, ids[i]]`
     /// where segment s is `[offsets[s], offsets[s+1])` (or the single id `s` when `offsets` is
     /// null), `w_s = 1 / |segment|` when `mean`, else 1. `table` is `dim x vocabulary`,
-    /// `out` is `dim x segments`, both column-major. An empty segment gives zeros.
+    /// `out` is `dim x segments` with leading dimension `ldo >= dim` (rows of a taller matrix),
+    /// both column-major. An empty segment gives zeros.
     template <class S>
     static void gather_sum(index dim, index segments, const id_type* offsets, const id_type* ids,
-                           bool mean, const S* table, S* out) {
-        Derived::for_each(dim, detail::gather_sum_kernel<S>{dim, segments, offsets, ids, mean, table, out});
+                           bool mean, const S* table, S* out, index ldo) {
+        Derived::for_each(dim, detail::gather_sum_kernel<S>{dim, segments, offsets, ids, mean, table, out, ldo});
     }
 
-    /// Adjoint of gather_sum: `table[:, ids[i]] += w_s src[:, s]` for every i of segment s;
-    /// rows that no id names are untouched (sparse embedding gradient).
+    /// Adjoint of gather_sum: `table[:, ids[i]] += w_s src[:, s]` for every i of segment s
+    /// (`src` with leading dimension `lds`); rows that no id names are untouched (sparse
+    /// embedding gradient).
     template <class S>
     static void scatter_add(index dim, index segments, const id_type* offsets, const id_type* ids,
-                            bool mean, const S* src, S* table) {
-        Derived::for_each(dim, detail::scatter_add_kernel<S>{dim, segments, offsets, ids, mean, src, table});
+                            bool mean, const S* src, index lds, S* table) {
+        Derived::for_each(dim, detail::scatter_add_kernel<S>{dim, segments, offsets, ids, mean, src, lds, table});
     }
 
     //! y[:, j] += b for every column j of the rows x cols matrix y (bias broadcast)

@@ -89,13 +89,13 @@ struct embedding_table : layer_base {
     template <class D, class S, class X>
     void forward(const S* theta, const X& x, S* y, index n, auto&) const {
         const auto [offsets, ids] = field(x);
-        D::gather_sum(Dim, n, offsets, ids, Pooling == pooling::mean, theta + offset_, y);
+        D::gather_sum(Dim, n, offsets, ids, Pooling == pooling::mean, theta + offset_, y, Dim);
     }
     template <class D, class S, class X>
     void backward(const S*, const X& x, const S* dy, S*, S* grad, index n, auto&) const {
         if (!grad) return;
         const auto [offsets, ids] = field(x);
-        D::scatter_add(Dim, n, offsets, ids, Pooling == pooling::mean, dy, grad + offset_);
+        D::scatter_add(Dim, n, offsets, ids, Pooling == pooling::mean, dy, Dim, grad + offset_);
     }
     template <class D, class S, class X>
     void r_forward(const S*, const S* v, const X& x, const S*, S* ry, index n, auto& ws) const {

@@ -7,6 +7,7 @@
 #include "concat.hpp"
 #include "dense.hpp"
 #include "embedding.hpp"
+#include "field_embeddings.hpp"
 #include "layer.hpp"
 #include "model.hpp"
 #include "sequential.hpp"

@@ -1,0 +1,145 @@
+// metarec: one embedding table per input field, the field count known only at run time.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "embedding.hpp"
+#include "layer.hpp"
+
+namespace metarec::nn {
+
+/// Embeds every categorical field of the input: one `Dim x vocabulary` table per field, the
+/// single-valued fields first, then the multi-valued ones (pooled per sample), outputs
+/// stacked: `y = [E_1[:, id_1]; ...; E_c[:, id_c]; pool(M_1[:, bag_1]); ...]`, `Dim` rows each.
+///
+/// This is the feature layer of MeLU-style recommenders, whose fields come from a data
+/// schema at run time (gender, age, occupation, zip; genres, director, actors...). With a
+/// compile-time field list, `concat<embedding<Dim, 0>, ..., embedding_bag<Dim, 0>, ...>`
+/// computes the same. Derivatives as embedding (linear in the tables, sparse gradients).
+/// Parameters: the tables in field order, each column-major.
+/// @tparam Dim     embedding dimension of every field
+/// @tparam Pooling pooling of the multi-valued fields (pooling::mean by default)
+template <index Dim, pooling Pooling = pooling::mean>
+struct field_embeddings : layer_base {
+    static_assert(Dim >= 1, "metarec: field_embeddings needs Dim >= 1");
+    static constexpr std::string_view name = "field_embeddings";
+
+    index configure(const input_shape& source, index in_rows, index offset) {
+        vocabularies_.clear();
+        for (const auto* fields : {&source.categorical, &source.multi})
+            for (index v : *fields) {
+                if (v <= 0) throw std::invalid_argument("metarec: field_embeddings: a field has an empty vocabulary");
+                vocabularies_.push_back(v);
+            }
+        if (vocabularies_.empty()) throw std::invalid_argument("metarec: field_embeddings: the input has no categorical field");
+        categorical_ = index(source.categorical.size());
+        in_rows_ = in_rows;
+        offset_ = offset;
+        out_rows_ = Dim * index(vocabularies_.size());
+        return out_rows_;
+    }
+    index parameter_count() const noexcept {
+        index count = 0;
+        for (index v : vocabularies_) count += Dim * v;
+        return count;
+    }
+
+    //! one slice per field table, so that they can be told apart
+    void collect_slices(std::vector<parameter_slice>& out, int depth) const {
+        index offset = offset_;
+        for (index v : vocabularies_) {
+            out.push_back({"embedding", offset, Dim * v, depth});
+            offset += Dim * v;
+        }
+    }
+
+    template <class S>
+    void initialize(S* theta, metarec::detail::rng& g) const {
+        const double bound = std::sqrt(3.0 / double(Dim));
+        for (index i = 0; i < parameter_count(); ++i) theta[offset_ + i] = S(g.uniform(-bound, bound));
+    }
+
+    template <class D, class S>
+    void validate(const batch<S>& x) const {
+        for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index) {
+            const index vocabulary = vocabularies_[std::size_t(f)];
+            index count = x.size();
+            if (offsets) {
+                id_type first = 0, last = 0;
+                D::to_host(1, offsets, &first);
+                D::to_host(1, offsets + x.size(), &last);
+                if (first != 0 || D::reduce(x.size(), detail::bad_offset_kernel{offsets}) != 0)
+                    throw std::invalid_argument(describe(f) + ": bag offsets must start at 0 and never decrease");
+                count = last;
+            }
+            if (!ids && count > 0) throw std::invalid_argument(describe(f) + ": the batch has no ids for this field");
+            if (const index bad = D::reduce(count, detail::bad_id_kernel{ids, vocabulary}); bad != 0)
+                throw std::invalid_argument(describe(f) + ": " + std::to_string(bad) + " id(s) outside [0, " +
+                                            std::to_string(vocabulary) + ")");
+        });
+    }
+
+    template <class D, class S, class X>
+    void forward(const S* theta, const X& x, S* y, index n, auto&) const {
+        for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index table) {
+            D::gather_sum(Dim, n, offsets, ids, Pooling == pooling::mean, theta + table, y + f * Dim, out_rows_);
+        });
+    }
+    template <class D, class S, class X>
+    void backward(const S*, const X& x, const S* dy, S*, S* grad, index n, auto&) const {
+        if (!grad) return;
+        for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index table) {
+            D::scatter_add(Dim, n, offsets, ids, Pooling == pooling::mean, dy + f * Dim, out_rows_, grad + table);
+        });
+    }
+    template <class D, class S, class X>
+    void r_forward(const S*, const S* v, const X& x, const S*, S* ry, index n, auto& ws) const {
+        forward<D>(v, x, ry, n, ws);
+    }
+    template <class D, class S, class X>
+    void r_backward(const S* theta, const S*, const X& x, const S*, const S* dy, const S* rdy, S* dx, S*, S* grad,
+                    S* hv, index n, auto& ws) const {
+        backward<D>(theta, x, dy, dx, grad, n, ws);
+        backward<D>(theta, x, rdy, dx, hv, n, ws);
+    }
+
+private:
+    // calls f(field, bag offsets or null, ids, offset of the field's table) for every field
+    template <class S, class F>
+    void for_each_field(const batch<S>& x, F&& f) const {
+        if (index(x.categorical.size()) != categorical_ ||
+            index(x.multi.size()) != index(vocabularies_.size()) - categorical_)
+            throw std::invalid_argument("metarec: field_embeddings: the batch has " + std::to_string(x.categorical.size()) +
+                                        " categorical and " + std::to_string(x.multi.size()) +
+                                        " multi-valued fields, the layer was built for " + std::to_string(categorical_) +
+                                        " and " + std::to_string(index(vocabularies_.size()) - categorical_));
+        index offset = offset_;
+        for (index field = 0; field < index(vocabularies_.size()); ++field) {
+            const bool bag = field >= categorical_;
+            const auto* offsets = bag ? x.multi[std::size_t(field - categorical_)].offsets : nullptr;
+            const auto* ids = bag ? x.multi[std::size_t(field - categorical_)].ids : x.categorical[std::size_t(field)];
+            f(field, offsets, ids, offset);
+            offset += Dim * vocabularies_[std::size_t(field)];
+        }
+    }
+    template <class S, class F>
+    void for_each_field(const S*, F&&) const {
+        static_assert(sizeof(S) == 0,
+                      "metarec: field_embeddings reads ids from the network input: use it as the first layer "
+                      "of a model or of a concat branch");
+    }
+    std::string describe(index field) const {
+        return "metarec: field_embeddings<" + std::to_string(Dim) + ">, " +
+               (field < categorical_ ? "categorical field " + std::to_string(field)
+                                     : "multi-valued field " + std::to_string(field - categorical_));
+    }
+
+    std::vector<index> vocabularies_;
+    index categorical_ = 0;
+};
+
+}  // namespace metarec::nn
