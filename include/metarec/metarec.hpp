@@ -23,5 +23,7 @@
 
 #include "meta/meta.hpp"
 
+#include "recsys/melu.hpp"
+
 #include "callbacks/callbacks.hpp"
 #include "callbacks/standard.hpp"

@@ -129,6 +129,8 @@ TEST_CASE("field_embeddings: every field of the input, fields known at run time"
     const input_shape shape{.dense = 0, .categorical = {7, 5, 3}, .multi = {9, 6}};
     require_exact<sequential<field_embeddings<3>, dense<4>, nn::tanh, dense<1>>>(shape, 7, 44);
     require_exact<sequential<field_embeddings<2, pooling::sum>, dense<1>>>(shape, 5, 45, mr::loss::bce_with_logits{});
+    // MeLU's shape: a nested chain as the head
+    require_exact<sequential<field_embeddings<2>, sequential<dense<4>, relu, dense<3>, relu, dense<1>>>>(shape, 6, 48);
     // the same function as the compile-time concat of per-field embeddings, same parameters
     using runtime = model<sequential<field_embeddings<3>, dense<1>>, double>;
     using fixed = model<sequential<concat<embedding<3, 0>, embedding<3, 1>, embedding<3, 2>, embedding_bag<3, 0>,
