@@ -23,6 +23,7 @@
 
 #include "meta/meta.hpp"
 
+#include "eval/metrics.hpp"
 #include "recsys/melu.hpp"
 
 #include "callbacks/callbacks.hpp"

@@ -278,6 +278,16 @@ TEST_CASE("meta-training lowers the post-adaptation loss; evaluate() reports los
     CHECK(after.loss < 0.8 * before.loss);
     CHECK(after.metrics[0] < before.metrics[0]);
     CHECK(maml.evaluate(test.tasks).tasks == 8);
+
+    // a metric undefined on some tasks (NaN) is averaged over the others, and says so
+    const auto odd_tasks_only = [&](const double* pred, const double* target, mr::index rows, mr::index n) {
+        return target[0] < 0 ? std::numeric_limits<double>::quiet_NaN() : mae(pred, target, rows, n);
+    };
+    const auto partial = maml.evaluate(train.tasks, {}, odd_tasks_only, mae);
+    CHECK(partial.metric_tasks[1] == 24);
+    CHECK(partial.metric_tasks[0] > 0);
+    CHECK(partial.metric_tasks[0] < 24);
+    CHECK(std::isfinite(partial.metrics[0]));
 }
 
 TEST_CASE("misuse is a clear exception") {

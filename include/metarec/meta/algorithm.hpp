@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -43,6 +44,7 @@ struct adapt_options {
 struct evaluation {
     double loss = 0;              //!< mean query loss after adaptation
     std::vector<double> metrics;  //!< one mean per metric passed to evaluate()
+    std::vector<index> metric_tasks;  //!< tasks in each metric's mean (a metric may be undefined for some)
     index tasks = 0;              //!< tasks evaluated
     index diverged = 0;           //!< tasks whose query loss is NaN or infinite (they make `loss` NaN/inf)
 };
@@ -233,7 +235,9 @@ public:
 
     /// Adapts on each task's support set and scores its query set: the mean query loss, and
     /// the mean of each metric, a callable `double(const S* pred, const S* target, index rows,
-    /// index n)` reading host copies of the query predictions and targets.
+    /// index n)` reading host copies of the query predictions and targets (eval/metrics.hpp
+    /// has MAE, RMSE, nDCG@k, HR@k, Recall@k, AUC). A metric returning NaN for a task whose
+    /// loss is finite is undefined there and left out of its mean (`metric_tasks` counts).
     template <class... Metrics>
     evaluation evaluate(std::span<const task_type> tasks, adapt_options options = {}, Metrics... metrics) const {
         check_tasks(tasks, "evaluate");
@@ -270,13 +274,22 @@ public:
         evaluation result;
         result.tasks = index(tasks.size());
         result.metrics.assign(sizeof...(Metrics), 0.0);
+        result.metric_tasks.assign(sizeof...(Metrics), 0);
         for (const auto& v : values) {
             result.loss += v[0];
-            if (!std::isfinite(v[0])) ++result.diverged;
-            for (std::size_t m = 0; m < sizeof...(Metrics); ++m) result.metrics[m] += v[m + 1];
+            const bool diverged = !std::isfinite(v[0]);
+            result.diverged += diverged;
+            // NaN from a metric is "undefined for this task" (skipped), unless the task diverged
+            for (std::size_t m = 0; m < sizeof...(Metrics); ++m)
+                if (diverged || !std::isnan(v[m + 1])) {
+                    result.metrics[m] += v[m + 1];
+                    ++result.metric_tasks[m];
+                }
         }
         result.loss /= double(tasks.size());
-        for (auto& m : result.metrics) m /= double(tasks.size());
+        for (std::size_t m = 0; m < sizeof...(Metrics); ++m)
+            result.metrics[m] = result.metric_tasks[m] ? result.metrics[m] / double(result.metric_tasks[m])
+                                                       : std::numeric_limits<double>::quiet_NaN();
         return result;
     }
 

@@ -1,0 +1,141 @@
+// metarec: per-user ranking and rating metrics (MAE, RMSE, nDCG@k, HR@k, Recall@k, AUC).
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "../config.hpp"
+
+namespace metarec::eval {
+
+/// Metrics of one task's query set (one user's held-out interactions, as MeLU evaluates):
+/// callables `double(const S* pred, const S* target, index rows, index n)` on host data,
+/// `rows == 1` (one score per interaction). Pass them to `algorithm.evaluate(tasks, options,
+/// metrics...)`, which averages them over tasks. A metric that is undefined for a task
+/// (AUC with only relevant or only irrelevant items) returns NaN, and evaluate() leaves that
+/// task out of that metric's mean (it reports how many tasks each mean covers).
+///
+/// Rankings sort the query items by predicted score, best first; ties keep the query order
+/// (a stable sort), so results are deterministic.
+
+namespace detail {
+
+template <class S>
+std::vector<index> ranking(const S* pred, index n) {
+    std::vector<index> order(static_cast<std::size_t>(n));
+    std::iota(order.begin(), order.end(), index{0});
+    std::stable_sort(order.begin(), order.end(), [&](index a, index b) { return pred[a] > pred[b]; });
+    return order;
+}
+
+}  // namespace detail
+
+/// Mean absolute error `mean |pred - target|`.
+struct mae {
+    static constexpr const char* name = "mae";
+    template <class S>
+    double operator()(const S* pred, const S* target, index rows, index n) const {
+        double sum = 0;
+        for (index i = 0; i < rows * n; ++i) sum += std::abs(double(pred[i]) - double(target[i]));
+        return sum / double(rows * n);
+    }
+};
+
+/// Root mean squared error `sqrt(mean (pred - target)^2)`.
+struct rmse {
+    static constexpr const char* name = "rmse";
+    template <class S>
+    double operator()(const S* pred, const S* target, index rows, index n) const {
+        double sum = 0;
+        for (index i = 0; i < rows * n; ++i) sum += (double(pred[i]) - double(target[i])) * (double(pred[i]) - double(target[i]));
+        return std::sqrt(sum / double(rows * n));
+    }
+};
+
+/// nDCG@K with the true ratings as gains (as MeLU): `DCG = sum_{i<K} target[rank_i] / log2(i + 2)`
+/// over the predicted ranking, divided by the DCG of the ideal ranking (by true rating).
+/// 0 when every gain is 0. K larger than the query set uses the whole set.
+template <index K>
+struct ndcg {
+    static_assert(K >= 1, "metarec: ndcg<K> needs K >= 1");
+    static inline const std::string name = "ndcg@" + std::to_string(K);
+    template <class S>
+    double operator()(const S* pred, const S* target, index, index n) const {
+        const auto predicted = detail::ranking(pred, n), ideal = detail::ranking(target, n);
+        double dcg = 0, best = 0;
+        for (index i = 0; i < std::min(K, n); ++i) {
+            const double discount = 1.0 / std::log2(double(i) + 2.0);
+            dcg += double(target[predicted[std::size_t(i)]]) * discount;
+            best += double(target[ideal[std::size_t(i)]]) * discount;
+        }
+        return best > 0 ? dcg / best : 0.0;
+    }
+};
+
+/// Hit rate @K: 1 when at least one relevant item (target >= threshold) is among the top K
+/// predicted, else 0; NaN when the query set has no relevant item.
+template <index K>
+struct hit_rate {
+    static_assert(K >= 1, "metarec: hit_rate<K> needs K >= 1");
+    static inline const std::string name = "hr@" + std::to_string(K);
+    double threshold = 4.0;  //!< a target at least this large is relevant
+    template <class S>
+    double operator()(const S* pred, const S* target, index, index n) const {
+        index relevant = 0;
+        for (index i = 0; i < n; ++i) relevant += double(target[i]) >= threshold;
+        if (relevant == 0) return std::numeric_limits<double>::quiet_NaN();
+        const auto order = detail::ranking(pred, n);
+        for (index i = 0; i < std::min(K, n); ++i)
+            if (double(target[order[std::size_t(i)]]) >= threshold) return 1.0;
+        return 0.0;
+    }
+};
+
+/// Recall @K: relevant items (target >= threshold) among the top K predicted, over all
+/// relevant items; NaN when the query set has none.
+template <index K>
+struct recall {
+    static_assert(K >= 1, "metarec: recall<K> needs K >= 1");
+    static inline const std::string name = "recall@" + std::to_string(K);
+    double threshold = 4.0;  //!< a target at least this large is relevant
+    template <class S>
+    double operator()(const S* pred, const S* target, index, index n) const {
+        index relevant = 0, found = 0;
+        for (index i = 0; i < n; ++i) relevant += double(target[i]) >= threshold;
+        if (relevant == 0) return std::numeric_limits<double>::quiet_NaN();
+        const auto order = detail::ranking(pred, n);
+        for (index i = 0; i < std::min(K, n); ++i) found += double(target[order[std::size_t(i)]]) >= threshold;
+        return double(found) / double(relevant);
+    }
+};
+
+/// Area under the ROC curve of the scores separating relevant (target >= threshold) from
+/// irrelevant items: the fraction of (relevant, irrelevant) pairs ordered correctly, ties
+/// counting one half. NaN when either class is empty.
+struct auc {
+    static constexpr const char* name = "auc";
+    double threshold = 4.0;  //!< a target at least this large is relevant (0/1 labels: use 0.5)
+    template <class S>
+    double operator()(const S* pred, const S* target, index, index n) const {
+        double correct = 0;
+        index positives = 0, negatives = 0;
+        for (index i = 0; i < n; ++i) {
+            if (double(target[i]) < threshold) {
+                ++negatives;
+                continue;
+            }
+            ++positives;
+            for (index j = 0; j < n; ++j)
+                if (double(target[j]) < threshold) correct += pred[i] > pred[j] ? 1.0 : pred[i] == pred[j] ? 0.5 : 0.0;
+        }
+        if (positives == 0 || negatives == 0) return std::numeric_limits<double>::quiet_NaN();
+        return correct / (double(positives) * double(negatives));
+    }
+};
+
+}  // namespace metarec::eval
