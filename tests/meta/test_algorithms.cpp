@@ -358,3 +358,35 @@ TEST_CASE("an exception in a worker thread reaches the caller, and the pool keep
     maml.fit(pool.tasks);
     CHECK(maml.steps() == 1);
 }
+
+namespace {
+/// small_net seen through forward/backward only: second order falls back to finite differences.
+struct gradient_only_net {
+    using scalar_type = double;
+    using device_type = mr::device::cpu;
+    using input_type = nn::batch<double>;
+    using workspace_type = small_net::workspace_type;
+    small_net net;
+    mr::index parameter_count() const { return net.parameter_count(); }
+    mr::index output_rows() const { return net.output_rows(); }
+    double* parameters() { return net.parameters(); }
+    const double* parameters() const { return net.parameters(); }
+    workspace_type make_workspace(mr::index n) const { return net.make_workspace(n); }
+    void forward(const double* t, const input_type& x, workspace_type& ws, double* out) const { net.forward(t, x, ws, out); }
+    void backward(const double* t, const input_type& x, workspace_type& ws, const double* d, double* g) const {
+        net.backward(t, x, ws, d, g);
+    }
+};
+static_assert(mr::learner<gradient_only_net> && !mr::twice_differentiable_learner<gradient_only_net>);
+}  // namespace
+
+TEST_CASE("second-order MAML on a learner without R-operator: finite-difference products, close to exact") {
+    task_pool pool({.dense = 3}, 1, 6, 5, 1313);
+    const meta::maml_options options{.inner_lr = 0.3, .inner_steps = 3, .order = 2, .meta_batch = 1};
+    meta::maml<small_net, mr::loss::mse> exact{small_net{{.dense = 3}, 7}, options};
+    meta::maml<gradient_only_net, mr::loss::mse> approximate{gradient_only_net{small_net{{.dense = 3}, 7}}, options};
+    const auto e = meta_gradient_of(exact, pool.tasks[0]), a = meta_gradient_of(approximate, pool.tasks[0]);
+    const double error = mr::test::relative_error(e, a);
+    CHECK(error < 1e-6);
+    CHECK(error > 0);  // it really is the approximation
+}
