@@ -153,6 +153,10 @@ TEST_CASE("field_embeddings: every field of the input, fields known at run time"
     bad.categorical = fields;
     CHECK_THROWS_WITH_AS(a.forward(a.parameters(), bad, wa, ya.data()), doctest::Contains("categorical field 2"),
                          std::invalid_argument);
+    std::vector<bag_field> no_offsets{{nullptr, data.ids[0].data()}, data.bags[1]};
+    auto unbagged = data.view();
+    unbagged.multi = no_offsets;
+    CHECK_THROWS_WITH(a.forward(a.parameters(), unbagged, wa, ya.data()), doctest::Contains("no bag offsets"));
 }
 
 TEST_CASE("whole networks: embedding_bag + concat + dense stacks") {

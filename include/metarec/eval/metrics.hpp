@@ -7,6 +7,7 @@
 #include <limits>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../config.hpp"
@@ -31,6 +32,17 @@ std::vector<index> ranking(const S* pred, index n) {
     std::iota(order.begin(), order.end(), index{0});
     std::stable_sort(order.begin(), order.end(), [&](index a, index b) { return pred[a] > pred[b]; });
     return order;
+}
+
+//! {relevant items among the top k predicted, relevant items} with relevant: target >= threshold
+template <class S>
+std::pair<index, index> relevant_in_top(const S* pred, const S* target, index n, index k, double threshold) {
+    index relevant = 0, found = 0;
+    for (index i = 0; i < n; ++i) relevant += double(target[i]) >= threshold;
+    if (relevant == 0) return {0, 0};
+    const auto order = ranking(pred, n);
+    for (index i = 0; i < std::min(k, n); ++i) found += double(target[order[std::size_t(i)]]) >= threshold;
+    return {found, relevant};
 }
 
 }  // namespace detail
@@ -86,13 +98,8 @@ struct hit_rate {
     double threshold = 4.0;  //!< a target at least this large is relevant
     template <class S>
     double operator()(const S* pred, const S* target, index, index n) const {
-        index relevant = 0;
-        for (index i = 0; i < n; ++i) relevant += double(target[i]) >= threshold;
-        if (relevant == 0) return std::numeric_limits<double>::quiet_NaN();
-        const auto order = detail::ranking(pred, n);
-        for (index i = 0; i < std::min(K, n); ++i)
-            if (double(target[order[std::size_t(i)]]) >= threshold) return 1.0;
-        return 0.0;
+        const auto [found, relevant] = detail::relevant_in_top(pred, target, n, K, threshold);
+        return relevant == 0 ? std::numeric_limits<double>::quiet_NaN() : found > 0 ? 1.0 : 0.0;
     }
 };
 
@@ -105,12 +112,8 @@ struct recall {
     double threshold = 4.0;  //!< a target at least this large is relevant
     template <class S>
     double operator()(const S* pred, const S* target, index, index n) const {
-        index relevant = 0, found = 0;
-        for (index i = 0; i < n; ++i) relevant += double(target[i]) >= threshold;
-        if (relevant == 0) return std::numeric_limits<double>::quiet_NaN();
-        const auto order = detail::ranking(pred, n);
-        for (index i = 0; i < std::min(K, n); ++i) found += double(target[order[std::size_t(i)]]) >= threshold;
-        return double(found) / double(relevant);
+        const auto [found, relevant] = detail::relevant_in_top(pred, target, n, K, threshold);
+        return relevant == 0 ? std::numeric_limits<double>::quiet_NaN() : double(found) / double(relevant);
     }
 };
 

@@ -28,6 +28,33 @@ struct bad_offset_kernel {
     METAREC_HOST_DEVICE index operator()(index j) const { return offsets[j + 1] < offsets[j] ? 1 : 0; }
 };
 
+/// Throws std::invalid_argument (message prefixed by `who`) unless the ids of one input
+/// field are usable: present, and inside [0, vocabulary); for a bag field (`offsets` set),
+/// offsets that start at 0 and never decrease. One reduction per check, on the device.
+template <class D>
+void validate_ids(const std::string& who, index samples, const id_type* offsets, const id_type* ids, index vocabulary) {
+    if (!ids && samples > 0) throw std::invalid_argument(who + ": the batch has no ids for this field");
+    index count = samples;
+    if (offsets) {
+        id_type first = 0, last = 0;
+        D::to_host(1, offsets, &first);
+        D::to_host(1, offsets + samples, &last);
+        if (first != 0 || D::reduce(samples, bad_offset_kernel{offsets}) != 0)
+            throw std::invalid_argument(who + ": bag offsets must start at 0 and never decrease");
+        count = last;
+    }
+    if (const index bad = D::reduce(count, bad_id_kernel{ids, vocabulary}); bad != 0)
+        throw std::invalid_argument(who + ": " + std::to_string(bad) + " id(s) outside [0, " + std::to_string(vocabulary) +
+                                    ")");
+}
+
+//! uniform in [-sqrt(3/dim), sqrt(3/dim)]: unit-variance dot products of two embeddings
+template <class S>
+void initialize_tables(S* tables, index count, index dim, metarec::detail::rng& g) {
+    const double bound = std::sqrt(3.0 / double(dim));
+    for (index i = 0; i < count; ++i) tables[i] = S(g.uniform(-bound, bound));
+}
+
 /// Embedding table `E` (`Dim x vocabulary`, column v is the vector of id v) looked up by the
 /// ids of one input field, pooled per sample over `[offsets[j], offsets[j+1])`:
 ///
@@ -62,28 +89,15 @@ struct embedding_table : layer_base {
 
     template <class S>
     void initialize(S* theta, metarec::detail::rng& g) const {
-        const double bound = std::sqrt(3.0 / double(Dim));
-        for (index i = 0; i < parameter_count(); ++i) theta[offset_ + i] = S(g.uniform(-bound, bound));
+        initialize_tables(theta + offset_, parameter_count(), Dim, g);
     }
 
     /// Throws std::invalid_argument if an id is outside the vocabulary or bag offsets decrease.
     template <class D, class S>
     void validate(const batch<S>& x) const {
         const auto [offsets, ids] = field(x);
-        if (!ids && x.size() > 0) throw std::invalid_argument(describe() + ": the batch has no ids for this field");
-        index count = x.size();
-        if constexpr (Bag) {
-            if (!offsets) throw std::invalid_argument(describe() + ": the batch has no bag offsets for this field");
-            id_type first = 0, last = 0;
-            D::to_host(1, offsets, &first);
-            D::to_host(1, offsets + x.size(), &last);
-            if (first != 0 || D::reduce(x.size(), bad_offset_kernel{offsets}) != 0)
-                throw std::invalid_argument(describe() + ": bag offsets must start at 0 and never decrease");
-            count = last;
-        }
-        if (const index bad = D::reduce(count, bad_id_kernel{ids, vocabulary_}); bad != 0)
-            throw std::invalid_argument(describe() + ": " + std::to_string(bad) + " id(s) outside [0, " +
-                                        std::to_string(vocabulary_) + ")");
+        if (Bag && !offsets) throw std::invalid_argument(describe() + ": the batch has no bag offsets for this field");
+        validate_ids<D>(describe(), x.size(), offsets, ids, vocabulary_);
     }
 
     template <class D, class S, class X>

@@ -59,27 +59,15 @@ struct field_embeddings : layer_base {
 
     template <class S>
     void initialize(S* theta, metarec::detail::rng& g) const {
-        const double bound = std::sqrt(3.0 / double(Dim));
-        for (index i = 0; i < parameter_count(); ++i) theta[offset_ + i] = S(g.uniform(-bound, bound));
+        detail::initialize_tables(theta + offset_, parameter_count(), Dim, g);
     }
 
     template <class D, class S>
     void validate(const batch<S>& x) const {
         for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index) {
-            const index vocabulary = vocabularies_[std::size_t(f)];
-            index count = x.size();
-            if (offsets) {
-                id_type first = 0, last = 0;
-                D::to_host(1, offsets, &first);
-                D::to_host(1, offsets + x.size(), &last);
-                if (first != 0 || D::reduce(x.size(), detail::bad_offset_kernel{offsets}) != 0)
-                    throw std::invalid_argument(describe(f) + ": bag offsets must start at 0 and never decrease");
-                count = last;
-            }
-            if (!ids && count > 0) throw std::invalid_argument(describe(f) + ": the batch has no ids for this field");
-            if (const index bad = D::reduce(count, detail::bad_id_kernel{ids, vocabulary}); bad != 0)
-                throw std::invalid_argument(describe(f) + ": " + std::to_string(bad) + " id(s) outside [0, " +
-                                            std::to_string(vocabulary) + ")");
+            if (f >= categorical_ && !offsets)
+                throw std::invalid_argument(describe(f) + ": the batch has no bag offsets for this field");
+            detail::validate_ids<D>(describe(f), x.size(), offsets, ids, vocabularies_[std::size_t(f)]);
         });
     }
 
