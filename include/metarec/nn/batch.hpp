@@ -11,11 +11,23 @@ namespace metarec::nn {
 
 /// The shape of a network's input, known at run time (from a data schema): the number of
 /// dense numeric features and the vocabulary size of every categorical field.
+///
+/// Optionally, every feature belongs to a group (recommenders: 0 = the user's features,
+/// 1 = the item's, see recsys/features.hpp), so that a tower reads only its side. Empty
+/// group vectors put every feature in group 0.
 struct input_shape {
-    index dense = 0;                   //!< numeric features per sample
-    std::vector<index> categorical{};  //!< vocabulary of each single-valued field (one id per sample)
-    std::vector<index> multi{};        //!< vocabulary of each multi-valued field (a bag of ids per sample)
+    index dense = 0;                     //!< numeric features per sample
+    std::vector<index> categorical{};    //!< vocabulary of each single-valued field (one id per sample)
+    std::vector<index> multi{};          //!< vocabulary of each multi-valued field (a bag of ids per sample)
+    std::vector<int> dense_group{};      //!< group of each dense row (empty: all 0)
+    std::vector<int> categorical_group{};  //!< group of each single-valued field (empty: all 0)
+    std::vector<int> multi_group{};      //!< group of each multi-valued field (empty: all 0)
 };
+
+/// Group of feature `i` given a group vector (empty: group 0).
+inline int group_of(const std::vector<int>& groups, index i) noexcept {
+    return groups.empty() ? 0 : groups[static_cast<std::size_t>(i)];
+}
 
 /// One multi-valued field of a batch: sample j owns `ids[offsets[j] .. offsets[j+1])`.
 /// `offsets` has `samples + 1` entries, starting at 0. An empty bag is allowed.

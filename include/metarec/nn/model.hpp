@@ -53,6 +53,9 @@ public:
     /// @param shape input features (dense dimension, categorical vocabularies)
     /// @param seed  seed of the deterministic initialization (same seed, same parameters)
     explicit model(input_shape shape, std::uint64_t seed = 0) : shape_(std::move(shape)) {
+        check_groups(shape_.dense_group, shape_.dense, "dense rows");
+        check_groups(shape_.categorical_group, index(shape_.categorical.size()), "categorical fields");
+        check_groups(shape_.multi_group, index(shape_.multi.size()), "multi-valued fields");
         out_rows_ = spec_.configure(shape_, shape_.dense, 0);
         count_ = spec_.parameter_count();
         detail::collect_slices(spec_, slices_, 0);
@@ -135,6 +138,11 @@ public:
     }
 
 private:
+    static void check_groups(const std::vector<int>& groups, index count, const char* what) {
+        if (!groups.empty() && index(groups.size()) != count)
+            throw std::invalid_argument("metarec: input_shape: " + std::to_string(groups.size()) + " groups for " +
+                                        std::to_string(count) + " " + what);
+    }
     static void require_forward(const input_type& x, const workspace_type& ws) {
         if (x.size() > ws.capacity)
             throw std::logic_error("metarec: the workspace holds no forward pass for this batch (call forward first)");
