@@ -24,6 +24,9 @@ struct input_shape {
     std::vector<int> multi_group{};      //!< group of each multi-valued field (empty: all 0)
 };
 
+/// "Every group": the default of layers that can read one feature group.
+inline constexpr int all_groups = -1;
+
 /// Group of feature `i` given a group vector (empty: group 0).
 inline int group_of(const std::vector<int>& groups, index i) noexcept {
     return groups.empty() ? 0 : groups[static_cast<std::size_t>(i)];

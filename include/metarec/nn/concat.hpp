@@ -59,6 +59,12 @@ public:
                    branches_);
     }
 
+    //! the B-th branch
+    template <std::size_t B>
+    const auto& branch() const noexcept {
+        return std::get<B>(branches_);
+    }
+
     template <class S, class D>
     struct workspace {
         std::tuple<detail::workspace_t<Branches, S, D>...> branches;

@@ -12,9 +12,10 @@
 
 namespace metarec::nn {
 
-/// Embeds every categorical field of the input: one `Dim x vocabulary` table per field, the
-/// single-valued fields first, then the multi-valued ones (pooled per sample), outputs
-/// stacked: `y = [E_1[:, id_1]; ...; E_c[:, id_c]; pool(M_1[:, bag_1]); ...]`, `Dim` rows each.
+/// Embeds every categorical field of the input (or of one feature group, see
+/// input_shape): one `Dim x vocabulary` table per field, the single-valued fields first,
+/// then the multi-valued ones (pooled per sample), outputs stacked:
+/// `y = [E_1[:, id_1]; ...; E_c[:, id_c]; pool(M_1[:, bag_1]); ...]`, `Dim` rows each.
 ///
 /// This is the feature layer of MeLU-style recommenders, whose fields come from a data
 /// schema at run time (gender, age, occupation, zip; genres, director, actors...). With a
@@ -23,20 +24,34 @@ namespace metarec::nn {
 /// Parameters: the tables in field order, each column-major.
 /// @tparam Dim     embedding dimension of every field
 /// @tparam Pooling pooling of the multi-valued fields (pooling::mean by default)
-template <index Dim, pooling Pooling = pooling::mean>
+/// @tparam Group   embed only the fields of this feature group (all_groups: every field);
+///                 a two-tower model's user tower reads `recsys::user_group`
+template <index Dim, pooling Pooling = pooling::mean, int Group = all_groups>
 struct field_embeddings : layer_base {
     static_assert(Dim >= 1, "metarec: field_embeddings needs Dim >= 1");
     static constexpr std::string_view name = "field_embeddings";
 
     index configure(const input_shape& source, index in_rows, index offset) {
         vocabularies_.clear();
-        for (const auto* fields : {&source.categorical, &source.multi})
-            for (index v : *fields) {
-                if (v <= 0) throw std::invalid_argument("metarec: field_embeddings: a field has an empty vocabulary");
-                vocabularies_.push_back(v);
+        fields_.clear();
+        categorical_ = 0;
+        for (int bag = 0; bag < 2; ++bag) {
+            const auto& fields = bag ? source.multi : source.categorical;
+            for (index f = 0; f < index(fields.size()); ++f) {
+                if (Group != all_groups && group_of(bag ? source.multi_group : source.categorical_group, f) != Group) continue;
+                if (fields[std::size_t(f)] <= 0)
+                    throw std::invalid_argument("metarec: field_embeddings: a field has an empty vocabulary");
+                vocabularies_.push_back(fields[std::size_t(f)]);
+                fields_.push_back(f);
+                categorical_ += !bag;
             }
-        if (vocabularies_.empty()) throw std::invalid_argument("metarec: field_embeddings: the input has no categorical field");
-        categorical_ = index(source.categorical.size());
+        }
+        if (vocabularies_.empty())
+            throw std::invalid_argument(Group == all_groups ? std::string("metarec: field_embeddings: the input has no categorical field")
+                                                            : "metarec: field_embeddings: the input has no categorical field in group " +
+                                                                  std::to_string(Group));
+        categorical_fields_ = index(source.categorical.size());
+        multi_fields_ = index(source.multi.size());
         in_rows_ = in_rows;
         offset_ = offset;
         out_rows_ = Dim * index(vocabularies_.size());
@@ -99,17 +114,17 @@ private:
     // calls f(field, bag offsets or null, ids, offset of the field's table) for every field
     template <class S, class F>
     void for_each_field(const batch<S>& x, F&& f) const {
-        if (index(x.categorical.size()) != categorical_ ||
-            index(x.multi.size()) != index(vocabularies_.size()) - categorical_)
+        if (index(x.categorical.size()) != categorical_fields_ || index(x.multi.size()) != multi_fields_)
             throw std::invalid_argument("metarec: field_embeddings: the batch has " + std::to_string(x.categorical.size()) +
                                         " categorical and " + std::to_string(x.multi.size()) +
-                                        " multi-valued fields, the layer was built for " + std::to_string(categorical_) +
-                                        " and " + std::to_string(index(vocabularies_.size()) - categorical_));
+                                        " multi-valued fields, the layer was built for " + std::to_string(categorical_fields_) +
+                                        " and " + std::to_string(multi_fields_));
         index offset = offset_;
         for (index field = 0; field < index(vocabularies_.size()); ++field) {
             const bool bag = field >= categorical_;
-            const auto* offsets = bag ? x.multi[std::size_t(field - categorical_)].offsets : nullptr;
-            const auto* ids = bag ? x.multi[std::size_t(field - categorical_)].ids : x.categorical[std::size_t(field)];
+            const auto source = std::size_t(fields_[std::size_t(field)]);
+            const auto* offsets = bag ? x.multi[source].offsets : nullptr;
+            const auto* ids = bag ? x.multi[source].ids : x.categorical[source];
             f(field, offsets, ids, offset);
             offset += Dim * vocabularies_[std::size_t(field)];
         }
@@ -121,13 +136,15 @@ private:
                       "of a model or of a concat branch");
     }
     std::string describe(index field) const {
+        const auto source = std::to_string(fields_[std::size_t(field)]);
         return "metarec: field_embeddings<" + std::to_string(Dim) + ">, " +
-               (field < categorical_ ? "categorical field " + std::to_string(field)
-                                     : "multi-valued field " + std::to_string(field - categorical_));
+               (field < categorical_ ? "categorical field " + source : "multi-valued field " + source);
     }
 
-    std::vector<index> vocabularies_;
-    index categorical_ = 0;
+    std::vector<index> vocabularies_;  // of the embedded fields: categorical first, then multi-valued
+    std::vector<index> fields_;        // their indices in the batch's categorical / multi lists
+    index categorical_ = 0;            // embedded single-valued fields
+    index categorical_fields_ = 0, multi_fields_ = 0;  // fields of the input
 };
 
 }  // namespace metarec::nn

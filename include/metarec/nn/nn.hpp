@@ -4,8 +4,11 @@
 
 #include "activations.hpp"
 #include "batch.hpp"
+#include "broadcast.hpp"
 #include "concat.hpp"
 #include "dense.hpp"
+#include "dense_features.hpp"
+#include "dot.hpp"
 #include "embedding.hpp"
 #include "field_embeddings.hpp"
 #include "layer.hpp"

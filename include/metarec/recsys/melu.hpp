@@ -12,7 +12,9 @@ namespace metarec::recsys {
 using melu_head = nn::sequential<nn::dense<64>, nn::relu, nn::dense<64>, nn::relu, nn::dense<1>>;
 
 /// The MeLU model: every categorical and multi-valued field of users and items embedded
-/// (`Dim` each, multi-valued fields as mean embedding bags), concatenated, into `Head`.
+/// (`Dim` each, multi-valued fields as mean embedding bags), concatenated with the dense
+/// features (numeric fields, pre-computed vectors such as text embeddings; none is fine),
+/// into `Head`.
 /// The embedding tables come first in the flat parameters and the head last, so
 /// `meta::melu_maml` (adapt_dense_head) adapts exactly the head per user and meta-learns
 /// the embeddings globally.
@@ -26,6 +28,6 @@ using melu_head = nn::sequential<nn::dense<64>, nn::relu, nn::dense<64>, nn::rel
 /// @tparam Device device policy
 /// @tparam Dim    embedding dimension of every field
 template <class Head = melu_head, class Scalar = float, class Device = device::cpu, index Dim = 32>
-using melu = nn::model<nn::sequential<nn::field_embeddings<Dim>, Head>, Scalar, Device>;
+using melu = nn::model<nn::sequential<nn::concat<nn::field_embeddings<Dim>, nn::dense_features<>>, Head>, Scalar, Device>;
 
 }  // namespace metarec::recsys

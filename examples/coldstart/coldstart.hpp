@@ -1,0 +1,88 @@
+// metarec-coldstart: meta-train a recommender on warm users, adapt it to new ones, and compare
+// it with the simple alternatives. The parts shared by the command's translation units.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <metarec/data/dataset.hpp>
+#include <metarec/data/split.hpp>
+#include <metarec/eval/average.hpp>
+#include <metarec/eval/metrics.hpp>
+#include <metarec/recsys/baselines.hpp>
+#include <metarec/recsys/features.hpp>
+
+namespace coldstart {
+
+namespace mr = metarec;
+
+/// Everything the command line sets.
+struct config {
+    // data
+    std::string data_dir, format = "movielens-100k";
+    std::string interactions, users, items, user_schema, item_schema;
+    bool lenient = false;
+    // split
+    mr::data::split_options split{};
+    // model and training
+    std::string model = "melu";
+    bool warm_start = true;  //!< meta-learning starts from the pre-trained (fine-tune) model
+    bool item_id = false;  //!< the item's id is one more item feature (set when no item is new)
+    std::vector<std::string> algorithms{"all"};
+    int inner_steps = 5;
+    double inner_lr = 0.01;
+    double outer_lr = 1e-3;
+    int epochs = 30;
+    int patience = 5;
+    mr::index meta_batch = 32;
+    int threads = 1;
+    std::uint64_t seed = 1;
+    bool quiet = false;
+};
+
+/// The metrics of every report, averaged per task (per user: MeLU's protocol). Relevant
+/// items for the ranking metrics: a rating of at least 4.
+using metrics = mr::eval::task_average<mr::eval::mae, mr::eval::rmse, mr::eval::ndcg<1>, mr::eval::ndcg<3>,
+                                       mr::eval::ndcg<5>, mr::eval::ndcg<10>, mr::eval::hit_rate<3>,
+                                       mr::eval::recall<3>, mr::eval::auc>;
+
+/// One row of the report: a meta-learning algorithm or a baseline.
+struct result {
+    std::string name;
+    std::vector<double> values;  //!< one per metric, in metrics' order
+    std::vector<mr::index> counts;
+    mr::index diverged = 0;
+    double train_seconds = 0;
+};
+
+//! a report row from a filled average
+inline result make_result(std::string name, const metrics& average, double seconds) {
+    return {std::move(name), average.means(), average.counts(), average.diverged(), seconds};
+}
+
+/// What every model runner receives: the data, the split, and how to report progress.
+struct problem {
+    const config& options;
+    const mr::data::dataset& data;
+    const mr::data::split& split;
+    std::function<void(const std::string&)> announce;  //!< prints "training <name>" unless quiet
+};
+
+/// The rows for the algorithms chosen in `options.algorithms`, plus the `no-adapt` and
+/// `fine-tune` baselines, for one model type. One per translation unit (their
+/// instantiations are heavy, so they compile in parallel).
+std::vector<result> run_melu(const problem&);
+std::vector<result> run_two_tower(const problem&);
+std::vector<result> run_matrix_factorization(const problem&);
+
+/// The algorithm names `--algo all` expands to, in report order.
+inline std::vector<std::string> all_algorithms(const std::string& model) {
+    if (model == "melu") return {"maml", "fomaml", "reptile", "meta-sgd", "anil"};
+    return {"maml", "fomaml", "reptile", "meta-sgd"};
+}
+
+}  // namespace coldstart

@@ -1,0 +1,14 @@
+// metarec-coldstart: two towers (user tower adapted per user, item tower shared).
+// SPDX-License-Identifier: Apache-2.0
+#include <metarec/recsys/two_tower.hpp>
+
+#include "runner.hpp"
+
+namespace coldstart {
+
+std::vector<result> run_two_tower(const problem& p) {
+    using model = mr::recsys::two_tower<>;
+    return run_model(p, model_traits<model, mr::recsys::adapt_user>{.features = {.item_id = p.options.item_id}});
+}
+
+}  // namespace coldstart

@@ -1,0 +1,135 @@
+// metarec: the generic CSV format: interactions, optional user and item feature files, schemas.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "csv.hpp"
+#include "dataset.hpp"
+#include "feature_table_builder.hpp"
+#include "npy.hpp"
+#include "schema.hpp"
+
+namespace metarec::data {
+
+/// The files of a data set in the generic CSV format.
+struct csv_files {
+    std::filesystem::path interactions;  //!< header `user,item,rating[,timestamp]`
+    std::filesystem::path users{};       //!< optional: header `user,<field>...`
+    std::filesystem::path items{};       //!< optional: header `item,<field>...`
+    std::string user_schema{};           //!< kinds of the user fields (empty: every column is `cat`)
+    std::string item_schema{};           //!< kinds of the item fields (empty: every column is `cat`)
+};
+
+namespace detail {
+
+// reads a features file into `table`; returns nothing, throws on a bad header or schema
+inline void read_features(const std::filesystem::path& file, std::string_view key_name, const std::string& schema_text,
+                          const std::string& schema_origin, feature_table& table, const load_options& options,
+                          load_report& report) {
+    delimited_reader in(file, ",");
+    if (!in.next()) throw data_error(file.string(), 0, 0, "empty file (expected a header)");
+    const auto header = in.fields();
+    std::vector<std::string> names;
+    for (index c = 0; c < index(header.size()); ++c) {
+        const auto name = delimited_reader::trim(header[std::size_t(c)]);
+        for (const auto& seen : names)
+            if (seen == name) in.fail(c + 1, "duplicate column '" + std::string(name) + "'");
+        names.emplace_back(name);
+    }
+    if (names.empty() || names[0] != key_name)
+        in.fail(1, "the first column must be '" + std::string(key_name) + "'");
+    auto schema = schema_text.empty() ? std::vector<field_spec>{} : parse_schema(schema_text, schema_origin);
+    if (schema_text.empty())
+        for (std::size_t c = 1; c < names.size(); ++c) schema.push_back({names[c], field_kind::categorical, {}});
+    // the column of every non-dense field
+    std::vector<index> columns;
+    for (const auto& f : schema) {
+        if (f.kind == field_kind::dense) continue;
+        const auto it = std::find(names.begin() + 1, names.end(), f.name);
+        if (it == names.end())
+            throw data_error(schema_origin, 1, 0, "field '" + f.name + "' is not a column of " + file.string());
+        columns.push_back(index(it - names.begin()));
+    }
+    feature_table_builder builder(table, schema);
+    std::vector<std::string_view> cells(columns.size());
+    std::vector<index> positions(columns.size());
+    for (std::size_t k = 0; k < columns.size(); ++k) positions[k] = columns[k] + 1;
+    for_each_row(in, options, report, [&] {
+        in.expect_fields(index(names.size()));
+        for (std::size_t k = 0; k < columns.size(); ++k) cells[k] = in.field(columns[k]);
+        builder.add(delimited_reader::trim(in.field(0)), cells, in, positions);
+    });
+    if (table.rows() == 0) throw data_error(file.string(), 0, 0, "no rows");
+    builder.attach_dense(file.parent_path(), file.string(), [](const std::filesystem::path& p) { return load_npy(p); });
+}
+
+}  // namespace detail
+
+/// Loads a data set in the generic CSV format:
+///
+///  - `interactions.csv`: header `user,item,rating` or `user,item,rating,timestamp`, then one
+///    interaction per row (ratings and timestamps numeric and finite);
+///  - `users.csv` (optional): header `user,<field>...`, one row per user;
+///  - `items.csv` (optional): header `item,<field>...`, one row per item;
+///  - schemas naming the fields used and their kind (`cat`, `multi` with `|`-separated cells,
+///    `num`, `dense(file.npy)` with one row per features row, path relative to the features
+///    file); without a schema every column is `cat`; columns not in the schema are ignored.
+///
+/// With a features file, an interaction whose user (item) has no row is an error; without
+/// one, users (items) are the distinct keys of the interactions, without features. Quoted
+/// fields, CRLF, blank lines, a BOM and Latin-1 bytes are fine. `dataset::name` is the
+/// interactions file's directory name.
+inline dataset load_csv(const csv_files& files, load_options options = {}) {
+    dataset out;
+    out.name = files.interactions.parent_path().filename().string();
+    if (out.name.empty()) out.name = "csv";
+    if (!files.users.empty())
+        detail::read_features(files.users, "user", files.user_schema, "--user-schema", out.users, options, out.report);
+    else if (!files.user_schema.empty())
+        throw data_error("--user-schema", 0, 0, "a user schema needs a users file");
+    if (!files.items.empty())
+        detail::read_features(files.items, "item", files.item_schema, "--item-schema", out.items, options, out.report);
+    else if (!files.item_schema.empty())
+        throw data_error("--item-schema", 0, 0, "an item schema needs an items file");
+    const bool fixed_users = !files.users.empty(), fixed_items = !files.items.empty();
+
+    delimited_reader in(files.interactions, ",");
+    if (!in.next()) throw data_error(files.interactions.string(), 0, 0, "empty file (expected a header)");
+    const auto header = in.fields();
+    const bool has_time = header.size() == 4;
+    static constexpr std::string_view expected[] = {"user", "item", "rating", "timestamp"};
+    if (header.size() != 3 && header.size() != 4)
+        in.fail(0, "the header must be user,item,rating[,timestamp], found " + std::to_string(header.size()) + " columns");
+    for (std::size_t c = 0; c < header.size(); ++c)
+        if (delimited_reader::trim(header[c]) != expected[c])
+            in.fail(index(c) + 1, "column " + std::to_string(c + 1) + " must be '" + std::string(expected[c]) + "', found '" +
+                                      std::string(header[c]) + "'");
+    out.has_timestamps = has_time;
+    const auto entity = [&](feature_table& table, bool fixed, index column, const char* what) -> index {
+        const auto key = std::string(delimited_reader::trim(in.field(column)));
+        if (key.empty()) in.fail(column + 1, std::string("empty ") + what + " id");
+        const auto row = table.row(key);
+        if (row >= 0) return row;
+        if (fixed) in.fail(column + 1, std::string(what) + " '" + key + "' has no row in the " + what + "s file");
+        return -1;
+    };
+    detail::for_each_row(in, options, out.report, [&] {
+        in.expect_fields(has_time ? 4 : 3);
+        index user = entity(out.users, fixed_users, 0, "user"), item = entity(out.items, fixed_items, 1, "item");
+        const double rating = in.number(2, "rating");
+        const std::int64_t timestamp = has_time ? in.integer(3, "timestamp") : 0;
+        // the row is valid: new keys become rows of feature-less tables
+        if (user < 0) user = out.users.add(std::string(delimited_reader::trim(in.field(0))));
+        if (item < 0) item = out.items.add(std::string(delimited_reader::trim(in.field(1))));
+        out.interactions.push_back({id_type(user), id_type(item), float(rating), timestamp});
+    });
+    if (out.interactions.empty()) throw data_error(files.interactions.string(), 0, 0, "no interactions");
+    return out;
+}
+
+}  // namespace metarec::data

@@ -1,0 +1,13 @@
+// metarec: the data component (loaders need xtensor for .npy files; link metarec::data).
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "csv.hpp"           // IWYU pragma: export
+#include "csv_dataset.hpp"   // IWYU pragma: export
+#include "dataset.hpp"       // IWYU pragma: export
+#include "error.hpp"         // IWYU pragma: export
+#include "movielens.hpp"     // IWYU pragma: export
+#include "npy.hpp"           // IWYU pragma: export
+#include "schema.hpp"        // IWYU pragma: export
+#include "split.hpp"         // IWYU pragma: export
+#include "synthetic.hpp"     // IWYU pragma: export
