@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
     app.add_option("--query", c.split.query, "query interactions per task")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--min-user-interactions", c.split.min_interactions, "smallest task")->capture_default_str();
     app.add_option("--max-user-interactions", c.split.max_interactions, "largest task")->capture_default_str();
+    app.add_option("--train-draws", c.split.train_draws, "training tasks per warm user: random support/query draws")
+        ->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--test-fraction", c.split.test_fraction, "share of new users/items")->capture_default_str();
     app.add_option("--validation-fraction", c.split.validation_fraction, "share of training tasks for early stopping")
         ->capture_default_str();

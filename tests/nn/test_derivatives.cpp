@@ -323,3 +323,63 @@ TEST_CASE("model: bad batches are rejected with a reason") {
     CHECK_THROWS_AS((model<sequential<embedding<2, 3>, dense<1>>, double>{shape}), std::invalid_argument);
     CHECK_THROWS_AS((model<sequential<dense<2>>, double>{input_shape{}}), std::invalid_argument);
 }
+
+TEST_CASE("feature groups: field_embeddings and dense_features read only their group") {
+    // user side: categorical 0, multi 0, dense rows 0..1; item side: categorical 1 and 2, dense row 2
+    const input_shape shape{.dense = 3, .categorical = {7, 5, 4}, .multi = {6}, .dense_group = {0, 0, 1},
+                            .categorical_group = {0, 1, 1}, .multi_group = {0}};
+    using user_side = concat<field_embeddings<2, pooling::mean, 0>, dense_features<0>>;
+    using item_side = concat<field_embeddings<2, pooling::mean, 1>, dense_features<1>>;
+    require_exact<sequential<concat<sequential<user_side, dense<3>, nn::tanh>, sequential<item_side, dense<3>>>, dense<1>>>(
+        shape, 7, 61);
+    model<sequential<user_side, dense<1>>, double> user{shape, 62};
+    CHECK(user.parameter_count() == 2 * (7 + 6) + (2 * 2 + 2 + 1));  // two tables, dense over 2 + 2 + 2 rows
+    // changing an item-side input leaves the user side unchanged
+    mr::test::random_batch<double> data{shape, 5, 63};
+    auto ws = user.make_workspace(5);
+    std::vector<double> before(5), after(5);
+    user.forward(user.parameters(), data.view(), ws, before.data());
+    for (auto& id : data.categorical[1]) id = (id + 1) % 5;
+    for (mr::index j = 0; j < 5; ++j) data.dense[std::size_t(3 * j + 2)] += 1.0;
+    user.forward(user.parameters(), data.view(), ws, after.data());
+    CHECK(before == after);
+    // a group without categorical fields, and interleaved dense rows, are rejected
+    CHECK_THROWS_WITH_AS((model<sequential<field_embeddings<2, pooling::mean, 3>, dense<1>>, double>{shape, 1}),
+                         doctest::Contains("no categorical field in group 3"), std::invalid_argument);
+    const input_shape interleaved{.dense = 3, .categorical = {2}, .dense_group = {0, 1, 0}};
+    CHECK_THROWS_WITH((model<sequential<concat<field_embeddings<2>, dense_features<0>>, dense<1>>, double>{interleaved, 1}),
+                      doctest::Contains("not contiguous"));
+    CHECK_THROWS_WITH((model<dense<1>, double>{{.dense = 2, .dense_group = {0}}, 1}), doctest::Contains("1 groups for 2 dense rows"));
+    // a group with no dense rows: a branch of 0 rows
+    const input_shape no_dense{.dense = 0, .categorical = {3}};
+    require_exact<sequential<concat<field_embeddings<2>, dense_features<>>, dense<2>, nn::tanh, dense<1>>>(no_dense, 5, 64);
+}
+
+TEST_CASE("dot and broadcast: towers' scores and a per-task vector, exact derivatives") {
+    const input_shape shape{.dense = 2, .categorical = {6}};
+    SUBCASE("dot of two towers") {
+        using net = sequential<concat<sequential<dense<3>, nn::tanh>, field_embeddings<3>>, dot<3>>;
+        require_exact<net>(shape, 6, 71);
+    }
+    SUBCASE("biased dot, as matrix factorization") {
+        using net = sequential<concat<broadcast<4>, field_embeddings<4>>, dot<4, true>>;
+        require_exact<net>(shape, 6, 72);
+        model<net, double> mf{shape, 73};
+        CHECK(mf.parameter_count() == 4 + 6 * 4 + 1);
+        // y = <p[0:3], q[0:3]> + p[3] + q[3] + c for sample j with item id i
+        mr::test::random_batch<double> data{shape, 3, 74};
+        auto ws = mf.make_workspace(3);
+        std::vector<double> y(3);
+        mf.forward(mf.parameters(), data.view(), ws, y.data());
+        const double* p = mf.parameters();
+        for (mr::index j = 0; j < 3; ++j) {
+            const double* q = p + 4 + 4 * data.categorical[0][std::size_t(j)];
+            CHECK(y[std::size_t(j)] == doctest::Approx(p[0] * q[0] + p[1] * q[1] + p[2] * q[2] + p[3] + q[3] + p[28]));
+        }
+    }
+    SUBCASE("dot after a nonlinearity on both halves: second-order cross terms") {
+        using net = sequential<dense<6>, nn::tanh, dot<3, true>>;
+        require_exact<net>(shape, 5, 75);
+    }
+    CHECK_THROWS_WITH((model<sequential<dense<5>, dot<3>>, double>{shape, 1}), doctest::Contains("two halves of 3 rows"));
+}

@@ -307,3 +307,58 @@ TEST_CASE("cold start on synthetic data: MeLU + MAML adapts better than the base
     CHECK(maml_mae < frozen.metrics[0] - 0.1);
     CHECK(adapted.metrics[1] > frozen.metrics[1] + 0.01);
 }
+
+#include <metarec/recsys/two_tower.hpp>
+
+namespace {
+
+// meta-trains `Model` with MAML (order 2) adapting the user side, and returns the mean query
+// MSE on new users after 0 and after K adaptation steps; every other meta-algorithm is
+// built and run for one step with the same model, to show they all compose with it
+template <class Model>
+std::pair<double, double> user_side_adaptation(const mr::recsys::encoder_options& features, double inner_lr) {
+    using namespace mr::meta;
+    const auto data = md::make_synthetic({.users = 300, .items = 120, .min_interactions = 20, .max_interactions = 40, .seed = 8});
+    const auto split = md::make_split(data, {.query = 10, .support = 10, .seed = 8});
+    const mr::recsys::feature_encoder encoder(data, features);
+    const auto train_data = encoder.tasks<float>(split.train), test_data = encoder.tasks<float>(split.test);
+    const auto train = views(train_data), test = views(test_data);
+    const Model model{encoder.shape(), 8};
+    const auto user = mr::recsys::adapt_user::select(model);
+    CHECK(user.offset == 0);
+    CHECK(user.size < model.parameter_count() / 2);
+
+    maml<Model, mr::loss::mse, mr::optim::adam, mr::recsys::adapt_user> algo{
+        model, {.inner_lr = inner_lr, .inner_steps = 5, .order = 2, .meta_batch = 16, .threads = 2, .seed = 8},
+        mr::optim::adam{.lr = 3e-3}};
+    CHECK(algo.adapted_range().size == user.size);
+    algo.fit(train, {.epochs = 15});
+    const double before = algo.evaluate(test, {.steps = 0}).loss, after = algo.evaluate(test).loss;
+
+    const fit_options one{.max_steps = 1};
+    meta_sgd<Model, mr::loss::mse, mr::optim::adam, mr::recsys::adapt_user>{model, {.meta_batch = 4}}.fit(train, one);
+    reptile<Model, mr::loss::mse, mr::optim::adam, mr::optim::sgd, mr::recsys::adapt_user>{model, {.meta_batch = 4}}.fit(train, one);
+    fine_tune<Model, mr::loss::mse, mr::optim::adam, mr::optim::sgd, mr::recsys::adapt_user>{model, {.meta_batch = 4}}.fit(train, one);
+    maml<Model, mr::loss::mse, mr::optim::adam, mr::recsys::adapt_user>{model, {.order = 1, .meta_batch = 4}}.fit(train, one);
+    return {before, after};
+}
+
+}  // namespace
+
+TEST_CASE("matrix factorization: the meta-learned user vector adapts to a new user's ratings") {
+    const auto [before, after] = user_side_adaptation<mr::recsys::matrix_factorization<8>>(
+        {.user_features = false, .item_features = false, .item_id = true}, 0.05);
+    MESSAGE("matrix factorization, query MSE on new users: " << before << " without adaptation, " << after << " after");
+    CHECK(after < 0.85 * before);
+}
+
+TEST_CASE("two towers: the user tower adapts, the item tower is shared") {
+    const auto [before, after] = user_side_adaptation<mr::recsys::two_tower<8>>({}, 0.01);
+    MESSAGE("two towers, query MSE on new users: " << before << " without adaptation, " << after << " after");
+    CHECK(after < 0.85 * before);
+    using mlp = mr::recsys::two_tower<8, mr::recsys::mlp_score, double>;
+    const auto data = md::make_synthetic({.users = 20, .items = 30, .min_interactions = 5, .max_interactions = 10, .seed = 2});
+    const mlp model{mr::recsys::feature_encoder(data).shape(), 1};
+    CHECK(model.output_rows() == 1);
+    CHECK(mr::recsys::adapt_user::select(model).offset == 0);
+}

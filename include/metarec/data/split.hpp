@@ -43,6 +43,7 @@ struct split_options {
     index max_interactions = 100;      //!< ... and at most this many (feature groups: cut into chunks of this size)
     index query = 10;                  //!< query interactions per task
     index support = -1;                //!< support interactions per task (-1: all the rest)
+    index train_draws = 1;             //!< training tasks per training group: independent random support/query draws
     task_group group = task_group::user;
     std::string feature{};             //!< task_group::feature: the user or item categorical field to group by
     std::uint64_t seed = 1;
@@ -129,7 +130,10 @@ inline std::vector<char> choose_new(const dataset& data, bool users, double frac
 ///     rest (or the `support` interactions just before the query).
 ///  3. Warm: every group is a test task; its support side is also training data, and
 ///     the training tasks are built from the support sides alone.
-///  4. Validation: `validation_fraction` of the training tasks, chosen at random.
+///  4. Draws: each training group gives `train_draws` tasks, independent random
+///     support/query draws of its interactions (more of a warm user's history is used when
+///     the support size is fixed; by time there is one draw).
+///  5. Validation: the tasks of `validation_fraction` of the training groups (one draw each).
 ///
 /// Deterministic for a given seed.
 inline split make_split(const dataset& data, const split_options& o) {
@@ -196,56 +200,66 @@ inline split make_split(const dataset& data, const split_options& o) {
 
     const index needed = o.support > 0 ? std::max(o.min_interactions, o.support + o.query) : o.min_interactions;
     // cuts a group into tasks (chunks for feature groups), support and query sets
-    const auto make_tasks = [&](std::int64_t key, std::vector<index> ks, std::vector<task_split>& into) {
-        if (o.by_time)
-            std::stable_sort(ks.begin(), ks.end(), [&](index a, index b) {
-                return data.interactions[std::size_t(a)].timestamp < data.interactions[std::size_t(b)].timestamp;
-            });
-        else
-            detail::shuffle(ks, g);
-        std::vector<std::vector<index>> chunks;
-        if (o.group == task_group::feature)
-            for (std::size_t b = 0; b < ks.size(); b += std::size_t(o.max_interactions))
-                chunks.emplace_back(ks.begin() + std::ptrdiff_t(b),
-                                    ks.begin() + std::ptrdiff_t(std::min(ks.size(), b + std::size_t(o.max_interactions))));
-        else if (index(ks.size()) <= o.max_interactions)
-            chunks.push_back(std::move(ks));
-        for (auto& c : chunks) {
-            if (index(c.size()) < needed) continue;
-            task_split t;
-            t.key = key;
-            // the last `query` are the query set (by time: the latest); the support just before
-            const auto q = c.end() - std::ptrdiff_t(o.query);
-            t.query.assign(q, c.end());
-            const auto s = o.support > 0 ? q - std::ptrdiff_t(o.support) : c.begin();
-            t.support.assign(s, q);
-            into.push_back(std::move(t));
+    // cuts a group into tasks (chunks for feature groups), support and query sets; `draws`
+    // independent random draws (by time there is one order: one draw); draw_of records each
+    std::vector<index> draw_of;
+    const auto make_tasks = [&](std::int64_t key, std::vector<index> ks, std::vector<task_split>& into, index draws) {
+        for (index draw = 0; draw < (o.by_time ? 1 : draws); ++draw) {
+            if (o.by_time)
+                std::stable_sort(ks.begin(), ks.end(), [&](index a, index b) {
+                    return data.interactions[std::size_t(a)].timestamp < data.interactions[std::size_t(b)].timestamp;
+                });
+            else
+                detail::shuffle(ks, g);
+            std::vector<std::vector<index>> chunks;
+            if (o.group == task_group::feature)
+                for (std::size_t b = 0; b < ks.size(); b += std::size_t(o.max_interactions))
+                    chunks.emplace_back(ks.begin() + std::ptrdiff_t(b),
+                                        ks.begin() + std::ptrdiff_t(std::min(ks.size(), b + std::size_t(o.max_interactions))));
+            else if (index(ks.size()) <= o.max_interactions)
+                chunks.push_back(ks);
+            for (auto& c : chunks) {
+                if (index(c.size()) < needed) continue;
+                task_split t;
+                t.key = key;
+                // the last `query` are the query set (by time: the latest); the support just before
+                const auto q = c.end() - std::ptrdiff_t(o.query);
+                t.query.assign(q, c.end());
+                const auto s = o.support > 0 ? q - std::ptrdiff_t(o.support) : c.begin();
+                t.support.assign(s, q);
+                into.push_back(std::move(t));
+                if (&into == &out.train) draw_of.push_back(draw);
+            }
         }
     };
 
-    for (index key = 0; key < groups; ++key) make_tasks(key, members[1][std::size_t(key)], out.test);
+    for (index key = 0; key < groups; ++key) make_tasks(key, members[1][std::size_t(key)], out.test, 1);
     if (o.scenario == scenario::warm) {
         // training data: the support side of every test task
         for (const auto& t : out.test) out.training_interactions.insert(out.training_interactions.end(), t.support.begin(), t.support.end());
         std::vector<std::vector<index>> support(static_cast<std::size_t>(groups));
         for (const auto& t : out.test) support[std::size_t(t.key)] = t.support;
-        std::vector<task_split> train;
-        for (index key = 0; key < groups; ++key) make_tasks(key, support[std::size_t(key)], train);
-        out.train = std::move(train);
+        for (index key = 0; key < groups; ++key) make_tasks(key, support[std::size_t(key)], out.train, o.train_draws);
     } else {
-        for (index key = 0; key < groups; ++key) make_tasks(key, members[0][std::size_t(key)], out.train);
+        for (index key = 0; key < groups; ++key) make_tasks(key, members[0][std::size_t(key)], out.train, o.train_draws);
     }
 
-    // validation: a random share of the training tasks
-    std::vector<index> order(out.train.size());
-    std::iota(order.begin(), order.end(), index{0});
-    detail::shuffle(order, g);
-    const auto held = std::size_t(std::llround(o.validation_fraction * double(out.train.size())));
-    std::vector<char> is_validation(out.train.size(), 0);
-    for (std::size_t k = 0; k < held; ++k) is_validation[std::size_t(order[k])] = 1;
+    // validation: the tasks of a random share of the training groups (their first draw only,
+    // one task per user as in the test set); the other groups' tasks train
+    std::vector<index> keys;
+    for (const auto& t : out.train)
+        if (keys.empty() || keys.back() != t.key) keys.push_back(index(t.key));
+    detail::shuffle(keys, g);
+    const auto held = std::size_t(std::llround(o.validation_fraction * double(keys.size())));
+    std::vector<char> is_validation(static_cast<std::size_t>(groups), 0);
+    for (std::size_t k = 0; k < held; ++k) is_validation[std::size_t(keys[k])] = 1;
     std::vector<task_split> train;
-    for (std::size_t k = 0; k < out.train.size(); ++k)
-        (is_validation[k] ? out.validation : train).push_back(std::move(out.train[k]));
+    for (std::size_t k = 0; k < out.train.size(); ++k) {
+        if (!is_validation[std::size_t(out.train[k].key)])
+            train.push_back(std::move(out.train[k]));
+        else if (draw_of[k] == 0)
+            out.validation.push_back(std::move(out.train[k]));
+    }
     out.train = std::move(train);
 
     if (o.scenario != scenario::warm)
@@ -255,6 +269,8 @@ inline split make_split(const dataset& data, const split_options& o) {
                 out.training_interactions.insert(out.training_interactions.end(), t.query.begin(), t.query.end());
             }
     std::sort(out.training_interactions.begin(), out.training_interactions.end());
+    out.training_interactions.erase(std::unique(out.training_interactions.begin(), out.training_interactions.end()),
+                                    out.training_interactions.end());
     return out;
 }
 
