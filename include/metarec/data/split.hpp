@@ -58,8 +58,8 @@ struct task_split {
 /// A split: training tasks (meta-training), validation tasks (early stopping), test tasks.
 struct split {
     std::vector<task_split> train, validation, test;
-    /// interactions the models may see in (pre-)training: every interaction of train and
-    /// validation tasks, and in the warm scenario the support side of every test task
+    /// interactions the models and baselines may learn from: those of the training and
+    /// validation tasks (warm: every interaction but the test queries)
     std::vector<index> training_interactions;
     std::vector<char> new_user, new_item;  //!< per user / item row: held out of training
 };
@@ -128,8 +128,8 @@ inline std::vector<char> choose_new(const dataset& data, bool users, double frac
 ///     groups, as MeLU; feature groups are instead cut into random chunks of that size).
 ///     The query set is `query` random interactions (by time: the latest), the support the
 ///     rest (or the `support` interactions just before the query).
-///  3. Warm: every group is a test task; its support side is also training data, and
-///     the training tasks are built from the support sides alone.
+///  3. Warm: every group is a test task; everything but the test queries is training data,
+///     and the training tasks are built from it.
 ///  4. Draws: each training group gives `train_draws` tasks, independent random
 ///     support/query draws of its interactions (more of a warm user's history is used when
 ///     the support size is fixed; by time there is one draw).
@@ -235,11 +235,17 @@ inline split make_split(const dataset& data, const split_options& o) {
 
     for (index key = 0; key < groups; ++key) make_tasks(key, members[1][std::size_t(key)], out.test, 1);
     if (o.scenario == scenario::warm) {
-        // training data: the support side of every test task
-        for (const auto& t : out.test) out.training_interactions.insert(out.training_interactions.end(), t.support.begin(), t.support.end());
-        std::vector<std::vector<index>> support(static_cast<std::size_t>(groups));
-        for (const auto& t : out.test) support[std::size_t(t.key)] = t.support;
-        for (index key = 0; key < groups; ++key) make_tasks(key, support[std::size_t(key)], out.train, o.train_draws);
+        // training data: every interaction but the test queries
+        std::vector<char> held(data.interactions.size(), 0);
+        for (const auto& t : out.test)
+            for (index k : t.query) held[std::size_t(k)] = 1;
+        for (index key = 0; key < groups; ++key) {
+            std::vector<index> rest;
+            for (index k : members[1][std::size_t(key)])
+                if (!held[std::size_t(k)]) rest.push_back(k);
+            out.training_interactions.insert(out.training_interactions.end(), rest.begin(), rest.end());
+            make_tasks(key, std::move(rest), out.train, o.train_draws);
+        }
     } else {
         for (index key = 0; key < groups; ++key) make_tasks(key, members[0][std::size_t(key)], out.train, o.train_draws);
     }
