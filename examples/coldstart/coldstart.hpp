@@ -3,10 +3,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <metarec/data/dataset.hpp>
@@ -39,7 +41,7 @@ struct config {
     int epochs = 30;
     int patience = 5;
     mr::index meta_batch = 32;
-    int threads = 1;
+    int threads = int(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));  //!< results do not depend on it
     std::uint64_t seed = 1;
     bool quiet = false;
 };

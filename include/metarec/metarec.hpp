@@ -23,8 +23,15 @@
 
 #include "meta/meta.hpp"
 
+#include "data/dataset.hpp"
+#include "data/split.hpp"
+#include "data/synthetic.hpp"
+#include "eval/average.hpp"
 #include "eval/metrics.hpp"
+#include "recsys/baselines.hpp"
+#include "recsys/features.hpp"
 #include "recsys/melu.hpp"
+#include "recsys/two_tower.hpp"
 
 #include "callbacks/callbacks.hpp"
 #include "callbacks/standard.hpp"
