@@ -21,6 +21,7 @@
 #include "../concepts/optimizer.hpp"
 #include "../detail/kernels.hpp"
 #include "../detail/thread_pool.hpp"
+#include "../dist/none.hpp"
 #include "../loss/objective.hpp"
 #include "../optim/state.hpp"
 #include "adaptation.hpp"
@@ -128,7 +129,10 @@ private:
 /// @tparam Learner   a learner (concepts/learner.hpp)
 /// @tparam Loss      a loss function (concepts/loss_function.hpp)
 /// @tparam Optimizer the outer optimizer (concepts/optimizer.hpp)
-template <class Derived, class Learner, class Loss, class Optimizer>
+/// @tparam Distribution one process (dist::none) or data-parallel over processes (dist::mpi):
+///                   each rank computes its share of every meta-batch, the partial sums are
+///                   added across ranks, and rank 0 alone runs the callbacks
+template <class Derived, class Learner, class Loss, class Optimizer, class Distribution = dist::none>
 class algorithm {
     static_assert(check_learner<Learner>());
 
@@ -156,6 +160,10 @@ public:
     parameter_range adapted_range() const noexcept { return range_; }
     //! meta-steps taken so far (over every fit() call)
     std::int64_t steps() const noexcept { return steps_; }
+    //! the distribution policy (dist::none: one process)
+    const Distribution& distribution() const noexcept { return dist_; }
+    //! sets the distribution policy, e.g. `dist::mpi{communicator}`; before fit()
+    void distribute(Distribution distribution) { dist_ = std::move(distribution); }
 
     /// Meta-trains on `tasks`. Returns what happened; callbacks (see callbacks.hpp) observe
     /// every step and epoch and may stop training.
@@ -179,7 +187,10 @@ public:
         std::int64_t total = per_epoch * options.epochs;
         if (options.max_steps >= 0) total = std::min(total, options.max_steps);
         callbacks::fit_end_info result;
-        {
+        // distributed: rank 0 alone runs the callbacks; its stop decisions are broadcast
+        const bool root = dist_.rank() == 0;
+        const auto agreed = [&](bool asked) { return Distribution::distributed ? dist_.broadcast(asked) : asked; };
+        if (root) {
             [[maybe_unused]] const callbacks::fit_begin_info info{options.epochs, per_epoch, total, meta_batch_};
             (callbacks::detail::on_fit_begin(cbs, info, derived()), ...);
         }
@@ -201,18 +212,25 @@ public:
                 [[maybe_unused]] const callbacks::step_info info{steps_, epoch, loss, index(batch.size()), elapsed()};
                 // every callback sees the step, in the order given (a comma fold is sequenced)
                 bool asked = false;
-                ((asked = callbacks::detail::on_step_end(cbs, info, derived()) || asked), ...);
-                if (asked) stop = result.stopped_early = true;
+                if (root) ((asked = callbacks::detail::on_step_end(cbs, info, derived()) || asked), ...);
+                if (agreed(asked)) stop = result.stopped_early = true;
             }
             if (epoch_steps == 0) break;
             result.epochs = epoch + 1;
             [[maybe_unused]] const callbacks::epoch_info info{epoch, epoch_loss / double(epoch_steps), steps_, elapsed()};
             bool asked = false;
-            ((asked = callbacks::detail::on_epoch_end(cbs, info, derived()) || asked), ...);
-            if (asked) stop = result.stopped_early = true;
+            if (root) ((asked = callbacks::detail::on_epoch_end(cbs, info, derived()) || asked), ...);
+            if (agreed(asked)) stop = result.stopped_early = true;
         }
         result.seconds = elapsed();
-        (callbacks::detail::on_fit_end(cbs, result, derived()), ...);
+        if (root) (callbacks::detail::on_fit_end(cbs, result, derived()), ...);
+        if constexpr (Distribution::distributed) {
+            // a callback may have changed rank 0's meta-parameters (early stopping restores
+            // the best epoch): every rank takes them
+            auto saved = snapshot();
+            dist_.broadcast(saved.data(), index(saved.size()));
+            restore(saved);
+        }
         return result;
     }
 
@@ -414,28 +432,42 @@ private:
         weights_.resize(std::size_t(meta_batch_));
     }
 
-    // one outer update from the tasks `batch`; returns the mean task loss
+    // one outer update from the tasks `batch`; returns the mean task loss. This rank computes
+    // the tasks i = rank, rank + size, ... (all of them in one process), in parallel on its
+    // threads; their contributions are summed in task order (so the result does not depend on
+    // the thread count), then across ranks.
     double meta_step(std::span<const task_type> tasks, std::span<const index> batch) {
         const index p = learner_.parameter_count(), e = derived().extra_count(), width = p + e;
-        pool_->run(index(batch.size()), [&](index i, int t) {
-            const auto [loss, weight] = derived().task_gradient(tasks[std::size_t(batch[std::size_t(i)])],
-                                                                workspaces_[std::size_t(t)], slots_.data() + i * width);
-            losses_[std::size_t(i)] = loss;
-            weights_[std::size_t(i)] = weight;
+        const index rank = dist_.rank(), ranks = dist_.size();
+        const index mine = rank < index(batch.size()) ? (index(batch.size()) - rank + ranks - 1) / ranks : 0;
+        pool_->run(mine, [&](index m, int t) {
+            const auto [loss, weight] = derived().task_gradient(tasks[std::size_t(batch[std::size_t(rank + m * ranks)])],
+                                                                workspaces_[std::size_t(t)], slots_.data() + m * width);
+            losses_[std::size_t(m)] = loss;
+            weights_[std::size_t(m)] = weight;
         });
-        // fixed summation order: task 0, 1, 2, ... whatever thread computed them
-        double loss = 0, weight = 0;
-        device_type::copy(width, slots_.data(), meta_gradient_.data());
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            if (i > 0) device_type::axpy(width, scalar_type(1), slots_.data() + index(i) * width, meta_gradient_.data());
-            loss += losses_[i];
-            weight += weights_[i];
+        double totals[2] = {0, 0};  // loss, weight
+        if (mine > 0)
+            device_type::copy(width, slots_.data(), meta_gradient_.data());
+        else
+            device_type::fill(width, scalar_type(0), meta_gradient_.data());
+        for (index m = 0; m < mine; ++m) {
+            if (m > 0) device_type::axpy(width, scalar_type(1), slots_.data() + m * width, meta_gradient_.data());
+            totals[0] += losses_[std::size_t(m)];
+            totals[1] += weights_[std::size_t(m)];
         }
-        device_type::scal(width, scalar_type(1.0 / weight), meta_gradient_.data());
+        if constexpr (Distribution::distributed) {
+            host_gradient_.resize(std::size_t(width));
+            device_type::to_host(width, meta_gradient_.data(), host_gradient_.data());
+            dist_.sum(host_gradient_.data(), width);
+            device_type::to_device(width, host_gradient_.data(), meta_gradient_.data());
+            dist_.sum(totals, 2);
+        }
+        device_type::scal(width, scalar_type(1.0 / totals[1]), meta_gradient_.data());
         outer_.step(theta_state_, learner_.parameters(), meta_gradient_.data(), p);
         if (e > 0) outer_.step(extra_state_, derived().extras(), meta_gradient_.data() + p, e);
         ++steps_;
-        return loss / double(batch.size());
+        return totals[0] / double(batch.size());
     }
 
     Learner learner_;
@@ -453,6 +485,8 @@ private:
     std::vector<thread_workspace> workspaces_;
     vector_type slots_, meta_gradient_;
     std::vector<double> losses_, weights_;
+    Distribution dist_{};
+    std::vector<scalar_type> host_gradient_;  // distributed: the meta-gradient on its way through MPI
 };
 
 }  // namespace metarec::meta

@@ -35,11 +35,13 @@ struct fine_tune_options {
 /// @tparam Optimizer      the pre-training optimizer (default optim::adam)
 /// @tparam InnerOptimizer the fine-tuning optimizer (default optim::sgd)
 /// @tparam Adaptation     which slice is fine-tuned (default adapt_all)
+/// @tparam Distribution dist::none (one process, default) or dist::mpi (data-parallel, dist/mpi.hpp)
 template <class Learner, class Loss, class Optimizer = optim::adam, class InnerOptimizer = optim::sgd,
-          class Adaptation = adapt_all>
+          class Adaptation = adapt_all, class Distribution = dist::none>
 class fine_tune
-    : public algorithm<fine_tune<Learner, Loss, Optimizer, InnerOptimizer, Adaptation>, Learner, Loss, Optimizer> {
-    using base = algorithm<fine_tune, Learner, Loss, Optimizer>;
+    : public algorithm<fine_tune<Learner, Loss, Optimizer, InnerOptimizer, Adaptation, Distribution>, Learner, Loss,
+                       Optimizer, Distribution> {
+    using base = algorithm<fine_tune, Learner, Loss, Optimizer, Distribution>;
     friend base;
 
 public:

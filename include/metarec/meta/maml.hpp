@@ -46,11 +46,12 @@ struct maml_options {
 /// @tparam Optimizer    the outer optimizer (default optim::adam)
 /// @tparam Adaptation   which slice adapts: adapt_all (default), adapt_last (ANIL), adapt_dense_head (MeLU)
 /// @tparam LearnedRates true for Meta-SGD
+/// @tparam Distribution dist::none (one process, default) or dist::mpi (data-parallel, dist/mpi.hpp)
 template <class Learner, class Loss, class Optimizer = optim::adam, class Adaptation = adapt_all,
-          bool LearnedRates = false>
-class basic_maml
-    : public algorithm<basic_maml<Learner, Loss, Optimizer, Adaptation, LearnedRates>, Learner, Loss, Optimizer> {
-    using base = algorithm<basic_maml, Learner, Loss, Optimizer>;
+          bool LearnedRates = false, class Distribution = dist::none>
+class basic_maml : public algorithm<basic_maml<Learner, Loss, Optimizer, Adaptation, LearnedRates, Distribution>, Learner,
+                                    Loss, Optimizer, Distribution> {
+    using base = algorithm<basic_maml, Learner, Loss, Optimizer, Distribution>;
     friend base;
 
 public:
@@ -167,19 +168,21 @@ private:
 };
 
 /// MAML: every parameter adapts with one shared inner rate.
-template <class Learner, class Loss, class Optimizer = optim::adam, class Adaptation = adapt_all>
-using maml = basic_maml<Learner, Loss, Optimizer, Adaptation, false>;
+template <class Learner, class Loss, class Optimizer = optim::adam, class Adaptation = adapt_all,
+          class Distribution = dist::none>
+using maml = basic_maml<Learner, Loss, Optimizer, Adaptation, false, Distribution>;
 
 /// Meta-SGD: MAML with one learned inner rate per adapted parameter.
-template <class Learner, class Loss, class Optimizer = optim::adam, class Adaptation = adapt_all>
-using meta_sgd = basic_maml<Learner, Loss, Optimizer, Adaptation, true>;
+template <class Learner, class Loss, class Optimizer = optim::adam, class Adaptation = adapt_all,
+          class Distribution = dist::none>
+using meta_sgd = basic_maml<Learner, Loss, Optimizer, Adaptation, true, Distribution>;
 
 /// ANIL: MAML adapting only the last layer.
-template <class Learner, class Loss, class Optimizer = optim::adam>
-using anil = basic_maml<Learner, Loss, Optimizer, adapt_last, false>;
+template <class Learner, class Loss, class Optimizer = optim::adam, class Distribution = dist::none>
+using anil = basic_maml<Learner, Loss, Optimizer, adapt_last, false, Distribution>;
 
 /// MeLU-style MAML: the dense head adapts per user, embeddings are meta-learned globally.
-template <class Learner, class Loss, class Optimizer = optim::adam>
-using melu_maml = basic_maml<Learner, Loss, Optimizer, adapt_dense_head, false>;
+template <class Learner, class Loss, class Optimizer = optim::adam, class Distribution = dist::none>
+using melu_maml = basic_maml<Learner, Loss, Optimizer, adapt_dense_head, false, Distribution>;
 
 }  // namespace metarec::meta

@@ -36,10 +36,12 @@ struct reptile_options {
 /// @tparam Optimizer      the outer optimizer (default optim::sgd, lr = epsilon)
 /// @tparam InnerOptimizer the inner optimizer (default optim::sgd)
 /// @tparam Adaptation     which slice adapts (default adapt_all)
+/// @tparam Distribution dist::none (one process, default) or dist::mpi (data-parallel, dist/mpi.hpp)
 template <class Learner, class Loss, class Optimizer = optim::sgd, class InnerOptimizer = optim::sgd,
-          class Adaptation = adapt_all>
-class reptile : public algorithm<reptile<Learner, Loss, Optimizer, InnerOptimizer, Adaptation>, Learner, Loss, Optimizer> {
-    using base = algorithm<reptile, Learner, Loss, Optimizer>;
+          class Adaptation = adapt_all, class Distribution = dist::none>
+class reptile : public algorithm<reptile<Learner, Loss, Optimizer, InnerOptimizer, Adaptation, Distribution>, Learner, Loss,
+                                 Optimizer, Distribution> {
+    using base = algorithm<reptile, Learner, Loss, Optimizer, Distribution>;
     friend base;
 
 public:

@@ -1,0 +1,33 @@
+// metarec: the default distribution policy: one process.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "../config.hpp"
+
+namespace metarec::dist {
+
+/// One process does all the work (the default of every meta-algorithm).
+///
+/// The distribution policy protocol, what a meta-algorithm asks of `Distribution`:
+///
+///     static constexpr bool distributed;     // false: every call below is skipped
+///     int rank() const;  int size() const;   // this process and how many there are
+///     void sum(S* host_values, index n);     // in place: the sum over processes, identical on every rank
+///     bool broadcast(bool flag);             // the root's (rank 0's) flag, on every rank
+///     void broadcast(S* host_values, index n);  // the root's values, on every rank
+///
+/// Each rank computes the tasks `i` of a meta-batch with `i mod size == rank`, sums their
+/// meta-gradients in task order, and `sum` adds the ranks' partial sums; the outer step
+/// then runs identically everywhere. See docs/distributed.md.
+struct none {
+    static constexpr bool distributed = false;
+    int rank() const noexcept { return 0; }
+    int size() const noexcept { return 1; }
+    template <class S>
+    void sum(S*, index) const noexcept {}
+    bool broadcast(bool flag) const noexcept { return flag; }
+    template <class S>
+    void broadcast(S*, index) const noexcept {}
+};
+
+}  // namespace metarec::dist
