@@ -17,6 +17,11 @@
 #include <metarec/eval/metrics.hpp>
 #include <metarec/recsys/baselines.hpp>
 #include <metarec/recsys/features.hpp>
+#ifdef METAREC_COLDSTART_MPI
+#include <metarec/dist/mpi.hpp>
+#else
+#include <metarec/dist/none.hpp>
+#endif
 
 namespace coldstart {
 
@@ -44,7 +49,18 @@ struct config {
     int threads = int(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));  //!< results do not depend on it
     std::uint64_t seed = 1;
     bool quiet = false;
+    bool distributed = false;  //!< --distributed mpi: meta-batches spread over the ranks of MPI_COMM_WORLD
 };
+
+#ifdef METAREC_COLDSTART_MPI
+/// Built with MPI: every algorithm is data-parallel over MPI_COMM_WORLD with --distributed
+/// mpi, over MPI_COMM_SELF (one process) without.
+using distribution = mr::dist::mpi;
+inline distribution make_distribution(const config& c) { return distribution(c.distributed ? MPI_COMM_WORLD : MPI_COMM_SELF); }
+#else
+using distribution = mr::dist::none;
+inline distribution make_distribution(const config&) { return {}; }
+#endif
 
 /// The metrics of every report, averaged per task (per user: MeLU's protocol). Relevant
 /// items for the ranking metrics: a rating of at least 4.

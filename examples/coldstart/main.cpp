@@ -74,7 +74,7 @@ std::string cell(double value) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int coldstart_main(int argc, char** argv) {
     config c;
     mr::data::synthetic_options synthetic;
     std::string scenario = "new-users", split_by = "random", task_group = "user", item_id = "auto", json_path;
@@ -123,6 +123,9 @@ int main(int argc, char** argv) {
     app.add_option("--seed", c.seed, "seed of the split, initialization and sampling")->capture_default_str();
     app.add_option("--json", json_path, "also write the report as JSON to this file");
     app.add_flag("--quiet", c.quiet, "print only the table");
+    std::string distributed = "none";
+    app.add_option("--distributed", distributed, "none, or mpi: spread meta-batches over the ranks of mpirun")
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -148,6 +151,15 @@ int main(int argc, char** argv) {
             throw std::invalid_argument("--task-group must be user, item or feature:NAME, not '" + task_group + "'");
         }
         c.split.seed = synthetic.seed = c.seed;
+        if (distributed != "none" && distributed != "mpi")
+            throw std::invalid_argument("--distributed must be none or mpi, not '" + distributed + "'");
+        c.distributed = distributed == "mpi";
+#ifndef METAREC_COLDSTART_MPI
+        if (c.distributed) throw std::invalid_argument("--distributed mpi: this build has no MPI (install libopenmpi-dev)");
+#endif
+        // distributed: rank 0 alone prints and writes
+        const bool root = make_distribution(c).rank() == 0;
+        if (!root) c.quiet = true;
         if (item_id != "auto" && item_id != "on" && item_id != "off")
             throw std::invalid_argument("--item-id must be auto, on or off, not '" + item_id + "'");
         c.item_id = item_id == "on" || (item_id == "auto" && c.split.scenario != mr::data::scenario::new_items &&
@@ -192,6 +204,7 @@ int main(int argc, char** argv) {
         else
             rows = run_matrix_factorization(p);
         for (auto& row : baselines(data, split)) rows.push_back(std::move(row));
+        if (!root) return 0;
 
         // the table: MAE, RMSE, nDCG@3, nDCG@10, AUC (metrics' order: mae rmse ndcg@1 @3 @5 @10 hr@3 recall@3 auc)
         std::printf("\n%s, %s, %zu test tasks, %td query interactions, support %s, seed %llu\n\n", data.name.c_str(),
@@ -241,4 +254,14 @@ int main(int argc, char** argv) {
         return 2;
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+#ifdef METAREC_COLDSTART_MPI
+    int code = 0;
+    const int aborted = metarec::dist::run(argc, argv, [&] { code = coldstart_main(argc, argv); });
+    return aborted ? aborted : code;
+#else
+    return coldstart_main(argc, argv);
+#endif
 }

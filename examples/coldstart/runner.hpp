@@ -71,11 +71,12 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     // transfer baseline: pre-train on the pooled training interactions, fine-tune the same
     // slice with K steps of SGD on each new user's support set
     p.announce("fine-tune");
-    using fine_tune = mr::meta::fine_tune<Model, loss, mr::optim::adam, mr::optim::sgd, Adaptation>;
+    using fine_tune = mr::meta::fine_tune<Model, loss, mr::optim::adam, mr::optim::sgd, Adaptation, distribution>;
     fine_tune pretrained(model(),
                          {.inner = {.lr = c.inner_lr}, .inner_steps = c.inner_steps, .meta_batch = c.meta_batch,
                           .threads = c.threads, .seed = c.seed},
                          outer);
+    pretrained.distribute(make_distribution(c));
     const double pretrain_seconds = fit(pretrained);
     // meta-learning starts from the pre-trained parameters (--warm-start) or from scratch
     const auto start = [&] { return c.warm_start ? pretrained.learner() : model(); };
@@ -87,6 +88,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     for (const auto& name : names) {
         p.announce(name);
         const auto run = [&](auto algorithm) {
+            algorithm.distribute(make_distribution(c));
             // a warm-started algorithm's time includes the pre-training it starts from
             const double seconds = fit(algorithm) + (c.warm_start ? pretrain_seconds : 0.0);
             rows.push_back(evaluate(name, algorithm, -1, seconds));
@@ -95,15 +97,15 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         if (name == "maml" || name == "fomaml") {
             auto options = maml_options;
             options.order = name == "maml" ? 2 : 1;
-            run(mr::meta::maml<Model, loss, mr::optim::adam, Adaptation>(start(), options, outer));
+            run(mr::meta::maml<Model, loss, mr::optim::adam, Adaptation, distribution>(start(), options, outer));
         } else if (name == "meta-sgd") {
-            run(mr::meta::meta_sgd<Model, loss, mr::optim::adam, Adaptation>(start(), maml_options, outer));
+            run(mr::meta::meta_sgd<Model, loss, mr::optim::adam, Adaptation, distribution>(start(), maml_options, outer));
         } else if (name == "anil") {
             if (!traits.supports_anil)
                 throw std::invalid_argument("--algo anil adapts the last layer of a decision head: only with --model melu");
-            run(mr::meta::anil<Model, loss>(start(), maml_options, outer));
+            run(mr::meta::anil<Model, loss, mr::optim::adam, distribution>(start(), maml_options, outer));
         } else if (name == "reptile") {
-            using reptile = mr::meta::reptile<Model, loss, mr::optim::adam, mr::optim::sgd, Adaptation>;
+            using reptile = mr::meta::reptile<Model, loss, mr::optim::adam, mr::optim::sgd, Adaptation, distribution>;
             run(reptile(start(),
                         {.inner = {.lr = c.inner_lr}, .inner_steps = c.inner_steps, .meta_batch = c.meta_batch,
                          .threads = c.threads, .seed = c.seed},

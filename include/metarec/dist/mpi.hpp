@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -68,8 +69,12 @@ public:
     //! the communicator
     MPI_Comm communicator() const noexcept { return comm_; }
 
+    //! wall seconds spent in sum() and broadcast() so far (communication, for scaling reports)
+    double communication_seconds() const noexcept { return *seconds_; }
+
     template <class S>
     void sum(S* values, index n) const {
+        const timer t(*seconds_);
         const bool root = rank() == 0;
         for (index done = 0; done < n; done += chunk) {
             const int count = int(std::min<index>(chunk, n - done));
@@ -80,12 +85,14 @@ public:
         broadcast(values, n);
     }
     bool broadcast(bool flag) const {
+        const timer t(*seconds_);
         int value = flag ? 1 : 0;
         detail::check(MPI_Bcast(&value, 1, MPI_INT, 0, comm_), "MPI_Bcast");
         return value != 0;
     }
     template <class S>
     void broadcast(S* values, index n) const {
+        const timer t(*seconds_);
         for (index done = 0; done < n; done += chunk)
             detail::check(MPI_Bcast(values + done, int(std::min<index>(chunk, n - done)), detail::datatype<S>(), 0, comm_),
                           "MPI_Bcast");
@@ -93,12 +100,28 @@ public:
 
 private:
     static constexpr index chunk = index(1) << 30;
+    // adds the wall time of its scope to a counter (nested scopes count once: sum calls broadcast)
+    struct timer {
+        explicit timer(double& total) : total_(total), start_(MPI_Wtime()) { ++depth(); }
+        ~timer() {
+            if (--depth() == 0) total_ += MPI_Wtime() - start_;
+        }
+        timer(const timer&) = delete;
+        timer& operator=(const timer&) = delete;
+        static int& depth() {
+            thread_local int d = 0;
+            return d;
+        }
+        double& total_;
+        double start_;
+    };
     static void require_init() {
         int initialized = 0;
         MPI_Initialized(&initialized);
         if (!initialized) throw std::logic_error("metarec: dist::mpi needs MPI to be initialized (use dist::run)");
     }
     MPI_Comm comm_;
+    std::shared_ptr<double> seconds_ = std::make_shared<double>(0.0);  // shared by copies of the policy
 };
 
 /// Runs `body` between MPI_Init and MPI_Finalize. If it throws on any rank, that rank
