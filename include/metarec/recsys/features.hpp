@@ -40,6 +40,7 @@ struct encoder_options {
 /// with the groups of nn::input_shape telling user (user_group) from item (item_group)
 /// features. Numeric fields are standardized with the mean and standard deviation over the
 /// rows of their feature table (features, not ratings: no label leaks into test tasks).
+/// The encoder refers to the data set, which must outlive it.
 class feature_encoder {
 public:
     feature_encoder(const data::dataset& data, encoder_options options = {}) : data_(&data), options_(options) {
