@@ -14,7 +14,7 @@ namespace metarec::recsys {
 /// Predicts the mean rating of the training interactions for everything.
 class global_mean {
 public:
-    global_mean(const data::dataset& data, std::span<const index> training) : data_(&data) {
+    global_mean(const data::dataset& data, std::span<const index> training) {
         if (training.empty()) throw std::invalid_argument("metarec: global_mean: no training interactions");
         for (index k : training) mean_ += data.interactions[std::size_t(k)].rating;
         mean_ /= double(training.size());
@@ -25,7 +25,6 @@ public:
     std::vector<double> predict(const data::task_split& task) const { return std::vector<double>(task.query.size(), mean_); }
 
 private:
-    const data::dataset* data_;
     double mean_ = 0;
 };
 
