@@ -50,17 +50,22 @@ std::string error_of(F&& f) {
     return "no error";
 }
 
-// a .npy file (format 1.0) with the given dtype, shape and payload
-std::string npy(const std::string& dtype, const std::string& shape, const std::string& payload) {
-    std::string header = "{'descr': '" + dtype + "', 'fortran_order': False, 'shape': " + shape + ", }";
-    while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+// a .npy file with the given header dictionary and payload: format 1.0 (2-byte header
+// length) or 2.0 (4-byte), padded as numpy pads
+std::string npy_raw(std::string header, const std::string& payload, int major = 1) {
+    const std::size_t prefix = major == 1 ? 10 : 12;
+    while ((prefix + header.size() + 1) % 64 != 0) header += ' ';
     header += '\n';
     std::string out = "\x93NUMPY";
-    out += char(1);
+    out += char(major);
     out += char(0);
-    out += char(header.size() & 0xff);
-    out += char(header.size() >> 8);
+    for (std::size_t b = 0; b < prefix - 8; ++b) out += char((header.size() >> (8 * b)) & 0xff);
     return out + header + payload;
+}
+// a .npy file with the given dtype, shape and payload
+std::string npy(const std::string& dtype, const std::string& shape, const std::string& payload, int major = 1,
+                const std::string& fortran = "False") {
+    return npy_raw("{'descr': '" + dtype + "', 'fortran_order': " + fortran + ", 'shape': " + shape + ", }", payload, major);
 }
 template <class T>
 std::string bytes_of(const std::vector<T>& values) {
@@ -112,6 +117,65 @@ TEST_CASE("delimited_reader: quotes, CRLF, blank lines, BOM, Latin-1, line numbe
     CHECK(error_of([&] { numbers.expect_fields(3); }) == path + "/e.csv:1: expected 3 fields, found 4");
 }
 
+TEST_CASE("delimited_reader: delimiters, trailing fields, stray quotes and line ends") {
+    scratch_dir dir;
+    const auto path = dir.path.string();
+    // tab and `::` delimiters; a lone ':' inside a `::` file is data; a trailing delimiter makes an empty field
+    md::delimited_reader tabs(dir.write("t.tsv", "1\t2\t\n"), "\t", false);
+    REQUIRE(tabs.next());
+    CHECK(tabs.size() == 3);
+    CHECK(tabs.field(2).empty());
+    md::delimited_reader colons(dir.write("c.dat", "a:b::c:::d\n"), "::", false);
+    REQUIRE(colons.next());
+    REQUIRE(colons.size() == 3);
+    CHECK(colons.field(0) == "a:b");
+    CHECK(colons.field(1) == "c");
+    CHECK(colons.field(2) == ":d");
+    // a quoted field holding the delimiter, a CRLF and a quote, last in a file without a final newline
+    md::delimited_reader quoted(dir.write("q.csv", "x|\"a|b\r\nc\"\"\""), "|");
+    REQUIRE(quoted.next());
+    CHECK(quoted.size() == 2);
+    CHECK(quoted.field(1) == "a|b\r\nc\"");
+    CHECK(!quoted.next());
+    // quotes off: a quote is an ordinary byte
+    md::delimited_reader plain(dir.write("p.dat", "\"a::b\n"), "::", false);
+    REQUIRE(plain.next());
+    CHECK(plain.field(0) == "\"a");
+    // a file holding only a BOM and blank lines has no rows
+    md::delimited_reader bom(dir.write("bom.csv", "\xEF\xBB\xBF\r\n\n"), ",");
+    CHECK(!bom.next());
+    // text after a closing quote, and a carriage return alone, are errors of their row; the reader goes on
+    md::delimited_reader stray(dir.write("s.csv", "a,\"b\"c,d\ne,f\rg\nh,i\n"), ",");
+    CHECK(error_of([&] { stray.next(); }) == path + "/s.csv:1:2: unexpected character after a closing quote");
+    CHECK(error_of([&] { stray.next(); }) == path + "/s.csv:2:2: a carriage return not followed by a line feed");
+    REQUIRE(stray.next());
+    CHECK(stray.line() == 3);
+    CHECK(stray.field(1) == "i");
+    CHECK(stray.readable());
+    // an unterminated quote reports the line where the field starts and ends the file
+    md::delimited_reader open(dir.write("u.csv", "a,b\nc,\"d\ne\nf\n"), ",");
+    REQUIRE(open.next());
+    CHECK(error_of([&] { open.next(); }) == path + "/u.csv:2:2: unterminated quoted field");
+    CHECK(!open.readable());
+    CHECK(error_of([&] { md::delimited_reader(dir.path, ","); }) == path + ": cannot open file (it is a directory)");
+    CHECK(error_of([&] { md::delimited_reader r(dir.write("n.csv", "a\n"), ","); r.next(); r.field(3); }) ==
+          path + "/n.csv:1: expected at least 4 fields, found 1");
+    // binary garbage: an error with the line of the first NUL, never a crash
+    std::string garbage;
+    for (int b = 0; b < 512; ++b) garbage += char((b * 97 + 13) % 256);
+    CHECK(error_of([&] { md::delimited_reader(dir.write("g.bin", garbage), ","); }).find("binary data (a NUL byte)") !=
+          std::string::npos);
+    // numbers: from_chars, whole field, finite; spaces around are fine
+    md::delimited_reader numbers(dir.write("num.csv", " 4.5 ,inf,-12,3.0,,1e5\n"), ",");
+    REQUIRE(numbers.next());
+    CHECK(numbers.number(0, "rating") == 4.5);
+    CHECK(error_of([&] { numbers.number(1, "rating"); }) == path + "/num.csv:1:2: rating 'inf' is not finite");
+    CHECK(numbers.integer(2, "timestamp") == -12);
+    CHECK(error_of([&] { numbers.integer(3, "timestamp"); }) == path + "/num.csv:1:4: timestamp '3.0' is not an integer");
+    CHECK(error_of([&] { numbers.number(4, "rating"); }) == path + "/num.csv:1:5: rating '' is not a number");
+    CHECK(numbers.number(5, "rating") == 1e5);
+}
+
 TEST_CASE("parse_schema: kinds, files, and a clear error for each mistake") {
     const auto schema = md::parse_schema(" genre:multi, director:cat,year:num ,text:dense( items_text.npy )", "--item-schema");
     REQUIRE(schema.size() == 4);
@@ -130,6 +194,25 @@ TEST_CASE("parse_schema: kinds, files, and a clear error for each mistake") {
     CHECK(error_of([] { md::parse_schema("t:dense", "s"); }) == "s:1:3: dense needs its file: dense(file.npy)");
     CHECK(error_of([] { md::parse_schema("t:dense(x.npy", "s"); }).find("unbalanced '('") != std::string::npos);
     CHECK(error_of([] { md::parse_schema("a:cat,,b:cat", "s"); }) == "s:1:7: empty field entry");
+    CHECK(error_of([] { md::parse_schema("a:cat,", "s"); }) == "s:1:7: empty field entry");
+    CHECK(error_of([] { md::parse_schema("a:cat,t:dense(x.npy", "s"); }) == "s:1:14: unbalanced '(' in 't:dense(x.npy'");
+    CHECK(error_of([] { md::parse_schema("t:dense x.npy)", "s"); }) == "s:1:14: unbalanced ')'");
+    CHECK(error_of([] { md::parse_schema("t:dense()", "s"); }) == "s:1:3: dense needs its file: dense(file.npy)");
+    CHECK(error_of([] { md::parse_schema("t:dense(a)(b)", "s"); }) == "s:1:3: dense needs its file: dense(file.npy)");
+    CHECK(error_of([] { md::parse_schema("t:denser", "s"); }).find("s:1:3: unknown kind 'denser'") == 0);
+    CHECK(error_of([] { md::parse_schema("  a : cat , a:multi", "--user-schema"); }) ==
+          "--user-schema:1:13: duplicate field 'a'");
+    // tabs are spaces too; a blank string has no fields; positions are kept for later errors
+    const auto spaced = md::parse_schema("\tage :\tnum ,\tzip:cat\t", "s");
+    REQUIRE(spaced.size() == 2);
+    CHECK(spaced[0].name == "age");
+    CHECK(spaced[0].position == 2);
+    CHECK(spaced[1].name == "zip");
+    CHECK(spaced[1].position == 14);
+    CHECK(md::parse_schema(" \t ", "s").empty());
+    const auto item = md::parse_schema("genre:multi,director:cat,actors:multi,year:num,text:dense(items_text.npy)", "s");
+    REQUIRE(item.size() == 5);
+    CHECK(item[4].source == "items_text.npy");
 }
 
 TEST_CASE("load_npy: float32 and float64, and every malformed file rejected") {
@@ -152,10 +235,51 @@ TEST_CASE("load_npy: float32 and float64, and every malformed file rejected") {
     CHECK(message("e.npy", npy("<f4", "(1, 2, 2)", bytes_of<float>({1, 2, 3, 4}))).find("expected a 2-D array") !=
           std::string::npos);
     CHECK(message("f.npy", "not numpy at all").find("not a valid .npy file") != std::string::npos);
-    CHECK(message("g.npy", npy("<f4", "(1, 2)", bytes_of<float>({1, std::numeric_limits<float>::quiet_NaN()})))
-              .find("row 0, column 1 is not finite") != std::string::npos);
-    CHECK(message("h.npy", npy("<f4", "(100000000000, 2)", "")).find("more than the file holds") != std::string::npos);
+    CHECK(message("g.npy", npy("<f4", "(1, 2)", bytes_of<float>({1, std::numeric_limits<float>::quiet_NaN()}))) ==
+          (dir.path / "g.npy").string() + ": the value at row 0, column 1 (0-based) is NaN");
+    CHECK(message("g2.npy", npy("<f8", "(2, 1)", bytes_of<double>({1, -std::numeric_limits<double>::infinity()}))) ==
+          (dir.path / "g2.npy").string() + ": the value at row 1, column 0 (0-based) is infinite");
+    CHECK(message("g3.npy", npy("<f8", "(1, 1)", bytes_of<double>({1e300}))).find("too large for float") != std::string::npos);
+    CHECK(message("h.npy", npy("<f4", "(100000000000, 2)", "")) ==
+          (dir.path / "h.npy").string() + ": the payload has 0 bytes, the header's shape 100000000000 x 2 needs 800000000000 (truncated file)");
+    // a shape whose size overflows 64 bits is refused before anything is allocated
+    CHECK(message("h2.npy", npy("<f4", "(1, 4611686018427387904)", "")).find("needs more than 2^64 (truncated file)") !=
+          std::string::npos);
+    CHECK(message("h3.npy", npy("<f4", "(1, 2)", bytes_of<float>({1, 2, 3}))) ==
+          (dir.path / "h3.npy").string() + ": the payload has 12 bytes, the header's shape 1 x 2 needs 8");
     CHECK(message("i.npy", "").find("not a valid .npy file") != std::string::npos);
+    CHECK(message("j.npy", npy("<f4", "(2,)", bytes_of<float>({1, 2}), 1, "True")).find("Fortran-ordered") != std::string::npos);
+    CHECK(message("k.npy", npy(">f4", "(2,)", bytes_of<float>({1, 2}))).find("dtype '>f4' is not supported") != std::string::npos);
+    CHECK(message("l.npy", npy("<f4", "()", bytes_of<float>({1}))).find("found 0 dimensions") != std::string::npos);
+    // headers xtensor's parser would index out of bounds on: refused first
+    CHECK(message("m.npy", npy_raw("{'descr': '<f4', 'fortran_order': False, 'shape': }", "")).find("not a valid .npy file") !=
+          std::string::npos);
+    CHECK(message("n.npy", npy_raw("", "")).find("not a valid .npy file") != std::string::npos);
+    CHECK(message("o.npy", npy("<f4", "(1, 1)", bytes_of<float>({1})).substr(0, 20)).find("exceeds the file") !=
+          std::string::npos);
+    CHECK(message("o2.npy", "\x93NUMPY\x01").find("truncated header") != std::string::npos);
+    // a header length larger than the file (version 2.0's 4-byte length)
+    std::string huge = npy("<f4", "(1,)", bytes_of<float>({1}), 2);
+    huge[8] = huge[9] = huge[10] = huge[11] = char(0x7f);
+    CHECK(message("p.npy", huge).find("exceeds the file") != std::string::npos);
+    CHECK(message("q.npy", std::string("\x93NUMPY\x04\x00xx", 10)).find("unsupported .npy format version 4.0") != std::string::npos);
+    CHECK(error_of([&] { md::load_npy(dir.path / "absent.npy"); }) == (dir.path / "absent.npy").string() + ": cannot open file");
+    CHECK(error_of([&] { md::load_npy(dir.path); }).find("it is a directory") != std::string::npos);
+
+    // format 2.0, and a header length whose low byte is >= 0x80 (xtensor's own reader
+    // sign-extends it)
+    const auto v2 = md::load_npy(dir.write("v2.npy", npy("<f8", "(1, 2)", bytes_of<double>({7, 8}), 2)));
+    CHECK(v2.values == std::vector<float>{7, 8});
+    std::string padded = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), }";
+    padded.resize(182 - 1, ' ');  // with the newline: a 182-byte (0xB6) header
+    std::string wide = "\x93NUMPY";
+    wide += char(1);
+    wide += char(0);
+    wide += char(182);
+    wide += char(0);
+    wide += padded + "\n" + bytes_of<float>({2.5f});
+    const auto w = md::load_npy(dir.write("wide.npy", wide));
+    CHECK(w.values == std::vector<float>{2.5f});
 }
 
 TEST_CASE("load_csv: features by schema, quoted multi-valued cells, dense vectors, keys checked") {
@@ -208,11 +332,63 @@ TEST_CASE("load_csv: features by schema, quoted multi-valued cells, dense vector
     dir.write("bad_num.csv", "user,age\nu1,old\nu2,4\n");
     CHECK(fails({dir.path / "interactions.csv", dir.path / "bad_num.csv", {}, "age:num"}) ==
           path + "/bad_num.csv:2:2: numeric field 'age': 'old' is not a finite number");
-    CHECK(fails({dir.path / "interactions.csv", dir.path / "users.csv", {}, "height:num"}) ==
-          "--user-schema:1: field 'height' is not a column of " + path + "/users.csv");
+    CHECK(fails({dir.path / "interactions.csv", dir.path / "users.csv", {}, "age:num, height:num"}) ==
+          "--user-schema:1:10: field 'height' is not a column of " + path + "/users.csv (columns: age, region, unused)");
     dir.write("short_text.npy", npy("<f4", "(1, 2)", bytes_of<float>({1, 2})));
     CHECK(fails({dir.path / "interactions.csv", {}, dir.path / "items.csv", {}, "text:dense(short_text.npy)"}) ==
           path + "/short_text.npy: dense field 'text' has 1 rows, " + path + "/items.csv has 2");
+}
+
+TEST_CASE("load_csv: optional timestamps, name, keys, empty and non-finite cells") {
+    scratch_dir dir;
+    const fs::path shop = dir.path / "shop";
+    fs::create_directories(shop);
+    const auto path = shop.string();
+    const auto fails = [&](md::csv_files f) { return error_of([&] { md::load_csv(f); }); };
+    // a quoted header, no timestamps, a BOM, Latin-1 keys kept byte for byte
+    std::ofstream(shop / "interactions.csv", std::ios::binary) << "\xEF\xBB\xBF\"user\",item,rating\nJos\xE9,i1,1\nu2,i1,0\n";
+    std::ofstream(shop / "items.csv", std::ios::binary) << "item,price,tags\ni1,9.5,\"a| b |a\"\ni2,3,\n";
+    const auto data = md::load_csv({shop / "interactions.csv", {}, shop / "items.csv", {}, " \t"});
+    CHECK(data.name == "shop");
+    CHECK(!data.has_timestamps);
+    CHECK(data.interactions[0].timestamp == 0);
+    CHECK(data.users.keys == std::vector<std::string>{"Jos\xE9", "u2"});
+    CHECK(data.users.row("Jos\xE9") == 0);
+    CHECK(data.items.rows() == 2);                 // items.csv's rows, even those without interactions
+    CHECK(data.items.categorical.size() == 2);     // a blank schema: every column is `cat`
+    const auto typed = md::load_csv({shop / "interactions.csv", {}, shop / "items.csv", {}, "price:num,tags:multi"});
+    CHECK(typed.items.numeric[0].values == std::vector<float>{9.5f, 3});
+    CHECK(typed.items.multi[0].vocabulary == std::vector<std::string>{"a", "b"});  // trimmed, each once per row
+    CHECK(typed.items.multi[0].offsets == std::vector<mr::id_type>{0, 2, 2});
+
+    std::ofstream(shop / "unknown_item.csv") << "user,item,rating\nu1,i1,4\nu1,i1,4\n\nu1,i7,2\n";
+    CHECK(fails({shop / "unknown_item.csv", {}, shop / "items.csv"}) ==
+          path + "/unknown_item.csv:5:2: item 'i7' has no row in the items file");
+    std::ofstream(shop / "nan.csv") << "user,item,rating\nu1,i1,NaN\n";
+    CHECK(fails({shop / "nan.csv"}) == path + "/nan.csv:2:3: rating 'NaN' is not finite");
+    std::ofstream(shop / "garbage.csv") << "user,item,rating\nu1,i1,4stars\n";
+    CHECK(fails({shop / "garbage.csv"}) == path + "/garbage.csv:2:3: rating '4stars' is not a number");
+    std::ofstream(shop / "no_id.csv") << "user,item,rating\n,i1,4\n";
+    CHECK(fails({shop / "no_id.csv"}) == path + "/no_id.csv:2:1: empty user id");
+    std::ofstream(shop / "time.csv") << "user,item,rating,timestamp\nu1,i1,4,soon\n";
+    CHECK(fails({shop / "time.csv"}) == path + "/time.csv:2:4: timestamp 'soon' is not an integer");
+    std::ofstream(shop / "only_header.csv") << "user,item,rating\n";
+    CHECK(fails({shop / "only_header.csv"}) == path + "/only_header.csv: no interactions");
+    std::ofstream(shop / "empty_num.csv") << "item,price\ni1,\ni2,3\n";
+    CHECK(fails({shop / "interactions.csv", {}, shop / "empty_num.csv", {}, "price:num"}) ==
+          path + "/empty_num.csv:2:2: numeric field 'price': '' is not a finite number");
+    std::ofstream(shop / "keyless.csv") << "id,price\ni1,3\n";
+    CHECK(fails({shop / "interactions.csv", {}, shop / "keyless.csv"}) == path + "/keyless.csv:1:1: the first column must be 'item'");
+    CHECK(fails({shop / "interactions.csv", {}, shop / "items.csv", {}, "item:cat"}) ==
+          "--item-schema:1:1: 'item' is the key column of " + path + "/items.csv, not a field");
+    CHECK(fails({shop / "interactions.csv", {}, shop / "items.csv", {}, "price:float"}).find("--item-schema:1:7: unknown kind 'float'") ==
+          0);
+    CHECK(fails({shop / "interactions.csv", {}, {}, "age:num"}) == "--user-schema: a user schema needs a users file");
+    CHECK(fails({shop / "interactions.csv", {}, shop / "absent.csv"}) == path + "/absent.csv: cannot open file");
+    std::ofstream(shop / "ragged.csv") << "item,price\ni1,3,extra\n";
+    CHECK(fails({shop / "interactions.csv", {}, shop / "ragged.csv"}) == path + "/ragged.csv:2: expected 2 fields, found 3");
+    std::ofstream(shop / "nothing.csv") << "item,price\n";
+    CHECK(fails({shop / "interactions.csv", {}, shop / "nothing.csv"}) == path + "/nothing.csv: no rows");
 }
 
 TEST_CASE("lenient loading: malformed rows skipped and counted, the rest kept") {
@@ -226,6 +402,42 @@ TEST_CASE("lenient loading: malformed rows skipped and counted, the rest kept") 
     REQUIRE(data.report.first_problems.size() == 3);
     CHECK(data.report.first_problems[1].find(":4: expected 3 fields, found 1") != std::string::npos);
     CHECK(data.users.rows() == 2);  // rejected rows add no user
+
+    // problems past the tenth are counted, not kept; a stray quote is skipped too
+    std::string many = "user,item,rating\n";
+    for (int r = 0; r < 15; ++r) many += "u,i,bad\n";
+    many += "u,\"i\"x,3\nu,i,4\n";
+    dir.write("many.csv", many);
+    const auto lots = md::load_csv({dir.path / "many.csv"}, {.lenient = true});
+    CHECK(lots.interactions.size() == 1);
+    CHECK(lots.report.skipped_rows == 16);
+    CHECK(lots.report.first_problems.size() == 10);
+    CHECK(lots.report.first_problems[0].find("many.csv:2:3: rating 'bad' is not a number") != std::string::npos);
+    // fatal problems still throw in lenient mode: an unterminated quote, a bad header, a missing file
+    dir.write("open.csv", "user,item,rating\nu,\"i,3\nv,j,4\n");
+    CHECK(error_of([&] { md::load_csv({dir.path / "open.csv"}, {.lenient = true}); }).find("open.csv:2:2: unterminated quoted field") !=
+          std::string::npos);
+    dir.write("header.csv", "user,item\nu,i\n");
+    CHECK(error_of([&] { md::load_csv({dir.path / "header.csv"}, {.lenient = true}); }).find("header.csv:1: the header must be") !=
+          std::string::npos);
+    CHECK(error_of([&] { md::load_csv({dir.path / "absent.csv"}, {.lenient = true}); }) ==
+          (dir.path / "absent.csv").string() + ": cannot open file");
+
+    // a skipped features row takes its dense row with it: the .npy rows stay aligned
+    dir.write("items.csv", "item,brand\na,x\n\"b\"?,y\nc,z\n");
+    dir.write("vectors.npy", npy("<f4", "(3, 2)", bytes_of<float>({1, 1, 2, 2, 3, 3})));
+    dir.write("ic.csv", "user,item,rating\nu1,a,1\nu1,c,2\n");
+    const auto aligned =
+        md::load_csv({dir.path / "ic.csv", {}, dir.path / "items.csv", {}, "brand:cat,v:dense(vectors.npy)"}, {.lenient = true});
+    CHECK(aligned.report.skipped_rows == 1);
+    REQUIRE(aligned.items.rows() == 2);
+    CHECK(aligned.items.keys == std::vector<std::string>{"a", "c"});
+    CHECK(aligned.items.dense[0].values == std::vector<float>{1, 1, 3, 3});
+    dir.write("short.npy", npy("<f4", "(2, 2)", bytes_of<float>({1, 1, 2, 2})));
+    CHECK(error_of([&] {
+              md::load_csv({dir.path / "ic.csv", {}, dir.path / "items.csv", {}, "brand:cat,v:dense(short.npy)"}, {.lenient = true});
+          }) == (dir.path / "short.npy").string() + ": has 2 rows, " + (dir.path / "items.csv").string() +
+                    " has 3 data rows (1 of them skipped)");
 }
 
 TEST_CASE("MovieLens 100K and 1M formats: MeLU's features from files written here") {
@@ -261,6 +473,36 @@ TEST_CASE("MovieLens 100K and 1M formats: MeLU's features from files written her
     CHECK(m.items.categorical[0].vocabulary == std::vector<std::string>{"1995"});
     CHECK(m.items.multi[0].offsets == std::vector<mr::id_type>{0, 3, 4});
     CHECK(error_of([&] { md::load_movielens_1m(dir.path); }) == (dir.path / "users.dat").string() + ": cannot open file");
+
+    // errors of the MovieLens files name their lines and columns
+    dir.write("u.item", "1|Toy Story (1995)|Jan 95||http://x|" + flags_drama + "\n");
+    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) ==
+          (dir.path / "u.item").string() + ":1:3: release date 'Jan 95' does not end with a year (expected e.g. 01-Jan-1995)");
+    dir.write("u.item", "1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|0|0|0|0|0|2|0|0|0|0|0|0|0|0|0|0\n");
+    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) ==
+          (dir.path / "u.item").string() + ":1:14: genre flag '2' is not 0 or 1");
+    dir.write("u.item", "1|Toy Story (1995)|01-Jan-1995||http://x|0|0\n");
+    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) == (dir.path / "u.item").string() + ":1: expected 24 fields, found 7");
+    dir.write("u.user", "\n1|old|M|technician|85711\n");
+    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) == (dir.path / "u.user").string() + ":2:2: age 'old' is not an integer");
+    dir.write("u.user", "\n\n");
+    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) == (dir.path / "u.user").string() + ": no rows");
+
+    one.write("users.dat", "1::F::20::10::48067\n");
+    CHECK(error_of([&] { md::load_movielens_1m(one.path); }) ==
+          (one.path / "users.dat").string() + ":1:3: age 20 is not one of MovieLens 1M's groups 1, 18, 25, 35, 45, 50, 56");
+    // Latin-1 titles, a title without a year, lenient skipping
+    one.write("users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n");
+    one.write("movies.dat", "1::Caf\xE9 au lait (1993)::Comedy\n2::Untitled::Drama\n3::Bad line\n");
+    one.write("ratings.dat", "1::1::5::978300760\n2::2::0::978302109\n2::1::4::978302110\n");
+    const auto lenient = md::load_movielens_1m(one.path, {.lenient = true});
+    CHECK(lenient.items.rows() == 2);
+    CHECK(lenient.items.categorical[0].vocabulary == std::vector<std::string>{"1993", ""});
+    CHECK(lenient.interactions.size() == 2);
+    CHECK(lenient.report.skipped_rows == 2);
+    REQUIRE(lenient.report.first_problems.size() == 2);
+    CHECK(lenient.report.first_problems[0] == (one.path / "movies.dat").string() + ":3: expected 3 fields, found 2");
+    CHECK(lenient.report.first_problems[1] == (one.path / "ratings.dat").string() + ":2:3: rating 0 is not one of 1..5");
 }
 
 TEST_CASE("MovieLens 100K itself, when it is next to the checkout") {
@@ -276,7 +518,10 @@ TEST_CASE("MovieLens 100K itself, when it is next to the checkout") {
     CHECK(data.users.categorical[0].vocabulary.size() == 2);   // gender
     CHECK(data.users.categorical[1].vocabulary.size() == 7);   // age groups
     CHECK(data.users.categorical[2].vocabulary.size() == 21);  // occupations
+    CHECK(data.users.categorical[3].vocabulary.size() == 111); // zip regions (first two characters)
+    CHECK(data.items.categorical[0].vocabulary.size() == 72);  // release years, "" included
     CHECK(data.items.multi[0].vocabulary.size() == 19);        // genres
+    CHECK(data.has_timestamps);
     CHECK(data.report.skipped_rows == 0);
     CHECK(data.mean_rating() == doctest::Approx(3.52986).epsilon(1e-5));
 }

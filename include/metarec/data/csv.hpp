@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -47,52 +48,73 @@ public:
     delimited_reader(const std::filesystem::path& file, std::string delimiter, bool quotes = true)
         : name_(file.string()), delimiter_(std::move(delimiter)), quotes_(quotes) {
         if (delimiter_.empty()) throw std::invalid_argument("metarec: delimited_reader: empty delimiter");
-        std::ifstream in(file, std::ios::binary);
-        if (!in) throw data_error(name_, 0, 0, "cannot open file");
-        text_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        if (in.bad()) throw data_error(name_, 0, 0, "read error");
+        if (delimiter_.find_first_of("\r\n\"") != std::string::npos)
+            throw std::invalid_argument("metarec: delimited_reader: a delimiter cannot hold a line end or a quote");
+        read_file(file);
         if (const void* nul = std::memchr(text_.data(), '\0', text_.size()))
             throw data_error(name_, line_at(std::size_t(static_cast<const char*>(nul) - text_.data())), 0,
                              "binary data (a NUL byte) in a text file");
         if (text_.starts_with("\xEF\xBB\xBF")) position_ = 3;
     }
+    // the fields are views into the reader's own buffer: a copy would point into this one
+    delimited_reader(const delimited_reader&) = delete;
+    delimited_reader& operator=(const delimited_reader&) = delete;
 
     /// Moves to the next non-blank row; false at the end of the file.
     bool next() {
         fields_.clear();
         scratch_.clear();
+        const char* const text = text_.data();
+        const std::size_t size = text_.size();
         // skip blank lines
-        while (position_ < text_.size() && (text_[position_] == '\n' || text_[position_] == '\r')) {
-            if (text_[position_] == '\n') ++line_;
+        while (position_ < size && (text[position_] == '\n' || text[position_] == '\r')) {
+            if (text[position_] == '\n') ++line_;
             ++position_;
         }
-        if (position_ >= text_.size()) return false;
+        if (position_ >= size) return false;
         row_line_ = line_;
+        const char first = delimiter_[0];
+        const std::size_t width = delimiter_.size();
+        const auto at_delimiter = [&](std::size_t p) {
+            return text[p] == first && (width == 1 || (size - p >= width && std::memcmp(text + p, delimiter_.data(), width) == 0));
+        };
         for (;;) {
-            std::size_t end = position_;
-            if (quotes_ && end < text_.size() && text_[end] == '"') {
+            if (quotes_ && position_ < size && text[position_] == '"') {
                 read_quoted();
             } else {
-                while (end < text_.size() && text_[end] != '\n' && text_[end] != '\r' &&
-                       text_.compare(end, delimiter_.size(), delimiter_) != 0)
+                std::size_t end = position_;
+                while (end < size) {
+                    const char c = text[end];
+                    if (c == '\n' || c == '\r' || at_delimiter(end)) break;
                     ++end;
-                fields_.emplace_back(text_.data() + position_, end - position_);
+                }
+                fields_.emplace_back(text + position_, end - position_);
                 position_ = end;
             }
-            if (position_ < text_.size() && text_.compare(position_, delimiter_.size(), delimiter_) == 0) {
-                position_ += delimiter_.size();
+            if (position_ >= size) return true;
+            if (at_delimiter(position_)) {
+                position_ += width;
                 continue;
             }
-            if (position_ < text_.size() && text_[position_] == '\r') ++position_;
-            if (position_ < text_.size() && text_[position_] == '\n') {
+            if (text[position_] == '\r') ++position_;
+            if (position_ < size && text[position_] == '\n') {
                 ++position_;
                 ++line_;
-            } else if (position_ < text_.size()) {
-                fail(index(fields_.size()), "unexpected character after a quoted field");
+            } else if (position_ < size) {
+                const bool carriage_return = text[position_ - 1] == '\r';
+                // skip the rest of the line, so that a lenient reader goes on with the next one
+                const void* end = std::memchr(text + position_, '\n', size - position_);
+                position_ = end ? std::size_t(static_cast<const char*>(end) - text) + 1 : size;
+                if (end) ++line_;
+                fail(index(fields_.size()), carriage_return ? "a carriage return not followed by a line feed"
+                                                            : "unexpected character after a closing quote");
             }
             return true;
         }
     }
+
+    //! false once an error left the rest of the file unreadable (an unterminated quoted field)
+    bool readable() const noexcept { return readable_; }
 
     //! the fields of the current row
     std::span<const std::string_view> fields() const noexcept { return fields_; }
@@ -101,7 +123,7 @@ public:
     //! field `column` (0-based) of the current row
     std::string_view field(index column) const {
         if (column >= size())
-            fail(size(), "expected at least " + std::to_string(column + 1) + " fields, found " + std::to_string(size()));
+            fail(0, "expected at least " + std::to_string(column + 1) + " fields, found " + std::to_string(size()));
         return fields_[std::size_t(column)];
     }
     //! 1-based line of the current row
@@ -146,33 +168,64 @@ public:
     }
 
 private:
-    // a quoted field starting at position_: copied without its quotes, "" -> "
+    // a quoted field starting at position_: a view between the quotes, or, when it holds an
+    // escaped quote `""`, an unescaped copy in scratch storage
     void read_quoted() {
-        std::string& out = scratch_.emplace_back();
+        const char* const text = text_.data();
+        const std::size_t size = text_.size(), begin = position_ + 1;
         const std::int64_t start_line = line_;
-        for (std::size_t p = position_ + 1;; ++p) {
-            if (p >= text_.size()) throw data_error(name_, start_line, index(fields_.size()) + 1, "unterminated quoted field");
-            const char c = text_[p];
-            if (c == '"') {
-                if (p + 1 < text_.size() && text_[p + 1] == '"') {
-                    out += '"';
-                    ++p;
-                    continue;
-                }
-                position_ = p + 1;
-                break;
+        std::string* copy = nullptr;  // set at the first escaped quote
+        std::size_t copied = begin;   // text[begin, copied) is in *copy
+        for (std::size_t p = begin;; ++p) {
+            const void* quote = p < size ? std::memchr(text + p, '"', size - p) : nullptr;
+            const std::size_t q = quote ? std::size_t(static_cast<const char*>(quote) - text) : size;
+            line_ += std::count(text + p, text + q, '\n');
+            if (q >= size) {
+                readable_ = false;
+                position_ = size;
+                throw data_error(name_, start_line, index(fields_.size()) + 1, "unterminated quoted field");
             }
-            if (c == '\n') ++line_;
-            out += c;
+            if (q + 1 < size && text[q + 1] == '"') {  // "" is one quote
+                if (!copy) copy = &scratch_.emplace_back();
+                copy->append(text + copied, q + 1 - copied);
+                copied = q + 2;
+                p = q + 1;
+                continue;
+            }
+            position_ = q + 1;
+            if (copy) {
+                copy->append(text + copied, q - copied);
+                fields_.emplace_back(*copy);
+            } else {
+                fields_.emplace_back(text + begin, q - begin);
+            }
+            return;
         }
-        fields_.emplace_back(out);
+    }
+    // the whole file, in one read when its size is known
+    void read_file(const std::filesystem::path& file) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(file, ec)) throw data_error(name_, 0, 0, "cannot open file (it is a directory)");
+        std::ifstream in(file, std::ios::binary);
+        if (!in) throw data_error(name_, 0, 0, "cannot open file");
+        const std::streamoff size = in.seekg(0, std::ios::end) ? std::streamoff(in.tellg()) : -1;
+        if (size >= 0) {
+            text_.resize(std::size_t(size));
+            in.seekg(0);
+            in.read(text_.data(), std::streamsize(size));
+            if (in.gcount() != std::streamsize(size)) throw data_error(name_, 0, 0, "read error");
+        } else {  // a pipe or a device: read until the end
+            in.clear();
+            text_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+            if (in.bad()) throw data_error(name_, 0, 0, "read error");
+        }
     }
     std::int64_t line_at(std::size_t offset) const {
         return 1 + std::int64_t(std::count(text_.begin(), text_.begin() + std::ptrdiff_t(offset), '\n'));
     }
 
     std::string name_, delimiter_;
-    bool quotes_;
+    bool quotes_, readable_ = true;
     std::string text_;
     std::size_t position_ = 0;
     std::int64_t line_ = 1, row_line_ = 0;
@@ -183,19 +236,32 @@ private:
 namespace detail {
 
 /// Runs `read_row()` for every row: in strict mode an error propagates; in lenient mode the
-/// row is skipped and counted in `report` (its first reasons kept).
+/// row is skipped and counted in `report` (its first reasons kept). A row the reader cannot
+/// split (a stray quote) is skipped too, but an unterminated quoted field, which swallows the
+/// rest of the file, always throws.
 template <class F>
 void for_each_row(delimited_reader& in, const load_options& options, load_report& report, F&& read_row) {
-    while (in.next()) {
+    const auto note = [&](const data_error& e) {
+        ++report.skipped_rows;
+        if (report.first_problems.size() < 10) report.first_problems.push_back(e.what());
+    };
+    for (;;) {
         if (!options.lenient) {
+            if (!in.next()) return;
             read_row();
+            continue;
+        }
+        try {
+            if (!in.next()) return;
+        } catch (const data_error& e) {
+            if (!in.readable()) throw;
+            note(e);
             continue;
         }
         try {
             read_row();
         } catch (const data_error& e) {
-            ++report.skipped_rows;
-            if (report.first_problems.size() < 10) report.first_problems.push_back(e.what());
+            note(e);
         }
     }
 }

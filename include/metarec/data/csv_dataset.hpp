@@ -43,29 +43,54 @@ inline void read_features(const std::filesystem::path& file, std::string_view ke
     }
     if (names.empty() || names[0] != key_name)
         in.fail(1, "the first column must be '" + std::string(key_name) + "'");
-    auto schema = schema_text.empty() ? std::vector<field_spec>{} : parse_schema(schema_text, schema_origin);
-    if (schema_text.empty())
-        for (std::size_t c = 1; c < names.size(); ++c) schema.push_back({names[c], field_kind::categorical, {}});
+    auto schema = parse_schema(schema_text, schema_origin);
+    if (schema.empty())  // no schema: every column but the key is categorical
+        for (std::size_t c = 1; c < names.size(); ++c) schema.push_back({names[c], field_kind::categorical, {}, 0});
     // the column of every non-dense field
     std::vector<index> columns;
     for (const auto& f : schema) {
         if (f.kind == field_kind::dense) continue;
+        if (f.name == key_name)
+            throw data_error(schema_origin, 1, f.position, "'" + f.name + "' is the key column of " + file.string() + ", not a field");
         const auto it = std::find(names.begin() + 1, names.end(), f.name);
-        if (it == names.end())
-            throw data_error(schema_origin, 1, 0, "field '" + f.name + "' is not a column of " + file.string());
+        if (it == names.end()) {
+            std::string known;
+            for (std::size_t c = 1; c < names.size(); ++c) known += (c > 1 ? ", " : "") + names[c];
+            throw data_error(schema_origin, 1, f.position,
+                             "field '" + f.name + "' is not a column of " + file.string() + " (columns: " + known + ")");
+        }
         columns.push_back(index(it - names.begin()));
     }
     feature_table_builder builder(table, schema);
     std::vector<std::string_view> cells(columns.size());
     std::vector<index> positions(columns.size());
     for (std::size_t k = 0; k < columns.size(); ++k) positions[k] = columns[k] + 1;
+    // the data row (0-based, after the header) of every row kept: lenient loading may skip rows,
+    // and the rows of the dense fields' .npy files follow the file's data rows
+    const auto skipped_before = report.skipped_rows;
+    std::vector<index> kept;
     for_each_row(in, options, report, [&] {
+        const index data_row = index(kept.size()) + index(report.skipped_rows - skipped_before);
         in.expect_fields(index(names.size()));
         for (std::size_t k = 0; k < columns.size(); ++k) cells[k] = in.field(columns[k]);
         builder.add(delimited_reader::trim(in.field(0)), cells, in, positions);
+        kept.push_back(data_row);
     });
     if (table.rows() == 0) throw data_error(file.string(), 0, 0, "no rows");
-    builder.attach_dense(file.parent_path(), file.string(), [](const std::filesystem::path& p) { return load_npy(p); });
+    const index data_rows = index(kept.size()) + index(report.skipped_rows - skipped_before);
+    builder.attach_dense(file.parent_path(), file.string(), [&](const std::filesystem::path& path) {
+        auto m = load_npy(path);
+        if (index(kept.size()) == data_rows) return m;  // nothing skipped: attach_dense checks the row count
+        if (m.rows != data_rows)
+            throw data_error(path.string(), 0, 0, "has " + std::to_string(m.rows) + " rows, " + file.string() + " has " +
+                                                      std::to_string(data_rows) + " data rows (" +
+                                                      std::to_string(data_rows - index(kept.size())) + " of them skipped)");
+        matrix selected{index(kept.size()), m.cols, {}};
+        selected.values.reserve(kept.size() * std::size_t(m.cols));
+        for (const index r : kept)
+            selected.values.insert(selected.values.end(), m.values.begin() + r * m.cols, m.values.begin() + (r + 1) * m.cols);
+        return selected;
+    });
 }
 
 }  // namespace detail
@@ -88,13 +113,14 @@ inline dataset load_csv(const csv_files& files, load_options options = {}) {
     dataset out;
     out.name = files.interactions.parent_path().filename().string();
     if (out.name.empty()) out.name = "csv";
+    const auto blank = [](const std::string& text) { return text.find_first_not_of(" \t\r\n") == std::string::npos; };
     if (!files.users.empty())
         detail::read_features(files.users, "user", files.user_schema, "--user-schema", out.users, options, out.report);
-    else if (!files.user_schema.empty())
+    else if (!blank(files.user_schema))
         throw data_error("--user-schema", 0, 0, "a user schema needs a users file");
     if (!files.items.empty())
         detail::read_features(files.items, "item", files.item_schema, "--item-schema", out.items, options, out.report);
-    else if (!files.item_schema.empty())
+    else if (!blank(files.item_schema))
         throw data_error("--item-schema", 0, 0, "an item schema needs an items file");
     const bool fixed_users = !files.users.empty(), fixed_items = !files.items.empty();
 
@@ -110,8 +136,9 @@ inline dataset load_csv(const csv_files& files, load_options options = {}) {
             in.fail(index(c) + 1, "column " + std::to_string(c + 1) + " must be '" + std::string(expected[c]) + "', found '" +
                                       std::string(header[c]) + "'");
     out.has_timestamps = has_time;
+    std::string key;  // reused: no allocation per row, whatever the keys' length
     const auto entity = [&](feature_table& table, bool fixed, index column, const char* what) -> index {
-        const auto key = std::string(delimited_reader::trim(in.field(column)));
+        key.assign(delimited_reader::trim(in.field(column)));
         if (key.empty()) in.fail(column + 1, std::string("empty ") + what + " id");
         const auto row = table.row(key);
         if (row >= 0) return row;

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,43 +17,48 @@ struct field_spec {
     std::string name;
     field_kind kind = field_kind::categorical;
     std::string source;  //!< dense: the .npy file, relative to the features file's directory
+    std::int64_t position = 0;  //!< 1-based character position of the name in the schema string (0: not from one)
 };
 
 /// Parses a schema string: comma-separated `name:kind` with kind one of `cat`, `multi`,
 /// `num` or `dense(file.npy)`, e.g.
 /// `genre:multi,director:cat,actors:multi,year:num,text:dense(items_text.npy)`. Spaces around
-/// tokens are ignored. Errors (an unknown kind, an empty or duplicate name, a missing `:`,
-/// `dense` without its file) are data_error with `origin` as the file (e.g. "--item-schema"),
+/// tokens are ignored; a blank string has no fields. Errors (an unknown kind, an empty or
+/// duplicate name, a missing `:`, `dense` without its file, an unbalanced parenthesis, an
+/// empty entry as in `a:cat,,b:num`) are data_error with `origin` as the file (e.g. "--item-schema"),
 /// line 1 and the 1-based character position as the column.
 inline std::vector<field_spec> parse_schema(std::string_view text, const std::string& origin) {
     std::vector<field_spec> out;
     const auto fail = [&](std::size_t at, const std::string& reason) -> void {
         throw data_error(origin, 1, std::int64_t(at) + 1, reason);
     };
-    const auto trimmed = [](std::string_view s, std::size_t& offset) {
-        while (!s.empty() && s.front() == ' ') {
+    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    const auto trimmed = [&](std::string_view s, std::size_t& offset) {
+        while (!s.empty() && space(s.front())) {
             s.remove_prefix(1);
             ++offset;
         }
-        while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+        while (!s.empty() && space(s.back())) s.remove_suffix(1);
         return s;
     };
+    {
+        std::size_t ignored = 0;
+        if (trimmed(text, ignored).empty()) return out;  // no fields
+    }
     std::size_t start = 0;
     while (start <= text.size()) {
         // the end of this entry: the next comma outside parentheses
         std::size_t end = start;
         int depth = 0;
+        std::size_t open_at = start;
         for (; end < text.size() && !(text[end] == ',' && depth == 0); ++end) {
-            if (text[end] == '(') ++depth;
+            if (text[end] == '(' && depth++ == 0) open_at = end;
             if (text[end] == ')' && --depth < 0) fail(end, "unbalanced ')'");
         }
-        if (depth != 0) fail(start, "unbalanced '(' in '" + std::string(text.substr(start, end - start)) + "'");
+        if (depth != 0) fail(open_at, "unbalanced '(' in '" + std::string(text.substr(start, end - start)) + "'");
         std::size_t at = start;
         const auto entry = trimmed(text.substr(start, end - start), at);
-        if (entry.empty()) {
-            if (text.empty()) break;
-            fail(at, "empty field entry");
-        }
+        if (entry.empty()) fail(at, "empty field entry");
         const auto colon = entry.find(':');
         if (colon == std::string_view::npos) fail(at, "'" + std::string(entry) + "' has no ':kind' (cat, multi, num, dense(file.npy))");
         std::size_t name_at = at, kind_at = at + colon + 1;
@@ -61,22 +67,22 @@ inline std::vector<field_spec> parse_schema(std::string_view text, const std::st
         if (name.empty()) fail(at, "empty field name");
         for (const auto& f : out)
             if (f.name == name) fail(name_at, "duplicate field '" + std::string(name) + "'");
-        field_spec spec{std::string(name), field_kind::categorical, {}};
+        field_spec spec{std::string(name), field_kind::categorical, {}, std::int64_t(name_at) + 1};
         if (kind == "cat") {
             spec.kind = field_kind::categorical;
         } else if (kind == "multi") {
             spec.kind = field_kind::multi;
         } else if (kind == "num") {
             spec.kind = field_kind::numeric;
-        } else if (kind.starts_with("dense")) {
-            auto rest = kind.substr(5);
-            std::size_t ignored = 0;
-            rest = trimmed(rest, ignored);
+        } else if (std::size_t ignored = 0;
+                   kind.starts_with("dense") && (kind.size() == 5 || trimmed(kind.substr(5), ignored).starts_with('('))) {
+            const auto rest = trimmed(kind.substr(5), ignored);
             if (rest.size() < 2 || rest.front() != '(' || rest.back() != ')')
                 fail(kind_at, "dense needs its file: dense(file.npy)");
             std::size_t file_at = kind_at;
             const auto file = trimmed(rest.substr(1, rest.size() - 2), file_at);
-            if (file.empty()) fail(kind_at, "dense needs its file: dense(file.npy)");
+            if (file.empty() || file.find_first_of("()") != std::string_view::npos)
+                fail(kind_at, "dense needs its file: dense(file.npy)");
             spec.kind = field_kind::dense;
             spec.source = std::string(file);
         } else {
