@@ -3,9 +3,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <type_traits>
+
 #include <metarec/loss/loss.hpp>
 #include <metarec/loss/objective.hpp>
 #include <metarec/nn/nn.hpp>
+#include <metarec/recsys/matrix_factorization.hpp>
+#include <metarec/recsys/two_tower.hpp>
 
 #include "../support/numeric.hpp"
 
@@ -382,4 +386,171 @@ TEST_CASE("dot and broadcast: towers' scores and a per-task vector, exact deriva
         require_exact<net>(shape, 5, 75);
     }
     CHECK_THROWS_WITH((model<sequential<dense<5>, dot<3>>, double>{shape, 1}), doctest::Contains("two halves of 3 rows"));
+}
+
+// ---- the recommender models built from these layers (recsys/two_tower.hpp, matrix_factorization.hpp)
+
+namespace {
+
+template <class Model>
+struct spec_of;
+template <class Spec, class S, class D>
+struct spec_of<model<Spec, S, D>> {
+    using type = Spec;
+};
+template <class Model>
+using spec_of_t = typename spec_of<Model>::type;
+
+// user side: categorical 0 (5 ids), dense rows 0..1; item side: categorical 1 (4 ids), item id
+// (categorical 2, 6 items), genres (multi 0), dense row 2
+const input_shape recsys_shape{.dense = 3, .categorical = {5, 4, 6}, .multi = {5}, .dense_group = {0, 0, 1},
+                               .categorical_group = {0, 1, 1}, .multi_group = {1}};
+// matrix factorization: a user field it must ignore, the item id
+const input_shape ids_shape{.dense = 1, .categorical = {3, 6}, .dense_group = {0}, .categorical_group = {0, 1}};
+
+// the output of the B-th branch of the network's leading concat, at the model's parameters
+template <std::size_t B, class Model>
+std::vector<double> side_output(const Model& f, const batch<double>& x) {
+    const auto& side = f.network().template layer<0>().template branch<B>();
+    auto ws = nn::detail::make_workspace<double, mr::device::cpu>(side, x.size());
+    std::vector<double> y(std::size_t(side.out_rows() * x.size()));
+    side.template forward<mr::device::cpu>(f.parameters(), x, y.data(), x.size(), ws);
+    return y;
+}
+
+}  // namespace
+
+TEST_CASE("recsys models: two_tower (dot and MLP score) and matrix_factorization, exact derivatives") {
+    SUBCASE("two_tower, dot score") {
+        require_exact<spec_of_t<mr::recsys::two_tower<3, mr::recsys::dot_score<3>, double>>>(recsys_shape, 6, 81);
+    }
+    SUBCASE("two_tower, MLP score") {
+        require_exact<spec_of_t<mr::recsys::two_tower<3, mr::recsys::mlp_score, double>>>(recsys_shape, 6, 82);
+    }
+    SUBCASE("matrix_factorization") {
+        require_exact<spec_of_t<mr::recsys::matrix_factorization<3, double>>>(ids_shape, 7, 83);
+        // reads only the item-group fields: the user's vector (4), one table for the item id (4 x 6), mu
+        const mr::recsys::matrix_factorization<3, double> mf{ids_shape, 84};
+        CHECK(mf.parameter_count() == 4 + 4 * 6 + 1);
+        CHECK(mr::recsys::adapt_user::select(mf).offset == 0);
+        CHECK(mr::recsys::adapt_user::select(mf).size == 4);
+    }
+    SUBCASE("the user tower's layout: first and contiguous, exactly what adapt_user selects") {
+        const mr::recsys::two_tower<3, mr::recsys::dot_score<3>, double> f{recsys_shape, 85};
+        const auto& slices = f.slices();
+        // user tower: 1 table, dense, dense; item tower: 3 tables, dense, dense; dot's global bias
+        REQUIRE(slices.size() == 3 + 5 + 1);
+        const mr::index user = 32 * 5 + (64 * (32 + 2) + 64) + (4 * 64 + 4);
+        CHECK(mr::recsys::adapt_user::select(f).offset == 0);
+        CHECK(mr::recsys::adapt_user::select(f).size == user);
+        CHECK(slices[3].offset == user);
+        CHECK(slices.back().name == "dot");
+        CHECK(slices.back().offset == f.parameter_count() - 1);
+    }
+}
+
+TEST_CASE("two_tower: each tower reads only its feature group") {
+    const mr::recsys::two_tower<3, mr::recsys::dot_score<3>, double> f{recsys_shape, 91};
+    mr::test::random_batch<double> data{recsys_shape, 6, 92};
+    const auto user = side_output<0>(f, data.view()), item = side_output<1>(f, data.view());
+    // another item (item-group ids, genres and dense row): the user tower does not move
+    for (auto& id : data.categorical[1]) id = (id + 1) % 4;
+    for (auto& id : data.categorical[2]) id = (id + 1) % 6;
+    for (auto& id : data.ids[0]) id = (id + 2) % 5;
+    for (mr::index j = 0; j < 6; ++j) data.dense[std::size_t(3 * j + 2)] += 0.5;
+    CHECK(side_output<0>(f, data.view()) == user);
+    const auto item_changed = side_output<1>(f, data.view());
+    CHECK(item_changed != item);
+    // another user (user-group id and dense rows): the item tower does not move
+    for (auto& id : data.categorical[0]) id = (id + 1) % 5;
+    for (mr::index j = 0; j < 6; ++j) data.dense[std::size_t(3 * j)] -= 0.5;
+    CHECK(side_output<1>(f, data.view()) == item_changed);
+    CHECK(side_output<0>(f, data.view()) != user);
+
+    // matrix factorization: the user's fields and the dense features are ignored
+    const mr::recsys::matrix_factorization<3, double> mf{ids_shape, 93};
+    mr::test::random_batch<double> ids{ids_shape, 5, 94};
+    auto ws = mf.make_workspace(5);
+    std::vector<double> before(5), after(5);
+    mf.forward(mf.parameters(), ids.view(), ws, before.data());
+    for (auto& id : ids.categorical[0]) id = (id + 1) % 3;
+    for (auto& v : ids.dense) v += 1;
+    mf.forward(mf.parameters(), ids.view(), ws, after.data());
+    CHECK(before == after);
+}
+
+TEST_CASE_TEMPLATE("recsys models: float and double agree", S, float, double) {
+    const auto check = [](auto tag, const input_shape& shape, std::uint64_t seed) {
+        using spec = spec_of_t<typename decltype(tag)::type>;
+        model<spec, S> f{shape, seed};
+        model<spec, double> reference{shape, seed};
+        mr::test::random_batch<S> data{shape, 5, seed + 1};
+        mr::test::random_batch<double> reference_data{shape, 5, seed + 1};
+        const std::vector<S> target{1, 0, 2, -1, 0.5};
+        const std::vector<double> reference_target(target.begin(), target.end());
+        mr::objective<decltype(f), mr::loss::mse> objective{f};
+        mr::objective<decltype(reference), mr::loss::mse> reference_objective{reference};
+        auto ws = objective.make_workspace(5);
+        auto reference_ws = reference_objective.make_workspace(5);
+        const auto p = std::size_t(f.parameter_count());
+        std::vector<S> grad(p), hv(p);
+        std::vector<double> reference_grad(p), reference_hv(p);
+        mr::detail::rng g(seed + 2);
+        const auto v = mr::test::random_vector(g, p);
+        const std::vector<S> narrow_v(v.begin(), v.end());
+        const S loss = objective.gradient(f.parameters(), data.view(), target.data(), ws, grad.data());
+        const double reference_loss = reference_objective.gradient(reference.parameters(), reference_data.view(),
+                                                                   reference_target.data(), reference_ws,
+                                                                   reference_grad.data());
+        objective.hvp(f.parameters(), data.view(), target.data(), narrow_v.data(), ws, hv.data());
+        reference_objective.hvp(reference.parameters(), reference_data.view(), reference_target.data(), v.data(),
+                                reference_ws, reference_hv.data());
+        const double tol = std::is_same_v<S, float> ? 1e-5 : 1e-14;
+        CHECK(std::abs(double(loss) - reference_loss) <= tol * std::abs(reference_loss));
+        CHECK(mr::test::relative_error(std::vector<double>(grad.begin(), grad.end()), reference_grad) < tol);
+        CHECK(mr::test::relative_error(std::vector<double>(hv.begin(), hv.end()), reference_hv) < 10 * tol);
+    };
+    check(std::type_identity<mr::recsys::two_tower<3, mr::recsys::dot_score<3>, double>>{}, recsys_shape, 101);
+    check(std::type_identity<mr::recsys::two_tower<3, mr::recsys::mlp_score, double>>{}, recsys_shape, 102);
+    check(std::type_identity<mr::recsys::matrix_factorization<3, double>>{}, ids_shape, 103);
+}
+
+TEST_CASE("new layers: errors name the layer and the reason") {
+    // a tower for a group the input lacks
+    const input_shape users_only{.dense = 1, .categorical = {4}, .categorical_group = {mr::recsys::user_group}};
+    CHECK_THROWS_WITH_AS((mr::recsys::two_tower<3, mr::recsys::dot_score<3>, double>{users_only, 1}),
+                         doctest::Contains("no categorical field in group 1"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS((mr::recsys::matrix_factorization<3, double>{users_only, 1}),
+                         doctest::Contains("no categorical field in group 1"), std::invalid_argument);
+    // a batch without the fields the model was built for
+    const mr::recsys::matrix_factorization<3, double> mf{ids_shape, 1};
+    mr::test::random_batch<double> ids{ids_shape, 3, 2};
+    auto x = ids.view();
+    x.categorical = x.categorical.first(1);
+    auto ws = mf.make_workspace(3);
+    std::vector<double> out(3);
+    CHECK_THROWS_WITH_AS(mf.forward(mf.parameters(), x, ws, out.data()),
+                         doctest::Contains("1 categorical and 0 multi-valued fields, the model expects 2 and 0"),
+                         std::invalid_argument);
+    // an item id outside the vocabulary
+    ids.categorical[1][0] = 6;
+    CHECK_THROWS_WITH_AS(mf.forward(mf.parameters(), ids.view(), ws, out.data()),
+                         doctest::Contains("categorical field 1: 1 id(s) outside [0, 6)"), std::invalid_argument);
+    // dot halves that do not match (odd rows, or halves of another size)
+    const input_shape plain{.dense = 2};
+    CHECK_THROWS_WITH_AS((model<sequential<dense<7>, dot<4, true>>, double>{plain, 1}),
+                         doctest::Contains("dot<4> needs two halves of 4 rows (8), the previous layer gives 7"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS((model<sequential<dense<6>, dot<2>>, double>{plain, 1}), doctest::Contains("gives 6"),
+                         std::invalid_argument);
+    // a dense layer straight after an empty dense_features has nothing to read
+    const input_shape no_item_dense{.dense = 1, .categorical = {3}, .dense_group = {0}};
+    CHECK_THROWS_WITH_AS((model<sequential<dense_features<1>, dense<2>>, double>{no_item_dense, 1}),
+                         doctest::Contains("has no input features"), std::invalid_argument);
+    // ... but a concat with an empty dense_features branch feeds a dense layer as usual
+    require_exact<sequential<concat<field_embeddings<2, pooling::mean, 0>, dense_features<1>>, dense<3>, nn::tanh, dense<1>>>(
+        no_item_dense, 5, 111);
+    model<sequential<concat<field_embeddings<2>, dense_features<1>>, dense<1>>, double> f{no_item_dense, 112};
+    CHECK(f.network().layer<0>().branch<1>().out_rows() == 0);
+    CHECK(f.parameter_count() == 2 * 3 + 2 + 1);
 }
