@@ -40,6 +40,7 @@ struct fit_end_info {
     int epochs = 0;           //!< epochs completed
     double seconds = 0;       //!< wall time of fit()
     bool stopped_early = false;  //!< a callback asked to stop
+    std::int64_t skipped_tasks = 0;  //!< tasks left out for a NaN or infinite loss or gradient (non_finite::skip_task)
 };
 
 /// Callbacks are duck-typed: any object, passed by reference to `fit(tasks, options, cb...)`,

@@ -7,10 +7,13 @@
 #include <limits>
 #include <span>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "../io/archive.hpp"
 #include "../meta/algorithm.hpp"
 #include "callbacks.hpp"
 
@@ -115,6 +118,28 @@ public:
         ++waited_;
         stopped_ = waited_ >= options_.patience;
         return stopped_;
+    }
+
+    //! the name of its state in checkpoints
+    static constexpr std::string_view state_name = "early_stopping";
+    //! writes its state into a checkpoint (sections `prefix` + name)
+    void save_state(io::archive& a, const std::string& prefix) const {
+        a.put(prefix + "counters", std::vector<std::int64_t>{best_epoch_, waited_, stopped_});
+        a.put_scalar(prefix + "best_loss", best_loss_);
+        a.put(prefix + "history", history_);
+        a.put(prefix + "best", best_);
+    }
+    //! reads what save_state() wrote
+    void load_state(const io::archive& a, const std::string& prefix) {
+        const auto counters = a.get<std::int64_t>(prefix + "counters");
+        if (counters.size() != 3) a.fail("section '" + prefix + "counters' has " + std::to_string(counters.size()) +
+                                         " values, 3 expected");
+        best_epoch_ = int(counters[0]);
+        waited_ = int(counters[1]);
+        stopped_ = counters[2] != 0;
+        best_loss_ = a.get_scalar<double>(prefix + "best_loss");
+        history_ = a.get<double>(prefix + "history");
+        best_ = a.get<scalar_type>(prefix + "best");
     }
 
     //! restores the best epoch's meta-parameters if restore_best

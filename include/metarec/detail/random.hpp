@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 namespace metarec::detail {
@@ -43,7 +44,11 @@ public:
     }
 
     //! the four state words, for checkpoints
-    const std::uint64_t* state() const noexcept { return s_; }
+    std::array<std::uint64_t, 4> state_words() const noexcept { return {s_[0], s_[1], s_[2], s_[3]}; }
+    //! continues from state_words() (not all zero: xoshiro's one invalid state)
+    void set_state(const std::array<std::uint64_t, 4>& words) noexcept {
+        for (int i = 0; i < 4; ++i) s_[i] = words[std::size_t(i)];
+    }
 
 private:
     static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }

@@ -6,8 +6,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -22,6 +25,8 @@
 #include "../detail/kernels.hpp"
 #include "../detail/thread_pool.hpp"
 #include "../dist/none.hpp"
+#include "../io/archive.hpp"
+#include "../io/configuration.hpp"
 #include "../loss/objective.hpp"
 #include "../optim/state.hpp"
 #include "adaptation.hpp"
@@ -30,10 +35,36 @@
 
 namespace metarec::meta {
 
+/// What fit() does when a task's loss or meta-gradient is NaN or infinite.
+enum class non_finite {
+    stop,       //!< throw non_finite_error naming the step, the task and the quantity (default)
+    skip_task,  //!< leave the task out of the meta-step and count it (fit_end_info::skipped_tasks)
+};
+
 /// Options of fit().
 struct fit_options {
     int epochs = 1;               //!< passes over the training tasks
     std::int64_t max_steps = -1;  //!< stop after this many meta-steps (-1: no limit)
+    non_finite on_non_finite = non_finite::stop;  //!< a NaN or infinite task loss or meta-gradient
+};
+
+/// A NaN or infinite number in meta-training, detected in the meta-step where it appears:
+/// a task's loss or meta-gradient (non_finite::stop), or the meta-parameters after the
+/// outer update (always).
+class non_finite_error : public std::runtime_error {
+public:
+    non_finite_error(std::int64_t step, std::int64_t task_key, std::string quantity, const std::string& message)
+        : std::runtime_error(message), step_(step), task_key_(task_key), quantity_(std::move(quantity)) {}
+    //! the 1-based meta-step
+    std::int64_t step() const noexcept { return step_; }
+    //! the key of the first offending task (-1: none, or on another MPI rank)
+    std::int64_t task_key() const noexcept { return task_key_; }
+    //! "loss", "meta-gradient" or "meta-parameters"
+    const std::string& quantity() const noexcept { return quantity_; }
+
+private:
+    std::int64_t step_, task_key_;
+    std::string quantity_;
 };
 
 /// Options of adapt() and evaluate().
@@ -119,7 +150,7 @@ private:
 /// A derived algorithm provides
 ///
 ///     thread_workspace make_thread_workspace() const;     // meta::workspace, sized for the algorithm
-///     index extra_count() const;  scalar_type* extras();   // meta-parameters beyond the learner's (Meta-SGD rates)
+///     index extra_count() const;  [const] scalar_type* extras() [const];   // meta-parameters beyond the learner's (Meta-SGD rates)
 ///     std::pair<double, double> task_gradient(const task_type&, thread_workspace&, scalar_type* out);
 ///         // out (parameter_count + extra_count) = weight * the task's meta-gradient; returns {loss, weight}
 ///     void adapt_into(const input_type&, const scalar_type* target, int steps, thread_workspace&, scalar_type* fast) const;
@@ -166,7 +197,8 @@ public:
     void distribute(Distribution distribution) { dist_ = std::move(distribution); }
 
     /// Meta-trains on `tasks`. Returns what happened; callbacks (see callbacks.hpp) observe
-    /// every step and epoch and may stop training.
+    /// every step and epoch and may stop training. After resume(), continues the run the
+    /// checkpoint was taken from (same tasks, options and callbacks) where it stopped.
     template <class... Callbacks>
     callbacks::fit_end_info fit(std::span<const task_type> tasks, fit_options options = {}, Callbacks&&... cbs) {
         check_tasks(tasks, "fit");
@@ -175,54 +207,89 @@ public:
                                         " tasks) is larger than the " + std::to_string(tasks.size()) +
                                         " training tasks");
         if (options.epochs < 0) throw std::invalid_argument("metarec: fit: epochs must be >= 0");
+        const bool resumed = std::exchange(resuming_, false);
+        if (resumed && sampler_count_ != index(tasks.size()))
+            throw std::invalid_argument("metarec: fit: the checkpoint resumed from was taken on " +
+                                        std::to_string(sampler_count_) + " training tasks, fit() got " +
+                                        std::to_string(tasks.size()));
         if (!sampler_ || sampler_count_ != index(tasks.size())) {
             sampler_ = std::make_unique<task_sampler>(index(tasks.size()), meta_batch_, seed_);
             sampler_count_ = index(tasks.size());
         }
+        if (!resumed) position_ = {};
         prepare_fit();
+        // save_checkpoint() during this fit() also saves the callbacks' states
+        save_callbacks_ = [&](io::archive& a) {
+            int i = 0;
+            (callback_state(cbs, i++, &a, nullptr), ...);
+        };
+        struct forget {
+            std::function<void(io::archive&)>& f;
+            ~forget() { f = nullptr; }
+        } forget_saver{save_callbacks_};
+        const auto load_callbacks = [&] {
+            const io::archive a = std::move(*pending_);
+            pending_.reset();
+            int i = 0, stateful = 0;
+            ((stateful += callback_state(cbs, i++, nullptr, &a)), ...);
+            if (count_callback_sections(a) != stateful)
+                a.fail("the checkpoint holds the state of " + std::to_string(count_callback_sections(a)) +
+                       " callbacks, this fit() has " + std::to_string(stateful) +
+                       " (resume with the callbacks of the run that wrote it)");
+        };
 
         const auto start = std::chrono::steady_clock::now();
         const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
         const std::int64_t per_epoch = sampler_->batches_per_epoch();
         std::int64_t total = per_epoch * options.epochs;
         if (options.max_steps >= 0) total = std::min(total, options.max_steps);
-        callbacks::fit_end_info result;
         // distributed: rank 0 alone runs the callbacks; its stop decisions are broadcast
         const bool root = dist_.rank() == 0;
         const auto agreed = [&](bool asked) { return Distribution::distributed ? dist_.broadcast(asked) : asked; };
+        auto& result = position_.result;
+        if (resumed && position_.finished) {  // the run had ended: only its end again
+            load_callbacks();
+            if (root) (callbacks::detail::on_fit_end(cbs, result, derived()), ...);
+            return result;
+        }
         if (root) {
             [[maybe_unused]] const callbacks::fit_begin_info info{options.epochs, per_epoch, total, meta_batch_};
             (callbacks::detail::on_fit_begin(cbs, info, derived()), ...);
         }
+        if (resumed) load_callbacks();
         bool stop = false;
-        for (int epoch = 0; epoch < options.epochs && !stop; ++epoch) {
-            sampler_->shuffle();
-            double epoch_loss = 0;
-            std::int64_t epoch_steps = 0;
-            for (index b = 0; b < per_epoch && !stop; ++b) {
+        while (position_.epoch < options.epochs && !stop) {
+            auto& at = position_;
+            if (!at.shuffled) sampler_->shuffle();
+            at.shuffled = true;
+            while (at.batch < per_epoch && !stop) {
                 if (result.steps == total) {
                     stop = true;
                     break;
                 }
-                const auto batch = sampler_->batch(b);
-                const double loss = meta_step(tasks, batch);
+                const auto batch = sampler_->batch(at.batch);
+                const double loss = meta_step(tasks, batch, options.on_non_finite, result.skipped_tasks);
+                ++at.batch;
                 ++result.steps;
-                ++epoch_steps;
-                epoch_loss += loss;
-                [[maybe_unused]] const callbacks::step_info info{steps_, epoch, loss, index(batch.size()), elapsed()};
+                ++at.epoch_steps;
+                at.epoch_loss += loss;
+                [[maybe_unused]] const callbacks::step_info info{steps_, at.epoch, loss, index(batch.size()), elapsed()};
                 // every callback sees the step, in the order given (a comma fold is sequenced)
                 bool asked = false;
                 if (root) ((asked = callbacks::detail::on_step_end(cbs, info, derived()) || asked), ...);
                 if (agreed(asked)) stop = result.stopped_early = true;
             }
-            if (epoch_steps == 0) break;
-            result.epochs = epoch + 1;
-            [[maybe_unused]] const callbacks::epoch_info info{epoch, epoch_loss / double(epoch_steps), steps_, elapsed()};
+            if (at.epoch_steps == 0) break;
+            result.epochs = at.epoch + 1;
+            [[maybe_unused]] const callbacks::epoch_info info{at.epoch, at.epoch_loss / double(at.epoch_steps), steps_,
+                                                              elapsed()};
+            at = {at.epoch + 1, 0, 0.0, 0, false, false, result};
             bool asked = false;
             if (root) ((asked = callbacks::detail::on_epoch_end(cbs, info, derived()) || asked), ...);
             if (agreed(asked)) stop = result.stopped_early = true;
         }
         result.seconds = elapsed();
+        position_.finished = true;
         if (root) (callbacks::detail::on_fit_end(cbs, result, derived()), ...);
         if constexpr (Distribution::distributed) {
             // a callback may have changed rank 0's meta-parameters (early stopping restores
@@ -335,7 +402,7 @@ public:
 
     /// The meta-parameters (learner parameters, then the algorithm's extras), on the host:
     /// what early stopping keeps of the best epoch.
-    std::vector<scalar_type> snapshot() {
+    std::vector<scalar_type> snapshot() const {
         const index p = learner_.parameter_count(), e = derived().extra_count();
         std::vector<scalar_type> out(std::size_t(p + e));
         device_type::to_host(p, learner_.parameters(), out.data());
@@ -350,6 +417,103 @@ public:
                                         " values, the algorithm " + std::to_string(p + e));
         device_type::to_device(p, saved.data(), learner_.parameters());
         if (e > 0) device_type::to_device(e, saved.data() + p, derived().extras());
+    }
+
+    /// Saves the meta-learned model to `path`: the learner's parameters, the algorithm's
+    /// learned extras (Meta-SGD rates) and the configuration they belong to (scalar type,
+    /// the learner's layers and input shape, the adapted slice, and `extra`: e.g. the
+    /// feature schema). What a serving program load()s. Written atomically (io/archive.hpp).
+    void save(const std::filesystem::path& path, const io::configuration& extra = {}) const {
+        if (dist_.rank() != 0) return;
+        io::archive a(path.string());
+        write_model(a, "model", extra);
+        a.save(path);
+    }
+
+    /// Loads a model written by save() (or the model part of a checkpoint) into this
+    /// algorithm. A data_error names the file and the reason when it is missing, truncated,
+    /// corrupted, or describes another model (scalar type, layers, shape, adapted slice,
+    /// extras, or a key of `extra` that differs); nothing is changed then.
+    void load(const std::filesystem::path& path, const io::configuration& extra = {}) {
+        const auto a = io::archive::load(path);
+        read_model(a, extra, false);
+    }
+
+    /// Saves everything a meta-training run needs to continue bit for bit: the model, the
+    /// outer optimizer's state, the task sampler's generator and order, the step and epoch
+    /// counters and, during fit(), the position in the run and the state of the callbacks
+    /// that have one (early_stopping). See callbacks::checkpoint to take one every n steps.
+    void save_checkpoint(const std::filesystem::path& path) const {
+        if (dist_.rank() != 0) return;
+        io::archive a(path.string());
+        write_model(a, "checkpoint", {});
+        a.put_scalar("optimizer.steps", std::int64_t(theta_state_.steps));
+        a.put("optimizer.state", host_copy(theta_state_.buffer));
+        a.put_scalar("optimizer.extra_steps", std::int64_t(extra_state_.steps));
+        a.put("optimizer.extra_state", host_copy(extra_state_.buffer));
+        a.put_scalar("steps", std::int64_t(steps_));
+        if (sampler_) {
+            const auto [words, order] = sampler_->state();
+            a.put("sampler.rng", std::span<const std::uint64_t>(words));
+            a.put("sampler.order", std::vector<std::int64_t>(order.begin(), order.end()));
+        }
+        const auto& at = position_;
+        const auto& r = at.result;
+        a.put("position", std::vector<std::int64_t>{at.epoch, at.batch, at.epoch_steps, at.shuffled, at.finished, r.steps,
+                                                    r.epochs, r.stopped_early, r.skipped_tasks});
+        a.put_scalar("position.epoch_loss", at.epoch_loss);
+        if (save_callbacks_) save_callbacks_(a);
+        a.save(path);
+    }
+
+    /// Loads a checkpoint written by save_checkpoint(): the next fit(), given the same tasks,
+    /// options and callbacks, continues that run where the checkpoint was taken and ends with
+    /// the meta-parameters an uninterrupted run would have (bit for bit). A data_error when
+    /// the file is not a complete checkpoint of this algorithm; nothing is changed then.
+    void resume(const std::filesystem::path& path) {
+        auto a = io::archive::load(path);
+        if (configuration_of(a).find("kind") == nullptr || *configuration_of(a).find("kind") != "checkpoint")
+            a.fail("not a checkpoint (a model written by save(): load() it instead)");
+        configuration_of(a).require_same(configuration("checkpoint", {}), a, "algorithm");
+        // read everything before changing anything
+        std::vector<scalar_type> theta_buffer(theta_state_.buffer.size());
+        a.get_into("optimizer.state", std::span<scalar_type>(theta_buffer));
+        const auto extra_buffer = a.get<scalar_type>("optimizer.extra_state");
+        const index extras = derived().extra_count();
+        if (extras > 0 && index(extra_buffer.size()) != outer_.state_size(extras))
+            a.fail("section 'optimizer.extra_state' has " + std::to_string(extra_buffer.size()) + " values, " +
+                   std::to_string(outer_.state_size(extras)) + " expected");
+        const auto position = a.get<std::int64_t>("position");
+        if (position.size() != 9) a.fail("section 'position' has " + std::to_string(position.size()) + " values, 9 expected");
+        std::unique_ptr<task_sampler> sampler;
+        if (a.contains("sampler.order")) {
+            const auto order = a.get<std::int64_t>("sampler.order");
+            const auto words = a.get<std::uint64_t>("sampler.rng");
+            if (order.empty() || words.size() != 4) a.fail("the sampler's state is malformed");
+            sampler = std::make_unique<task_sampler>(index(order.size()), meta_batch_, seed_);
+            if (!sampler->restore({words[0], words[1], words[2], words[3]}, std::vector<index>(order.begin(), order.end())))
+                a.fail("the sampler's task order is not a permutation");
+        }
+        const index per_epoch = sampler ? sampler->batches_per_epoch() : 0;
+        if (position[0] < 0 || position[1] < 0 || position[1] > per_epoch || position[2] < 0 || position[5] < 0)
+            a.fail("the run's position is malformed");
+        read_model(a, {}, true);
+
+        device_type::to_device(index(theta_buffer.size()), theta_buffer.data(), theta_state_.buffer.data());
+        theta_state_.steps = a.get_scalar<std::int64_t>("optimizer.steps");
+        if (extras > 0) {
+            extra_state_ = optim::make_state<scalar_type, device_type>(outer_, extras);
+            device_type::to_device(index(extra_buffer.size()), extra_buffer.data(), extra_state_.buffer.data());
+            extra_state_.steps = a.get_scalar<std::int64_t>("optimizer.extra_steps");
+        }
+        steps_ = a.get_scalar<std::int64_t>("steps");
+        sampler_count_ = sampler ? sampler->count() : 0;
+        sampler_ = std::move(sampler);
+        position_ = {int(position[0]), index(position[1]), a.get_scalar<double>("position.epoch_loss"), position[2],
+                     position[3] != 0, position[4] != 0,
+                     {position[5], int(position[6]), 0.0, position[7] != 0, position[8]}};
+        pending_ = std::move(a);
+        resuming_ = true;
     }
 
 protected:
@@ -420,6 +584,105 @@ private:
                                             ") has an empty support or query set");
     }
 
+    // where fit() stands in its run: what a checkpoint needs to continue it
+    struct run_position {
+        int epoch = 0;               // current epoch
+        index batch = 0;             // next meta-batch of the epoch
+        double epoch_loss = 0;       // sum of the epoch's step losses so far
+        std::int64_t epoch_steps = 0;
+        bool shuffled = false;       // the epoch's order is drawn
+        bool finished = false;       // the run ended (on_fit_end was reached)
+        callbacks::fit_end_info result{};
+    };
+
+    static const char* scalar_name() { return sizeof(scalar_type) == 4 ? "float32" : "float64"; }
+
+    template <class V>
+    static std::vector<scalar_type> host_copy(const V& v) {
+        return host_copy_of(v.data(), index(v.size()));
+    }
+
+    // what a file written for this algorithm must agree on; `kind` "model" or "checkpoint"
+    io::configuration configuration(std::string_view kind, const io::configuration& extra) const {
+        io::configuration c;
+        c.set("kind", std::string(kind));
+        for (const auto& [key, value] : extra.entries()) c.set(key, value);  // first: e.g. the features explain a shape
+        c.set("scalar", scalar_name());
+        c.set("parameters", std::to_string(learner_.parameter_count()));
+        if constexpr (requires { learner_.configuration(); })
+            for (const auto& [key, value] : learner_.configuration()) c.set("learner." + key, value);
+        c.set("adapted", std::to_string(range_.offset) + "+" + std::to_string(range_.size));
+        c.set("extras", std::to_string(derived().extra_count()));
+        if (kind == "checkpoint") {  // what a run must keep to continue identically
+            c.set("algorithm", std::string(Derived::name));
+            if constexpr (requires { Optimizer::name; }) c.set("optimizer", std::string(Optimizer::name));
+            c.set("meta_batch", std::to_string(meta_batch_));
+            c.set("inner_steps", std::to_string(inner_steps_));
+            c.set("seed", std::to_string(seed_));
+        }
+        return c;
+    }
+    static io::configuration configuration_of(const io::archive& a) { return io::configuration::read(a); }
+
+    void write_model(io::archive& a, std::string_view kind, const io::configuration& extra) const {
+        a.put_text("config", configuration(kind, extra).text());
+        a.put("parameters", host_copy_of(learner_.parameters(), learner_.parameter_count()));
+        a.put("extras", host_copy_of(derived().extras(), derived().extra_count()));
+    }
+    static std::vector<scalar_type> host_copy_of(const scalar_type* p, index n) {
+        std::vector<scalar_type> out(static_cast<std::size_t>(n));
+        if (n > 0) device_type::to_host(n, p, out.data());
+        return out;
+    }
+
+    // checks the file's configuration, then loads the parameters and extras
+    void read_model(const io::archive& a, const io::configuration& extra, bool checkpoint) {
+        const auto theirs = configuration_of(a);
+        auto mine = configuration(checkpoint ? "checkpoint" : "model", extra);
+        if (!checkpoint) {  // a model loads from a model file or from a checkpoint
+            auto without_kind = io::configuration{};
+            for (const auto& [key, value] : mine.entries())
+                if (key != "kind") without_kind.set(key, value);
+            mine = std::move(without_kind);
+        }
+        theirs.require_same(mine, a, "algorithm");
+        std::vector<scalar_type> saved(static_cast<std::size_t>(meta_parameter_count()));
+        const index p = learner_.parameter_count();
+        a.get_into("parameters", std::span<scalar_type>(saved.data(), std::size_t(p)));
+        a.get_into("extras", std::span<scalar_type>(saved.data() + p, saved.size() - std::size_t(p)));
+        for (std::size_t i = 0; i < saved.size(); ++i)
+            if (!std::isfinite(saved[i])) a.fail("meta-parameter " + std::to_string(i) + " is not finite");
+        restore(saved);
+    }
+
+    // the state of callback `i` of fit() (when it has one: save_state/load_state and a
+    // state_name), written to `out` or read from `in`; returns whether it has one
+    template <class Callback>
+    static bool callback_state(Callback& callback, int i, io::archive* out, const io::archive* in) {
+        if constexpr (requires { callback.save_state(*out, std::string()); callback.load_state(*in, std::string()); }) {
+            const std::string prefix = "callback." + std::to_string(i) + ".";
+            const std::string kind(std::remove_cvref_t<Callback>::state_name);
+            if (out) {
+                out->put_text(prefix + "kind", kind);
+                callback.save_state(*out, prefix);
+            } else {
+                if (!in->contains(prefix + "kind") || in->get_text(prefix + "kind") != kind)
+                    in->fail("the checkpoint holds no state of callback " + std::to_string(i) + " (" + kind +
+                             "): resume with the callbacks, in the order, of the run that wrote it");
+                callback.load_state(*in, prefix);
+            }
+            return true;
+        } else {
+            return false;
+        }
+    }
+    static int count_callback_sections(const io::archive& a) {
+        int n = 0;
+        for (const auto& name : a.names())
+            n += name.starts_with("callback.") && name.ends_with(".kind");
+        return n;
+    }
+
     void prepare_fit() {
         const index width = learner_.parameter_count() + derived().extra_count();
         if (index(workspaces_.size()) != pool_->size())
@@ -435,39 +698,77 @@ private:
     // one outer update from the tasks `batch`; returns the mean task loss. This rank computes
     // the tasks i = rank, rank + size, ... (all of them in one process), in parallel on its
     // threads; their contributions are summed in task order (so the result does not depend on
-    // the thread count), then across ranks.
-    double meta_step(std::span<const task_type> tasks, std::span<const index> batch) {
+    // the thread count), then across ranks. A task whose loss or meta-gradient is NaN or
+    // infinite stops the run (non_finite::stop, on every rank) or is left out (skip_task).
+    double meta_step(std::span<const task_type> tasks, std::span<const index> batch, non_finite policy,
+                     std::int64_t& skipped) {
         const index p = learner_.parameter_count(), e = derived().extra_count(), width = p + e;
         const index rank = dist_.rank(), ranks = dist_.size();
         const index mine = rank < index(batch.size()) ? (index(batch.size()) - rank + ranks - 1) / ranks : 0;
+        const auto task_of = [&](index m) -> const task_type& { return tasks[std::size_t(batch[std::size_t(rank + m * ranks)])]; };
         pool_->run(mine, [&](index m, int t) {
-            const auto [loss, weight] = derived().task_gradient(tasks[std::size_t(batch[std::size_t(rank + m * ranks)])],
-                                                                workspaces_[std::size_t(t)], slots_.data() + m * width);
+            const auto [loss, weight] = derived().task_gradient(task_of(m), workspaces_[std::size_t(t)], slots_.data() + m * width);
             losses_[std::size_t(m)] = loss;
             weights_[std::size_t(m)] = weight;
         });
-        double totals[2] = {0, 0};  // loss, weight
-        if (mine > 0)
-            device_type::copy(width, slots_.data(), meta_gradient_.data());
-        else
-            device_type::fill(width, scalar_type(0), meta_gradient_.data());
+        double totals[3] = {0, 0, 0};  // loss, weight, tasks with a NaN/inf
+        index first_bad = -1;
+        bool bad_loss = false;
+        non_finite_.assign(std::size_t(mine), 0);
         for (index m = 0; m < mine; ++m) {
-            if (m > 0) device_type::axpy(width, scalar_type(1), slots_.data() + m * width, meta_gradient_.data());
+            const bool loss_bad = !std::isfinite(losses_[std::size_t(m)]);
+            if (loss_bad || device_type::reduce(width, detail::non_finite_kernel<scalar_type>{slots_.data() + m * width}) > 0) {
+                non_finite_[std::size_t(m)] = 1;
+                totals[2] += 1;
+                if (first_bad < 0) {
+                    first_bad = m;
+                    bad_loss = loss_bad;
+                }
+            }
+        }
+        bool summed = false;
+        for (index m = 0; m < mine; ++m) {
+            if (non_finite_[std::size_t(m)]) continue;
+            if (summed) device_type::axpy(width, scalar_type(1), slots_.data() + m * width, meta_gradient_.data());
+            else device_type::copy(width, slots_.data() + m * width, meta_gradient_.data());
+            summed = true;
             totals[0] += losses_[std::size_t(m)];
             totals[1] += weights_[std::size_t(m)];
         }
+        if (!summed) device_type::fill(width, scalar_type(0), meta_gradient_.data());
         if constexpr (Distribution::distributed) {
             host_gradient_.resize(std::size_t(width));
             device_type::to_host(width, meta_gradient_.data(), host_gradient_.data());
             dist_.sum(host_gradient_.data(), width);
             device_type::to_device(width, host_gradient_.data(), meta_gradient_.data());
-            dist_.sum(totals, 2);
+            dist_.sum(totals, 3);
         }
+        const std::int64_t step = steps_ + 1;
+        if (totals[2] > 0 && policy == non_finite::stop) {
+            const std::string quantity = first_bad < 0 ? "loss or meta-gradient" : bad_loss ? "loss" : "meta-gradient";
+            const std::int64_t key = first_bad < 0 ? -1 : task_of(first_bad).key;
+            throw non_finite_error(
+                step, key, quantity,
+                "metarec: fit: step " + std::to_string(step) + ": the " + quantity + " of " +
+                    (first_bad < 0 ? std::string("a task on another rank") : "task key " + std::to_string(key)) +
+                    " is NaN or infinite (" + std::to_string(std::int64_t(totals[2])) + " of " +
+                    std::to_string(batch.size()) + " tasks in the step); lower the learning rates, clip the gradients "
+                    "(the optimizers' clip_norm), or pass fit_options{.on_non_finite = non_finite::skip_task}");
+        }
+        skipped += std::int64_t(totals[2]);
+        ++steps_;
+        const double kept = double(batch.size()) - totals[2];
+        if (kept == 0) return std::numeric_limits<double>::quiet_NaN();  // every task skipped: no update
         device_type::scal(width, scalar_type(1.0 / totals[1]), meta_gradient_.data());
         outer_.step(theta_state_, learner_.parameters(), meta_gradient_.data(), p);
         if (e > 0) outer_.step(extra_state_, derived().extras(), meta_gradient_.data() + p, e);
-        ++steps_;
-        return totals[0] / double(batch.size());
+        if (device_type::reduce(p, detail::non_finite_kernel<scalar_type>{learner_.parameters()}) > 0 ||
+            (e > 0 && device_type::reduce(e, detail::non_finite_kernel<scalar_type>{derived().extras()}) > 0))
+            throw non_finite_error(step, -1, "meta-parameters",
+                                   "metarec: fit: step " + std::to_string(step) +
+                                       ": the meta-parameters are NaN or infinite after the outer update (the "
+                                       "meta-gradient was finite: lower the outer learning rate or clip it)");
+        return totals[0] / kept;
     }
 
     Learner learner_;
@@ -487,6 +788,11 @@ private:
     std::vector<double> losses_, weights_;
     Distribution dist_{};
     std::vector<scalar_type> host_gradient_;  // distributed: the meta-gradient on its way through MPI
+    std::vector<char> non_finite_;            // per task of the meta-step: its loss or gradient is NaN/inf
+    run_position position_;
+    bool resuming_ = false;                   // resume() was called: the next fit() continues
+    std::optional<io::archive> pending_;      // resume(): the checkpoint, for the callbacks' states
+    std::function<void(io::archive&)> save_callbacks_;  // during fit(): saves the callbacks' states
 };
 
 }  // namespace metarec::meta

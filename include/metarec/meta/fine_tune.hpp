@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <utility>
 
 #include "../optim/adam.hpp"
@@ -45,6 +46,8 @@ class fine_tune
     friend base;
 
 public:
+    //! the algorithm's name in checkpoints
+    static constexpr std::string_view name = "fine-tune";
     using typename base::device_type;
     using typename base::input_type;
     using typename base::scalar_type;
@@ -69,6 +72,7 @@ public:
 private:
     index extra_count() const noexcept { return 0; }
     scalar_type* extras() noexcept { return nullptr; }
+    const scalar_type* extras() const noexcept { return nullptr; }
 
     thread_workspace make_thread_workspace() const { return this->optimizer_workspace(options_.inner, true); }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 
 #include "../optim/adam.hpp"
@@ -55,6 +56,8 @@ class basic_maml : public algorithm<basic_maml<Learner, Loss, Optimizer, Adaptat
     friend base;
 
 public:
+    //! the algorithm's name in checkpoints
+    static constexpr std::string_view name = LearnedRates ? "meta-sgd" : "maml";
     using typename base::device_type;
     using typename base::input_type;
     using typename base::scalar_type;
@@ -87,6 +90,7 @@ public:
 private:
     index extra_count() const noexcept { return LearnedRates ? this->adapted_range().size : 0; }
     scalar_type* extras() noexcept { return LearnedRates ? rates_.data() : nullptr; }
+    const scalar_type* extras() const noexcept { return LearnedRates ? rates_.data() : nullptr; }
     const scalar_type* rates() const noexcept { return LearnedRates ? rates_.data() : nullptr; }
 
     thread_workspace make_thread_workspace() const {

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <algorithm>
 #include <numeric>
@@ -32,6 +33,26 @@ public:
     index batches_per_epoch() const noexcept { return (count_ + batch_size_ - 1) / batch_size_; }
     //! size of a full meta-batch
     index batch_size() const noexcept { return batch_size_; }
+    //! number of tasks
+    index count() const noexcept { return count_; }
+
+    //! the generator's state and the current order, for checkpoints
+    std::pair<std::array<std::uint64_t, 4>, std::span<const index>> state() const noexcept {
+        return {rng_.state_words(), order_};
+    }
+    /// Restores state(); returns false (and changes nothing) unless `order` is a
+    /// permutation of the `count()` task indices and the generator's words are not all zero.
+    bool restore(const std::array<std::uint64_t, 4>& words, std::vector<index> order) {
+        if (index(order.size()) != count_ || (words[0] | words[1] | words[2] | words[3]) == 0) return false;
+        std::vector<char> seen(order.size(), 0);
+        for (const index i : order) {
+            if (i < 0 || i >= count_ || seen[std::size_t(i)]) return false;
+            seen[std::size_t(i)] = 1;
+        }
+        rng_.set_state(words);
+        order_ = std::move(order);
+        return true;
+    }
 
     //! starts an epoch: reshuffles the task order
     void shuffle() {

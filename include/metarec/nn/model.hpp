@@ -80,6 +80,26 @@ public:
     //! the network
     const Spec& network() const noexcept { return spec_; }
 
+    /// What a saved model must agree on to be loaded into this one (meta::algorithm::save):
+    /// the layers with their parameter ranges, the outputs and the input shape.
+    std::vector<std::pair<std::string, std::string>> configuration() const {
+        const auto join = [](const auto& values) {
+            std::string out;
+            for (const auto& v : values) out += (out.empty() ? "" : ",") + std::to_string(v);
+            return out;
+        };
+        std::string layers;
+        for (const auto& s : slices_)
+            layers += (layers.empty() ? "" : " ") + s.name + "[" + std::to_string(s.offset) + "+" + std::to_string(s.size) + "]";
+        return {{"layers", layers},
+                {"outputs", std::to_string(out_rows_)},
+                {"shape.dense", std::to_string(shape_.dense)},
+                {"shape.categorical", join(shape_.categorical)},
+                {"shape.multi", join(shape_.multi)},
+                {"shape.groups", join(shape_.dense_group) + ";" + join(shape_.categorical_group) + ";" +
+                                     join(shape_.multi_group)}};
+    }
+
     //! scratch memory for batches of up to `max_samples` samples (grows on demand)
     workspace_type make_workspace(index max_samples = 1) const {
         return {max_samples, detail::make_workspace<Scalar, Device>(spec_, max_samples)};
