@@ -17,6 +17,8 @@
 #include <metarec/eval/metrics.hpp>
 #include <metarec/recsys/baselines.hpp>
 #include <metarec/recsys/features.hpp>
+
+#include "data_source.hpp"
 #ifdef METAREC_COLDSTART_MPI
 #include <metarec/dist/mpi.hpp>
 #else
@@ -29,10 +31,8 @@ namespace mr = metarec;
 
 /// Everything the command line sets.
 struct config {
-    // data
-    std::string data_dir, format = "movielens-100k";
-    std::string interactions, users, items, user_schema, item_schema;
-    bool lenient = false;
+    // data (see data_source.hpp)
+    data_source data;
     // split
     mr::data::split_options split{};
     // model and training
@@ -50,6 +50,11 @@ struct config {
     std::uint64_t seed = 1;
     bool quiet = false;
     bool distributed = false;  //!< --distributed mpi: meta-batches spread over the ranks of MPI_COMM_WORLD
+    // reliability
+    std::string save;            //!< --save MODEL: the meta-learned model of the one --algo, for metarec-serve
+    std::string checkpoint_dir;  //!< --checkpoint DIR: DIR/<model>-<algorithm>.ckpt during training
+    std::int64_t checkpoint_every = 50;  //!< meta-steps between checkpoints
+    bool resume = false;         //!< --resume: continue from the checkpoints in checkpoint_dir
 };
 
 #ifdef METAREC_COLDSTART_MPI

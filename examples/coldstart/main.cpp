@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <system_error>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -14,34 +16,14 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <metarec/data/data.hpp>
-#include <metarec/data/synthetic.hpp>
+#include <metarec/meta/algorithm.hpp>
 
 #include "coldstart.hpp"
+#include "data_source.hpp"
 
 namespace {
 
 using namespace coldstart;
-
-mr::data::dataset load(const config& c, const mr::data::synthetic_options& synthetic) {
-    const mr::data::load_options options{.lenient = c.lenient};
-    if (!c.interactions.empty())
-        return mr::data::load_csv({c.interactions, c.users, c.items, c.user_schema, c.item_schema}, options);
-    if (c.data_dir.empty()) return mr::data::make_synthetic(synthetic);
-    if (c.format == "movielens-100k") return mr::data::load_movielens_100k(c.data_dir, options);
-    if (c.format == "movielens-1m") return mr::data::load_movielens_1m(c.data_dir, options);
-    if (c.format == "csv")
-        return mr::data::load_csv({std::filesystem::path(c.data_dir) / "interactions.csv",
-                                   std::filesystem::exists(std::filesystem::path(c.data_dir) / "users.csv")
-                                       ? std::filesystem::path(c.data_dir) / "users.csv"
-                                       : std::filesystem::path(),
-                                   std::filesystem::exists(std::filesystem::path(c.data_dir) / "items.csv")
-                                       ? std::filesystem::path(c.data_dir) / "items.csv"
-                                       : std::filesystem::path(),
-                                   c.user_schema, c.item_schema},
-                                  options);
-    throw std::invalid_argument("unknown --format '" + c.format + "' (expected movielens-100k, movielens-1m or csv)");
-}
 
 // the simple baselines, evaluated on the same test tasks as the models
 std::vector<result> baselines(const mr::data::dataset& data, const mr::data::split& split) {
@@ -76,20 +58,10 @@ std::string cell(double value) {
 
 static int coldstart_main(int argc, char** argv) {
     config c;
-    mr::data::synthetic_options synthetic;
     std::string scenario = "new-users", split_by = "random", task_group = "user", item_id = "auto", json_path;
     CLI::App app{"metarec-coldstart: meta-learning for cold-start recommendation, compared with the simple "
                  "alternatives. With no --data, runs on a built-in synthetic shop."};
-    app.add_option("--data", c.data_dir, "data directory (see --format); none: synthetic data");
-    app.add_option("--format", c.format, "movielens-100k, movielens-1m or csv (interactions.csv, users.csv, items.csv)")
-        ->capture_default_str();
-    app.add_option("--interactions", c.interactions, "generic CSV: interactions file (user,item,rating[,timestamp])");
-    app.add_option("--users", c.users, "generic CSV: user features file (user,<field>...)");
-    app.add_option("--items", c.items, "generic CSV: item features file (item,<field>...)");
-    app.add_option("--user-schema", c.user_schema, "kinds of the user fields, e.g. age:num,region:cat");
-    app.add_option("--item-schema", c.item_schema, "kinds of the item fields, e.g. genre:multi,text:dense(text.npy)");
-    app.add_flag("--lenient", c.lenient, "skip malformed rows (counted in the report) instead of stopping");
-    app.add_option("--synthetic-users", synthetic.users, "synthetic data: number of users")->capture_default_str();
+    c.data.add_options(app);
     app.add_option("--scenario", scenario, "new-users, new-items, new-users-new-items or warm")->capture_default_str();
     app.add_option("--split", split_by, "random (--test-fraction at random) or time (latest arrivals are new)")
         ->capture_default_str();
@@ -122,6 +94,11 @@ static int coldstart_main(int argc, char** argv) {
     app.add_option("--threads", c.threads, "threads over the tasks of a meta-batch")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--seed", c.seed, "seed of the split, initialization and sampling")->capture_default_str();
     app.add_option("--json", json_path, "also write the report as JSON to this file");
+    app.add_option("--save", c.save, "write the meta-learned model of the one --algo to this file (for metarec-serve)");
+    app.add_option("--checkpoint", c.checkpoint_dir, "write a checkpoint of every training run into this directory");
+    app.add_option("--checkpoint-every", c.checkpoint_every, "meta-steps between checkpoints")
+        ->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_flag("--resume", c.resume, "continue the runs from their checkpoints in --checkpoint (same flags)");
     app.add_flag("--quiet", c.quiet, "print only the table");
     std::string distributed = "none";
     app.add_option("--distributed", distributed, "none, or mpi: spread meta-batches over the ranks of mpirun")
@@ -150,7 +127,7 @@ static int coldstart_main(int argc, char** argv) {
         } else {
             throw std::invalid_argument("--task-group must be user, item or feature:NAME, not '" + task_group + "'");
         }
-        c.split.seed = synthetic.seed = c.seed;
+        c.split.seed = c.seed;
         if (distributed != "none" && distributed != "mpi")
             throw std::invalid_argument("--distributed must be none or mpi, not '" + distributed + "'");
         c.distributed = distributed == "mpi";
@@ -176,7 +153,13 @@ static int coldstart_main(int argc, char** argv) {
                 throw std::invalid_argument("--algo anil adapts the last layer of a decision head: only with --model melu");
             }
 
-        const auto data = load(c, synthetic);
+        if (c.resume && c.checkpoint_dir.empty()) throw std::invalid_argument("--resume needs --checkpoint DIR");
+        if (!c.save.empty() && (c.algorithms.size() != 1 || c.algorithms[0] == "all"))
+            throw std::invalid_argument("--save writes one model: pass one --algo (maml, fomaml, reptile, meta-sgd, "
+                                        "anil or fine-tune)");
+        if (!c.checkpoint_dir.empty()) std::filesystem::create_directories(c.checkpoint_dir);
+
+        const auto data = c.data.load(c.seed);
         const auto split = mr::data::make_split(data, c.split);
         if (split.train.empty() || split.test.empty())
             throw std::invalid_argument("the split has " + std::to_string(split.train.size()) + " training and " +
@@ -252,6 +235,12 @@ static int coldstart_main(int argc, char** argv) {
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "metarec-coldstart: %s\n", e.what());
         return 2;
+    } catch (const mr::meta::non_finite_error& e) {
+        std::fprintf(stderr, "metarec-coldstart: %s\n", e.what());
+        return 1;
+    } catch (const std::system_error& e) {  // a checkpoint or model that cannot be written (filesystem_error too)
+        std::fprintf(stderr, "metarec-coldstart: %s\n", e.what());
+        return 1;
     }
     return 0;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -55,13 +56,33 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     const mr::meta::maml_options maml_options{.inner_lr = c.inner_lr, .inner_steps = c.inner_steps, .order = 2,
                                               .meta_batch = c.meta_batch, .threads = c.threads, .seed = c.seed};
 
-    // meta-training with early stopping on the validation tasks (best epoch restored)
-    const auto fit = [&](auto& algorithm) {
+    // meta-training with early stopping on the validation tasks (best epoch restored); with
+    // --checkpoint, a checkpoint every c.checkpoint_every steps that --resume continues from
+    const auto fit = [&](const std::string& name, auto& algorithm) {
         const mr::meta::fit_options options{.epochs = c.epochs};
         const mr::callbacks::progress_bar bar{.quiet = c.quiet};
-        if (validation.empty()) return algorithm.fit(train, options, bar).seconds;
+        const auto train_with = [&](auto&... callbacks) {
+            if (c.checkpoint_dir.empty()) return algorithm.fit(train, options, callbacks..., bar).seconds;
+            const auto path = std::filesystem::path(c.checkpoint_dir) / (c.model + "-" + name + ".ckpt");
+            if (c.resume && std::filesystem::exists(path)) algorithm.resume(path);
+            mr::callbacks::checkpoint save{path, c.checkpoint_every};
+            return algorithm.fit(train, options, callbacks..., bar, save).seconds;
+        };
+        if (validation.empty()) return train_with();
         mr::callbacks::early_stopping stop{validation, {.patience = c.patience}};
-        return algorithm.fit(train, options, stop, bar).seconds;
+        return train_with(stop);
+    };
+    // --save: the model of the one algorithm trained, with what serving must find again
+    const auto save = [&](const std::string& name, const auto& algorithm) {
+        if (c.save.empty()) return;
+        auto description = encoder.configuration();
+        description.set("coldstart.model", c.model);
+        description.set("coldstart.algorithm", name);
+        description.set("coldstart.item_id", traits.features.item_id ? "on" : "off");
+        description.set("coldstart.inner_lr", std::to_string(c.inner_lr));
+        description.set("coldstart.inner_steps", std::to_string(c.inner_steps));
+        description.set("coldstart.dataset", p.data.name);
+        algorithm.save(c.save, description);
     };
     const auto evaluate = [&](std::string name, const auto& algorithm, int steps, double seconds) {
         const auto e = evaluate_with(algorithm, test, {.steps = steps}, static_cast<const metrics*>(nullptr));
@@ -77,7 +98,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
                           .threads = c.threads, .seed = c.seed},
                          outer);
     pretrained.distribute(make_distribution(c));
-    const double pretrain_seconds = fit(pretrained);
+    const double pretrain_seconds = fit("fine-tune", pretrained);
     // meta-learning starts from the pre-trained parameters (--warm-start) or from scratch
     const auto start = [&] { return c.warm_start ? pretrained.learner() : model(); };
 
@@ -90,7 +111,8 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         const auto run = [&](auto algorithm) {
             algorithm.distribute(make_distribution(c));
             // a warm-started algorithm's time includes the pre-training it starts from
-            const double seconds = fit(algorithm) + (c.warm_start ? pretrain_seconds : 0.0);
+            const double seconds = fit(name, algorithm) + (c.warm_start ? pretrain_seconds : 0.0);
+            save(name, algorithm);
             rows.push_back(evaluate(name, algorithm, -1, seconds));
             if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", algorithm, 0, seconds));
         };
@@ -118,6 +140,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         }
     }
 
+    if (names.size() == 1 && names[0] == "fine-tune") save("fine-tune", pretrained);
     if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", pretrained, 0, pretrain_seconds));
     rows.push_back(no_adapt.front());
     rows.push_back(evaluate("fine-tune", pretrained, -1, pretrain_seconds));

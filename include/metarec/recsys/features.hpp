@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -13,6 +15,7 @@
 #include "../data/dataset.hpp"
 #include "../data/split.hpp"
 #include "../device/cpu.hpp"
+#include "../io/configuration.hpp"
 #include "../meta/task.hpp"
 #include "../nn/batch_data.hpp"
 
@@ -82,6 +85,46 @@ public:
 
     //! the input shape of the batches, for building a model
     const nn::input_shape& shape() const noexcept { return shape_; }
+
+    /// What a model trained on these features must find again when it is served
+    /// (`algorithm.save(path, encoder.configuration())`, then the same at load()): per side,
+    /// each field's name, kind and a CRC-32 of its vocabulary in id order (a vocabulary of
+    /// the same size in another order would silently swap embeddings), the standardization
+    /// of the numeric fields, the dense widths, and the entity keys when ids are features.
+    io::configuration configuration() const {
+        io::configuration c;
+        const auto crc_of = [](const auto& strings) {
+            std::uint32_t crc = 0;
+            for (const auto& s : strings) {
+                crc = io::crc32(std::as_bytes(std::span(s.data(), s.size())), crc);
+                crc = io::crc32(std::as_bytes(std::span("\n", 1)), crc);
+            }
+            char hex[9];
+            std::snprintf(hex, sizeof hex, "%08x", crc);
+            return std::string(hex);
+        };
+        std::size_t numeric = 0;
+        const auto describe = [&](const char* side, const data::feature_table& table, bool features, bool id) {
+            std::string fields;
+            const auto add = [&](const std::string& text) { fields += (fields.empty() ? "" : ",") + text; };
+            if (features) {
+                for (const auto& f : table.categorical) add(f.name + ":cat/" + crc_of(f.vocabulary));
+                for (const auto& f : table.multi) add(f.name + ":multi/" + crc_of(f.vocabulary));
+                for (const auto& f : table.numeric) {
+                    char stats[64];
+                    std::snprintf(stats, sizeof stats, "%.9g/%.9g", standardize_[numeric].mean, standardize_[numeric].sd);
+                    ++numeric;
+                    add(f.name + ":num/" + stats);
+                }
+                for (const auto& f : table.dense) add(f.name + ":dense/" + std::to_string(f.dim));
+            }
+            if (id) add("id/" + std::to_string(table.rows()) + "/" + crc_of(table.keys));
+            c.set(std::string("features.") + side, fields);
+        };
+        describe("user", data_->users, options_.user_features, options_.user_id);
+        describe("item", data_->items, options_.item_features, options_.item_id);
+        return c;
+    }
     //! the data set
     const data::dataset& dataset() const noexcept { return *data_; }
 

@@ -1,0 +1,166 @@
+// serve_new_user: the serving side of a meta-learned recommender. Loads a MeLU model written by
+// `metarec-coldstart --algo ... --save MODEL`, adapts it to one new user from a few ratings
+// (the request), and ranks every item the user has not rated. Nothing is trained here.
+//
+//   metarec-coldstart --algo maml --save melu.mrc                      # train once (synthetic shop)
+//   serve_new_user --model melu.mrc --user u7 --ratings i3:5,i12:1,i40:4 --top 10
+//
+// The data flags must be those of training: the model file records the features it was
+// trained on (fields, vocabularies, standardization) and loading refuses other ones.
+// SPDX-License-Identifier: Apache-2.0
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include <metarec/io/archive.hpp>
+#include <metarec/io/configuration.hpp>
+#include <metarec/loss/mse.hpp>
+#include <metarec/meta/maml.hpp>
+#include <metarec/recsys/features.hpp>
+#include <metarec/recsys/melu.hpp>
+
+#include "coldstart/data_source.hpp"
+
+namespace mr = metarec;
+
+namespace {
+
+using model = mr::recsys::melu<>;
+using S = model::scalar_type;
+
+struct request {
+    std::string model_path, user;
+    std::vector<std::pair<std::string, double>> ratings;  // item key, rating
+    int top = 10;
+    std::uint64_t seed = 1;  // the synthetic shop's seed (as at training)
+};
+
+// "i3:5,i12:1" -> {{"i3", 5}, {"i12", 1}}
+std::vector<std::pair<std::string, double>> parse_ratings(const std::string& text) {
+    std::vector<std::pair<std::string, double>> out;
+    std::size_t at = 0;
+    while (at <= text.size()) {
+        const std::size_t end = std::min(text.find(',', at), text.size());
+        const std::string pair = text.substr(at, end - at);
+        const std::size_t colon = pair.rfind(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == pair.size())
+            throw std::invalid_argument("--ratings: '" + pair + "' is not ITEM:RATING");
+        std::size_t used = 0;
+        double rating = 0;
+        try {
+            rating = std::stod(pair.substr(colon + 1), &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != pair.size() - colon - 1 || !std::isfinite(rating))
+            throw std::invalid_argument("--ratings: '" + pair.substr(colon + 1) + "' is not a rating");
+        out.emplace_back(pair.substr(0, colon), rating);
+        at = end + 1;
+    }
+    return out;
+}
+
+// the adapted model's top-n unrated items for the user, with the time adapt + ranking took
+template <class Algorithm>
+void serve(const Algorithm& algorithm, const mr::recsys::feature_encoder& encoder, const request& r) {
+    const auto& data = encoder.dataset();
+    const mr::index user = data.users.row(r.user);
+    if (user < 0) throw std::invalid_argument("unknown user '" + r.user + "' (not in the users' feature table)");
+    std::vector<mr::id_type> rated;
+    std::vector<S> ratings;
+    for (const auto& [key, rating] : r.ratings) {
+        const mr::index item = data.items.row(key);
+        if (item < 0) throw std::invalid_argument("unknown item '" + key + "' in --ratings");
+        rated.push_back(mr::id_type(item));
+        ratings.push_back(S(rating));
+    }
+    std::vector<mr::id_type> candidates;
+    for (mr::index i = 0; i < data.items.rows(); ++i)
+        if (std::find(rated.begin(), rated.end(), mr::id_type(i)) == rated.end()) candidates.push_back(mr::id_type(i));
+    const std::vector<mr::id_type> support_users(rated.size(), mr::id_type(user)), candidate_users(candidates.size(), mr::id_type(user));
+    const auto support = encoder.encode_pairs<S>(support_users, rated);
+    const auto pairs = encoder.encode_pairs<S>(candidate_users, candidates);
+
+    const auto start = std::chrono::steady_clock::now();
+    auto personal = algorithm.adapt(support.view(), ratings.data());  // the request: a few ratings
+    const auto scores = personal.predict(pairs.view());
+    std::vector<std::size_t> order(scores.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    const std::size_t n = std::min(order.size(), std::size_t(r.top));
+    std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(n), order.end(),
+                      [&](std::size_t a, std::size_t b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); });
+    const double micros = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+
+    std::printf("user %s, %zu support ratings, %zu candidates, adapted and ranked in %.0f us\n", r.user.c_str(),
+                rated.size(), candidates.size(), micros);
+    for (std::size_t k = 0; k < n; ++k)
+        std::printf("%3zu  %-12s %.4f\n", k + 1, data.items.keys[std::size_t(candidates[order[k]])].c_str(), double(scores[order[k]]));
+}
+
+int serve_main(int argc, char** argv) {
+    request r;
+    coldstart::data_source source;
+    std::string ratings;
+    CLI::App app{"serve_new_user: adapt a saved meta-learned MeLU model to one new user and rank the items"};
+    app.add_option("--model", r.model_path, "model file written by metarec-coldstart --save")->required();
+    app.add_option("--user", r.user, "the user's key in the users' feature table")->required();
+    app.add_option("--ratings", ratings, "the user's ratings, ITEM:RATING,ITEM:RATING,...")->required();
+    app.add_option("--top", r.top, "items to list")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--seed", r.seed, "the seed given at training (synthetic data)")->capture_default_str();
+    source.add_options(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "serve_new_user: %s\n", e.what());
+        return 2;
+    }
+    try {
+        r.ratings = parse_ratings(ratings);
+        // what the model was trained with, from its file
+        const auto file = mr::io::archive::load(r.model_path);
+        const auto trained = mr::io::configuration::read(file);
+        const auto value = [&](const char* key) {
+            const std::string* v = trained.find(key);
+            if (!v) file.fail(std::string("no '") + key + "': not a model written by metarec-coldstart --save");
+            return *v;
+        };
+        if (value("coldstart.model") != "melu")
+            file.fail("holds a '" + value("coldstart.model") + "' model; serve_new_user serves MeLU models");
+        const auto data = source.load(r.seed);
+        const mr::recsys::feature_encoder encoder(data, {.item_id = value("coldstart.item_id") == "on"});
+        const mr::meta::maml_options options{.inner_lr = std::stod(value("coldstart.inner_lr")),
+                                             .inner_steps = std::stoi(value("coldstart.inner_steps"))};
+        // Meta-SGD adapts with its learned rates; MAML, Reptile and fine-tuning with SGD at inner_lr
+        if (value("extras") != "0") {
+            mr::meta::meta_sgd<model, mr::loss::mse, mr::optim::adam, mr::meta::adapt_dense_head> algorithm(
+                model(encoder.shape()), options);
+            algorithm.load(r.model_path, encoder.configuration());
+            serve(algorithm, encoder, r);
+        } else {
+            mr::meta::maml<model, mr::loss::mse, mr::optim::adam, mr::meta::adapt_dense_head> algorithm(model(encoder.shape()),
+                                                                                                       options);
+            algorithm.load(r.model_path, encoder.configuration());
+            serve(algorithm, encoder, r);
+        }
+    } catch (const mr::data_error& e) {
+        std::fprintf(stderr, "serve_new_user: %s\n", e.what());
+        return 2;
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "serve_new_user: %s\n", e.what());
+        return 2;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return serve_main(argc, argv); }
