@@ -107,7 +107,7 @@ TEST_CASE("delimited_reader: quotes, CRLF, blank lines, BOM, Latin-1, line numbe
               }
           }) == path + "/c.csv:2:2: unterminated quoted field");
     CHECK(error_of([&] { md::delimited_reader(dir.write("d.csv", std::string("a,b\n1,\0\n", 8)), ","); }) ==
-          path + "/d.csv:2: binary data (a NUL byte) in a text file");
+          path + "/d.csv:2: a NUL byte: binary data, or UTF-16/UTF-32 text (save the file as UTF-8)");
     md::delimited_reader numbers(dir.write("e.csv", "x,nan,1e400,7x\n"), ",");
     REQUIRE(numbers.next());
     CHECK(error_of([&] { numbers.number(0, "rating"); }) == path + "/e.csv:1:1: rating 'x' is not a number");
@@ -163,7 +163,7 @@ TEST_CASE("delimited_reader: delimiters, trailing fields, stray quotes and line 
     // binary garbage: an error with the line of the first NUL, never a crash
     std::string garbage;
     for (int b = 0; b < 512; ++b) garbage += char((b * 97 + 13) % 256);
-    CHECK(error_of([&] { md::delimited_reader(dir.write("g.bin", garbage), ","); }).find("binary data (a NUL byte)") !=
+    CHECK(error_of([&] { md::delimited_reader(dir.write("g.bin", garbage), ","); }).find("a NUL byte: binary data") !=
           std::string::npos);
     // numbers: from_chars, whole field, finite; spaces around are fine
     md::delimited_reader numbers(dir.write("num.csv", " 4.5 ,inf,-12,3.0,,1e5\n"), ",");

@@ -53,7 +53,7 @@ public:
         read_file(file);
         if (const void* nul = std::memchr(text_.data(), '\0', text_.size()))
             throw data_error(name_, line_at(std::size_t(static_cast<const char*>(nul) - text_.data())), 0,
-                             "binary data (a NUL byte) in a text file");
+                             "a NUL byte: binary data, or UTF-16/UTF-32 text (save the file as UTF-8)");
         if (text_.starts_with("\xEF\xBB\xBF")) position_ = 3;
     }
     // the fields are views into the reader's own buffer: a copy would point into this one

@@ -99,6 +99,9 @@ inline matrix load_npy(const std::filesystem::path& file) {
     if (typestring != "<f4" && typestring != "<f8")
         throw fail("dtype '" + typestring + "' is not supported (expected float32 '<f4' or float64 '<f8')");
     if (fortran_order) throw fail("Fortran-ordered arrays are not supported (save with C order)");
+    // xtensor reads a negative dimension as a huge unsigned one: refuse it by its sign
+    if (const auto at = header.find("'shape'"); header.find('-', at) < header.find(')', at))
+        throw fail("the shape in the header has a negative dimension");
     if (shape.empty() || shape.size() > 2)
         throw fail("expected a 2-D array, found " + std::to_string(shape.size()) + " dimensions");
     const std::uintmax_t rows = shape[0], cols = shape.size() == 2 ? shape[1] : 1, word = typestring == "<f4" ? 4 : 8;

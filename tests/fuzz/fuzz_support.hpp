@@ -1,0 +1,77 @@
+// metarec fuzz targets: what they share. Each target defines LLVMFuzzerTestOneInput; built
+// with clang's -fsanitize=fuzzer it is a libFuzzer binary, built with replay_main.cpp it
+// replays files (the seed corpus, the bad-input corpus) in the normal test suite.
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <unistd.h>
+
+#include <metarec/data/error.hpp>
+
+namespace metarec::fuzz {
+
+/// A directory of this process under the system's temporary directory, created once: the
+/// loaders read files, so every input is written there first.
+inline const std::filesystem::path& scratch() {
+    static const std::filesystem::path dir = [] {
+        auto d = std::filesystem::temp_directory_path() / ("metarec-fuzz-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(d);
+        return d;
+    }();
+    return dir;
+}
+
+/// writes `bytes` to scratch()/name and returns the path
+inline std::filesystem::path write(const std::string& name, std::string_view bytes) {
+    const auto path = scratch() / name;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+    return path;
+}
+
+/// the input cut at the byte 0x1E (ASCII record separator) into at most `parts` pieces
+inline std::vector<std::string_view> split(const std::uint8_t* data, std::size_t size, std::size_t parts) {
+    std::vector<std::string_view> out;
+    std::string_view rest(reinterpret_cast<const char*>(data), size);
+    while (out.size() + 1 < parts) {
+        const auto at = rest.find('\x1e');
+        if (at == std::string_view::npos) break;
+        out.push_back(rest.substr(0, at));
+        rest.remove_prefix(at + 1);
+    }
+    out.push_back(rest);
+    return out;
+}
+
+/// Runs `load`: a data_error is the expected answer to bad input; any other exception is a
+/// finding, reported and aborted on so that libFuzzer keeps the input.
+template <class F>
+void expect_data_error_only(F&& load) {
+    try {
+        load();
+    } catch (const data_error& e) {
+        if (std::string_view(e.what()).empty()) {
+            std::fprintf(stderr, "metarec fuzz: a data_error without a message\n");
+            std::abort();
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "metarec fuzz: unexpected exception: %s\n", e.what());
+        std::abort();
+    } catch (...) {
+        std::fprintf(stderr, "metarec fuzz: unexpected non-standard exception\n");
+        std::abort();
+    }
+}
+
+}  // namespace metarec::fuzz
