@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 
-packages=(cmake g++ make libeigen3-dev doctest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libxtensor-dev libopenmpi-dev openmpi-bin)
+packages=(cmake g++ make libeigen3-dev doctest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libxtensor-dev libopenmpi-dev openmpi-bin
+          clang libclang-rt-dev)
 
 missing=()
 for package in "${packages[@]}"; do

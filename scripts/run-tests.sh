@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, configures, builds (tests, examples,
-# benchmarks), and runs every test under ctest.
+# benchmarks), runs every test under ctest, then the suite under the sanitizers
+# (scripts/run-sanitizers.sh) and each fuzz target for a bounded time (scripts/run-fuzz.sh,
+# METAREC_FUZZ_SECONDS per target, default 60).
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,3 +12,5 @@ jobs=$(nproc 2>/dev/null || echo 2)
 cmake --preset test
 cmake --build --preset test --parallel "$jobs"
 ctest --preset test --parallel "$jobs"
+bash scripts/run-sanitizers.sh
+bash scripts/run-fuzz.sh "${METAREC_FUZZ_SECONDS:-60}"
