@@ -35,7 +35,8 @@ struct load_options {
 /// into it. Handles a UTF-8 byte-order mark, CRLF and LF line ends, blank lines (skipped;
 /// line numbers stay the file's), RFC 4180 quotes (`"a,b"`, `""` for a quote, a quoted field
 /// may span lines) and any bytes in fields (Latin-1 is kept as is). A NUL byte means the
-/// file is binary: an error. Every problem is a data_error naming file, line and column.
+/// file is binary, and a CR not followed by LF outside quotes (on a blank line too) is not a
+/// line end: both are errors. Every problem is a data_error naming file, line and column.
 /// @code
 /// data::delimited_reader in{"ratings.dat", "::", /*quotes=*/false};
 /// while (in.next()) { auto user = in.field(0); auto rating = in.number(2, "rating"); }
@@ -66,8 +67,16 @@ public:
         scratch_.clear();
         const char* const text = text_.data();
         const std::size_t size = text_.size();
-        // skip blank lines
+        // skip blank lines (LF or CRLF; a CR followed by anything else is an error, as within a row)
         while (position_ < size && (text[position_] == '\n' || text[position_] == '\r')) {
+            if (text[position_] == '\r' && position_ + 1 < size && text[position_ + 1] != '\n') {
+                row_line_ = line_;
+                // skip the rest of the line, so that a lenient reader goes on with the next one
+                const void* end = std::memchr(text + position_, '\n', size - position_);
+                position_ = end ? std::size_t(static_cast<const char*>(end) - text) + 1 : size;
+                if (end) ++line_;
+                fail(1, "a carriage return not followed by a line feed");
+            }
             if (text[position_] == '\n') ++line_;
             ++position_;
         }
@@ -137,21 +146,26 @@ public:
             fail(0, "expected " + std::to_string(count) + " fields, found " + std::to_string(size()));
     }
 
-    //! field `column` as a finite number (`what` names it in the error)
+    //! field `column` as a finite number (`what` names it in the error; NaN, infinities and
+    //! values beyond double's range are errors)
     double number(index column, std::string_view what) const {
         const auto text = trim(field(column));
         double value = 0;
         const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (!text.empty() && error == std::errc::result_out_of_range && end == text.data() + text.size())
+            fail(column + 1, std::string(what) + " '" + std::string(text) + "' is out of range");
         if (text.empty() || error != std::errc{} || end != text.data() + text.size())
             fail(column + 1, std::string(what) + " '" + std::string(text) + "' is not a number");
         if (!std::isfinite(value)) fail(column + 1, std::string(what) + " '" + std::string(text) + "' is not finite");
         return value;
     }
-    //! field `column` as an integer
+    //! field `column` as a 64-bit integer (one that does not fit is an error)
     std::int64_t integer(index column, std::string_view what) const {
         const auto text = trim(field(column));
         std::int64_t value = 0;
         const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (!text.empty() && error == std::errc::result_out_of_range && end == text.data() + text.size())
+            fail(column + 1, std::string(what) + " '" + std::string(text) + "' does not fit in 64 bits");
         if (text.empty() || error != std::errc{} || end != text.data() + text.size())
             fail(column + 1, std::string(what) + " '" + std::string(text) + "' is not an integer");
         return value;

@@ -42,11 +42,12 @@ public:
     //! the schema
     const std::vector<field_spec>& schema() const noexcept { return schema_; }
 
-    /// Adds the entity `key` with one cell per non-dense schema field (in schema order);
-    /// `columns[i]` is cell i's 1-based column in `in`'s current row, for error messages.
+    /// Adds the entity `key` (column 1 of `in`'s current row) with one cell per non-dense
+    /// schema field (in schema order); `columns[i]` is cell i's 1-based column in that row,
+    /// for error messages.
     void add(std::string_view key, std::span<const std::string_view> cells, const delimited_reader& in,
              std::span<const index> columns) {
-        if (key.empty()) in.fail(columns.empty() ? 1 : columns[0] - 1, "empty id");
+        if (key.empty()) in.fail(1, "empty id");
         if (table_->row(std::string(key)) >= 0) in.fail(0, "duplicate row for id '" + std::string(key) + "'");
         numbers_.clear();
         std::size_t c = 0;

@@ -139,8 +139,9 @@ inline dataset load_movielens_1m(const std::filesystem::path& dir, load_options 
         detail::for_each_row(in, options, out.report, [&] {
             in.expect_fields(5);
             const auto age = in.integer(2, "age");
-            if (detail::age_group(age) != delimited_reader::trim(in.field(2)))
-                in.fail(3, "age " + std::to_string(age) + " is not one of MovieLens 1M's groups 1, 18, 25, 35, 45, 50, 56");
+            if (detail::age_group(age) != delimited_reader::trim(in.field(2)))  // "01" is not a group either
+                in.fail(3, "age " + std::string(delimited_reader::trim(in.field(2))) +
+                               " is not one of MovieLens 1M's groups 1, 18, 25, 35, 45, 50, 56");
             const auto zip = delimited_reader::trim(in.field(4));
             const std::array<std::string_view, 4> cells{in.field(1), in.field(2), in.field(3), zip.substr(0, 2)};
             users.add(delimited_reader::trim(in.field(0)), cells, in, columns);

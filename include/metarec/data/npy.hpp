@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <xtensor/xnpy.hpp>
@@ -45,6 +47,71 @@ inline bool npy_header_well_formed(std::string header) {
     return shape != std::string::npos && header.compare(shape + 8, 1, "(") == 0 && header.find(')', shape) != std::string::npos;
 }
 
+// what follows `key` and its ':' in a header dictionary, blanks skipped; empty when absent
+inline std::string_view npy_value_of(std::string_view header, std::string_view key) {
+    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    const auto at = header.find(key);
+    if (at == std::string_view::npos) return {};
+    auto rest = header.substr(at + key.size());
+    while (!rest.empty() && blank(rest.front())) rest.remove_prefix(1);
+    if (rest.empty() || rest.front() != ':') return {};
+    rest.remove_prefix(1);
+    while (!rest.empty() && blank(rest.front())) rest.remove_prefix(1);
+    return rest;
+}
+
+// the header's dtype as written: a quoted typestring without its quotes ('<f4'), or a
+// structured dtype's list as it stands ([('a', '<f4'), ...]); empty when there is no 'descr'
+// (xtensor names that)
+inline std::string npy_descr(std::string_view header) {
+    auto value = npy_value_of(header, "'descr'");
+    if (value.empty()) return {};
+    if (value.front() == '\'' || value.front() == '"') {
+        const auto close = value.find(value.front(), 1);
+        return std::string(value.substr(1, close == std::string_view::npos ? value.size() - 1 : close - 1));
+    }
+    std::size_t end = 0;
+    for (int depth = 0; end < value.size(); ++end) {
+        const char c = value[end];
+        if (c == '[' || c == '(') ++depth;
+        if (c == ']' || c == ')') --depth;
+        if (depth <= 0 && (c == ',' || c == '}' || c == ']')) {
+            if (c == ']') ++end;
+            break;
+        }
+    }
+    return std::string(value.substr(0, end));
+}
+
+// checks every dimension of the header's shape tuple, which xtensor reads with operator>>
+// (it takes "2.5" as 2, "x" as 0, "-3" as 2^64 - 3 and an overflow as 2^64 - 1): each must be
+// a decimal integer (Python 2's "3L" included) that fits in 64 bits; "" when all are, else
+// the reason. An empty entry is left to xtensor ("invalid shape").
+inline std::string npy_shape_problem(std::string_view header) {
+    auto value = npy_value_of(header, "'shape'");
+    if (value.empty() || value.front() != '(') return {};  // npy_header_well_formed refused it already
+    value = value.substr(1, value.find(')') == std::string_view::npos ? value.size() - 1 : value.find(')') - 1);
+    while (!value.empty()) {
+        const auto comma = value.find(',');
+        auto dim = value.substr(0, comma);
+        value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+        while (!dim.empty() && (dim.front() == ' ' || dim.front() == '\t' || dim.front() == '\n')) dim.remove_prefix(1);
+        while (!dim.empty() && (dim.back() == ' ' || dim.back() == '\t' || dim.back() == '\n')) dim.remove_suffix(1);
+        if (dim.empty()) continue;
+        auto digits = dim.ends_with('L') ? dim.substr(0, dim.size() - 1) : dim;
+        const bool negative = digits.starts_with('-');
+        if (negative) digits.remove_prefix(1);
+        if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos)
+            return "the shape in the header has a dimension '" + std::string(dim) + "' that is not an integer";
+        if (negative) return "the shape in the header has a negative dimension";
+        std::uint64_t n = 0;
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (error != std::errc{} || end != digits.data() + digits.size())
+            return "the shape in the header has a dimension '" + std::string(dim) + "' that does not fit in 64 bits";
+    }
+    return {};
+}
+
 }  // namespace detail
 
 /// Loads a 2-D array (or a 1-D array of n values as n x 1) of little-endian float32 or
@@ -52,7 +119,9 @@ inline bool npy_header_well_formed(std::string header) {
 /// dictionary is parsed by xtensor (`xt::detail::parse_header`); the magic string, the
 /// header length and the payload size are checked here first, against the file's size, so
 /// that a truncated file, a header announcing more data than the file holds or a corrupt
-/// header length is an error, never a huge allocation or a read of garbage. Every failure,
+/// header length is an error, never a huge allocation or a read of garbage; so are the dtype
+/// (any other, object and structured ones included, is named) and every dimension of the
+/// shape (a decimal integer that fits in 64 bits). Every failure,
 /// including NaN or infinite values (the error names the 0-based row and column, as numpy
 /// indexes them), is a data_error naming the file.
 inline matrix load_npy(const std::filesystem::path& file) {
@@ -88,6 +157,12 @@ inline matrix load_npy(const std::filesystem::path& file) {
     if (!detail::npy_header_well_formed(header))
         throw fail("not a valid .npy file: the header is not a {'descr': ..., 'fortran_order': ..., 'shape': (...)} dictionary");
 
+    // the dtype and the shape first: xtensor calls an unknown dtype "invalid typestring" and
+    // misreads a dimension that is not a plain integer
+    if (const auto descr = detail::npy_descr(header); !descr.empty() && descr != "<f4" && descr != "<f8")
+        throw fail("dtype '" + descr + "' is not supported (expected float32 '<f4' or float64 '<f8')");
+    if (const auto problem = detail::npy_shape_problem(header); !problem.empty()) throw fail(problem);
+
     std::string typestring;
     bool fortran_order = false;
     std::vector<std::size_t> shape;
@@ -99,9 +174,6 @@ inline matrix load_npy(const std::filesystem::path& file) {
     if (typestring != "<f4" && typestring != "<f8")
         throw fail("dtype '" + typestring + "' is not supported (expected float32 '<f4' or float64 '<f8')");
     if (fortran_order) throw fail("Fortran-ordered arrays are not supported (save with C order)");
-    // xtensor reads a negative dimension as a huge unsigned one: refuse it by its sign
-    if (const auto at = header.find("'shape'"); header.find('-', at) < header.find(')', at))
-        throw fail("the shape in the header has a negative dimension");
     if (shape.empty() || shape.size() > 2)
         throw fail("expected a 2-D array, found " + std::to_string(shape.size()) + " dimensions");
     const std::uintmax_t rows = shape[0], cols = shape.size() == 2 ? shape[1] : 1, word = typestring == "<f4" ? 4 : 8;
