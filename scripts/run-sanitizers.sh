@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (preset `asan`: every
-# doctest suite and replay, MPI and compile-fail tests excepted) and the threaded meta-batch
-# suites under ThreadSanitizer (preset `tsan`). Any report fails the run.
+# doctest suite and every fuzz seed replay; MPI, compile-fail and test_sinusoid excepted) and
+# the suites that run meta-batches on several threads under ThreadSanitizer (preset `tsan`:
+# test_meta, test_recsys, test_reliability). Any sanitizer report fails the test, and the run.
+# Usage: scripts/run-sanitizers.sh [asan|tsan]...  (default: both)
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
-for preset in asan tsan; do
+presets=("$@")
+[ ${#presets[@]} -eq 0 ] && presets=(asan tsan)
+for preset in "${presets[@]}"; do
+  start=$SECONDS
   cmake --preset "$preset" > /dev/null
   cmake --build --preset "$preset" --parallel "$jobs"
+  built=$SECONDS
   ctest --preset "$preset" --parallel "$jobs"
+  echo "sanitizers $preset: build $((built - start)) s, tests $((SECONDS - built)) s"
 done

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <unistd.h>
@@ -21,22 +22,34 @@
 
 namespace metarec::fuzz {
 
-/// A directory of this process under the system's temporary directory, created once: the
-/// loaders read files, so every input is written there first.
+/// A directory of this process under the system's temporary directory ($TMPDIR or /tmp),
+/// created at the first call and removed at exit: the loaders read files, so every input is
+/// written there first.
 inline const std::filesystem::path& scratch() {
-    static const std::filesystem::path dir = [] {
-        auto d = std::filesystem::temp_directory_path() / ("metarec-fuzz-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(d);
-        return d;
-    }();
-    return dir;
+    struct directory {
+        std::filesystem::path path =
+            std::filesystem::temp_directory_path() / ("metarec-fuzz-" + std::to_string(::getpid()));
+        directory() { std::filesystem::create_directories(path); }
+        ~directory() {
+            std::error_code ignored;
+            std::filesystem::remove_all(path, ignored);
+        }
+    };
+    static const directory dir;
+    return dir.path;
 }
 
-/// writes `bytes` to scratch()/name and returns the path
+/// writes `bytes` to scratch()/name and returns the path (a failed write aborts: the run
+/// would test nothing)
 inline std::filesystem::path write(const std::string& name, std::string_view bytes) {
     const auto path = scratch() / name;
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), std::streamsize(bytes.size()));
+    out.close();
+    if (!out) {
+        std::fprintf(stderr, "metarec fuzz: cannot write %s (disk full?)\n", path.string().c_str());
+        std::abort();
+    }
     return path;
 }
 
