@@ -21,6 +21,13 @@ using index = std::ptrdiff_t;
 /// Type of categorical ids (embedding rows) and of bag offsets in an input batch.
 using id_type = std::int32_t;
 
+/// A contiguous range `[offset, offset + size)` of a flat parameter vector: the slice a
+/// meta-algorithm adapts, or the parameters whose gradient on a batch can be nonzero.
+struct parameter_range {
+    index offset = 0;
+    index size = 0;
+};
+
 /// Whether a matrix operand is used as stored or transposed (BLAS convention).
 enum class transpose : bool { no = false, yes = true };
 

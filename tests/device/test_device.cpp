@@ -111,6 +111,13 @@ TEST_CASE_TEMPLATE("BLAS-1, bias and block operations: cpu equals the generic de
     generic::copy_block(2, 3, m1.data() + 1, rows, block.data(), 2);  // rows 1..2 of the 3 x 4 matrix
     CHECK(block[0] == m1[1]);
     CHECK(block[5] == m1[2 * rows + 2]);
+    std::vector<S> block_cpu(2 * 3, S(0)), whole_cpu(rows * cols), whole_generic(rows * cols);
+    mr::device::cpu::copy_block(2, 3, m1.data() + 1, rows, block_cpu.data(), 2);
+    CHECK(block_cpu == block);
+    mr::device::cpu::copy_block(rows, cols, m1.data(), rows, whole_cpu.data(), rows);  // contiguous: one copy
+    generic::copy_block(rows, cols, m1.data(), rows, whole_generic.data(), rows);
+    CHECK(whole_cpu == whole_generic);
+    CHECK(whole_cpu == m1);
 }
 
 TEST_CASE_TEMPLATE("gather_sum / scatter_add: embedding lookup with pooling and its adjoint", S, float, double) {

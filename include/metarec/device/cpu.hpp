@@ -77,6 +77,12 @@ struct basic_cpu : execution_policy<Derived> {
     static void copy(index n, const S* x, S* y) {
         if (n > 0) std::memcpy(y, x, sizeof(S) * std::size_t(n));
     }
+    //! column by column (the generic kernel divides per element)
+    template <class S>
+    static void copy_block(index rows, index cols, const S* src, index lds, S* dst, index ldd) {
+        if (rows == lds && rows == ldd) return copy(rows * cols, src, dst);
+        for (index c = 0; c < cols; ++c) copy(rows, src + c * lds, dst + c * ldd);
+    }
     template <class S>
     static void axpy(index n, S alpha, const S* x, S* y) {
         map(y, n) += alpha * map(x, n);

@@ -4,10 +4,12 @@
 
 #include <cmath>
 #include <limits>
+#include <span>
 #include <type_traits>
 
 #include "../concepts/learner.hpp"
 #include "../concepts/loss_function.hpp"
+#include "../detail/ranges.hpp"
 
 namespace metarec {
 
@@ -51,7 +53,8 @@ public:
         vector shifted, grad_plus;  // finite-difference HVP only
     };
 
-    explicit objective(const Learner& learner, Loss loss = {}) : learner_(&learner), loss_(loss) {}
+    explicit objective(const Learner& learner, Loss loss = {})
+        : learner_(&learner), loss_(loss), all_{0, learner.parameter_count()} {}
 
     //! the learner
     const Learner& learner() const noexcept { return *learner_; }
@@ -75,9 +78,17 @@ public:
     /// `grad = dL/dtheta` (overwritten); returns the loss.
     scalar_type gradient(const scalar_type* theta, const input_type& x, const scalar_type* target, workspace& ws,
                          scalar_type* grad) const {
+        return gradient(theta, x, target, ws, grad, everything());
+    }
+    /// The same, writing only `touched`: the parameters whose gradient on `x` can be nonzero
+    /// (a superset of them, e.g. the learner's touched_parameters(x)); `grad` is left as it
+    /// is elsewhere. With sparse embedding gradients this is what keeps a gradient on ten
+    /// samples from clearing every table.
+    scalar_type gradient(const scalar_type* theta, const input_type& x, const scalar_type* target, workspace& ws,
+                         scalar_type* grad, std::span<const parameter_range> touched) const {
         const scalar_type loss = value(theta, x, target, ws);
         loss_.template gradient<device_type>(ws.pred.data(), target, rows(), x.size(), ws.dpred.data());
-        device_type::fill(learner_->parameter_count(), scalar_type(0), grad);
+        zero(touched, grad);
         learner_->backward(theta, x, ws.learner, ws.dpred.data(), grad);
         return loss;
     }
@@ -85,15 +96,22 @@ public:
     /// `hv = H(theta) v` (overwritten), and `grad = dL/dtheta` when not null; returns the loss.
     scalar_type hvp(const scalar_type* theta, const input_type& x, const scalar_type* target, const scalar_type* v,
                     workspace& ws, scalar_type* hv, scalar_type* grad = nullptr) const {
+        return hvp(theta, x, target, v, ws, hv, grad, everything());
+    }
+    /// The same, writing `hv` and `grad` only on `touched`, as gradient() with ranges (the
+    /// Hessian of the loss on `x` is zero outside the parameters that `x` reads, whatever
+    /// `v`). A finite-difference product writes every parameter.
+    scalar_type hvp(const scalar_type* theta, const input_type& x, const scalar_type* target, const scalar_type* v,
+                    workspace& ws, scalar_type* hv, scalar_type* grad, std::span<const parameter_range> touched) const {
         if constexpr (exact_hvp) {
             const scalar_type loss = value(theta, x, target, ws);
-            const index n = x.size(), p = learner_->parameter_count();
+            const index n = x.size();
             loss_.template gradient<device_type>(ws.pred.data(), target, rows(), n, ws.dpred.data());
             learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data());
             loss_.template hessian_product<device_type>(ws.pred.data(), target, rows(), n, ws.rpred.data(),
                                                         ws.rdpred.data());
-            device_type::fill(p, scalar_type(0), hv);
-            if (grad) device_type::fill(p, scalar_type(0), grad);
+            zero(touched, hv);
+            if (grad) zero(touched, grad);
             learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad);
             return loss;
         } else {
@@ -103,6 +121,10 @@ public:
 
 private:
     index rows() const { return learner_->output_rows(); }
+    std::span<const parameter_range> everything() const noexcept { return {&all_, 1}; }
+    static void zero(std::span<const parameter_range> ranges, scalar_type* out) {
+        for (const auto& r : ranges) device_type::fill(r.size, scalar_type(0), out + r.offset);
+    }
 
     void reserve(workspace& ws, index samples) const {
         if (samples <= ws.capacity) return;
@@ -148,6 +170,7 @@ private:
 
     const Learner* learner_;
     [[no_unique_address]] Loss loss_;
+    parameter_range all_;  // every parameter
 };
 
 }  // namespace metarec

@@ -10,10 +10,7 @@
 namespace metarec::meta {
 
 /// A contiguous range of a learner's flat parameter vector: the adapted slice.
-struct parameter_range {
-    index offset = 0;
-    index size = 0;
-};
+using metarec::parameter_range;
 
 /// Adaptation policies. A policy is a type with
 /// `static parameter_range select(const Learner&)` naming the ONE contiguous slice that the

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -23,6 +24,7 @@
 #include "../concepts/loss_function.hpp"
 #include "../concepts/optimizer.hpp"
 #include "../detail/kernels.hpp"
+#include "../detail/ranges.hpp"
 #include "../detail/thread_pool.hpp"
 #include "../dist/none.hpp"
 #include "../io/archive.hpp"
@@ -97,6 +99,15 @@ struct workspace {
     vector_type history;    //!< inner iterates of the adapted slice, K x |slice|
     vector_type history2;   //!< inner gradients of the adapted slice, K x |slice|
     optim::state<scalar_type, device_type> inner_state, inner_state_initial;  //!< inner optimizer
+    //! where the gradients of the current batches can be nonzero, disjoint and sorted
+    //! (algorithm::touch); `gradient`, `product` and `auxiliary` are zero elsewhere
+    std::vector<parameter_range> touched{}, touched_query{}, dirty{};
+    //! task_gradient() wrote its meta-gradient only on `touched` (algorithm::touch_task)
+    bool sparse_task = false;
+    //! `dirty` is known: outside it the gradient buffers are zero (false: not cleared yet)
+    bool clean = false;
+    //! `fast` holds this meta-step's meta-parameters outside the adapted slice (begin_task())
+    bool fast_current = false;
 };
 
 /// A learner with its own adapted parameters ("fast weights"): what adapt() returns. The
@@ -152,7 +163,9 @@ private:
 ///     thread_workspace make_thread_workspace() const;     // meta::workspace, sized for the algorithm
 ///     index extra_count() const;  [const] scalar_type* extras() [const];   // meta-parameters beyond the learner's (Meta-SGD rates)
 ///     std::pair<double, double> task_gradient(const task_type&, thread_workspace&, scalar_type* out);
-///         // out (parameter_count + extra_count) = weight * the task's meta-gradient; returns {loss, weight}
+///         // out (parameter_count + extra_count) = weight * the task's meta-gradient; returns {loss, weight}.
+///         // After touch_task(task, ws) it may write `out` only on ws.touched (and the extras):
+///         // fit() then zeroes, checks and sums only those ranges (sparse embedding gradients).
 ///     void adapt_into(const input_type&, const scalar_type* target, int steps, thread_workspace&, scalar_type* fast) const;
 ///         // fast holds the meta-parameters on entry, the adapted ones on return
 ///
@@ -395,6 +408,7 @@ public:
     double meta_gradient(const task_type& task, scalar_type* out) {
         check_tasks(std::span<const task_type>(&task, 1), "meta_gradient");
         auto ws = derived().make_thread_workspace();
+        device_type::fill(meta_parameter_count(), scalar_type(0), out);  // a sparse task_gradient writes only its ranges
         const auto [loss, weight] = derived().task_gradient(task, ws, out);
         device_type::scal(meta_parameter_count(), scalar_type(1.0 / weight), out);
         return loss;
@@ -571,6 +585,53 @@ protected:
         }
     }
 
+    /// `ws.touched` = where gradients on `x` (and `y`) can be nonzero: the learner's
+    /// touched_parameters() (sparse embedding gradients), or every parameter for a learner
+    /// without it. The workspace's gradient buffers are zero outside it afterwards (what the
+    /// previous ranges left there is cleared), so that objective::gradient and hvp with these
+    /// ranges, and updates of a whole adapted slice, read zeros elsewhere.
+    void touch(thread_workspace& ws, const input_type& x, const input_type* y = nullptr) const {
+        ws.touched.clear();
+        if constexpr (requires { learner_.touched_parameters(x, ws.touched); }) {
+            learner_.touched_parameters(x, ws.touched);
+            if (y) {
+                learner_.touched_parameters(*y, ws.touched_query);
+                ws.touched.insert(ws.touched.end(), ws.touched_query.begin(), ws.touched_query.end());
+                detail::coalesce(ws.touched);
+            }
+        } else {
+            ws.touched.push_back({0, learner_.parameter_count()});
+        }
+        const auto same = [](const parameter_range& u, const parameter_range& v) { return u.offset == v.offset && u.size == v.size; };
+        if (ws.clean && std::ranges::equal(ws.dirty, ws.touched, same)) return;
+        const index p = learner_.parameter_count();
+        if (!ws.clean) ws.dirty.assign(1, {0, p});  // a new workspace: clear everything once
+        for (auto* buffer : {&ws.gradient, &ws.product, &ws.auxiliary})
+            if (index(buffer->size()) == p)
+                for (const auto& r : ws.dirty) device_type::fill(r.size, scalar_type(0), buffer->data() + r.offset);
+        ws.dirty.assign(ws.touched.begin(), ws.touched.end());
+        ws.clean = true;
+    }
+
+    /// touch() for the support and query sets of `task`, and marks the task's meta-gradient
+    /// as written only there: the meta-step then checks and sums only those ranges.
+    void touch_task(const task_type& task, thread_workspace& ws) const {
+        touch(ws, task.support, &task.query);
+        ws.sparse_task = true;
+    }
+
+    /// Sets `fast` (the workspace's) to the meta-parameters for a new task: the whole vector
+    /// at the first task of a meta-step on this thread, then only the adapted slice (the only
+    /// part an inner loop changes).
+    void begin_task(thread_workspace& ws) const {
+        if (ws.fast_current) {
+            device_type::copy(range_.size, learner_.parameters() + range_.offset, ws.fast.data() + range_.offset);
+        } else {
+            device_type::copy(learner_.parameter_count(), learner_.parameters(), ws.fast.data());
+            ws.fast_current = true;
+        }
+    }
+
 private:
     Derived& derived() noexcept { return static_cast<Derived&>(*this); }
     const Derived& derived() const noexcept { return static_cast<const Derived&>(*this); }
@@ -688,7 +749,12 @@ private:
         if (index(workspaces_.size()) != pool_->size())
             for (int t = int(workspaces_.size()); t < pool_->size(); ++t) workspaces_.push_back(derived().make_thread_workspace());
         if (index(slots_.size()) != meta_batch_ * width) slots_ = vector_type(meta_batch_ * width);
-        if (index(meta_gradient_.size()) != width) meta_gradient_ = vector_type(width);
+        if (index(meta_gradient_.size()) != width) {
+            meta_gradient_ = vector_type(width);
+            device_type::fill(width, scalar_type(0), meta_gradient_.data());
+            meta_touched_.clear();
+        }
+        slot_touched_.resize(std::size_t(meta_batch_));
         if (derived().extra_count() > 0 && extra_state_.buffer.size() == 0)
             extra_state_ = optim::make_state<scalar_type, device_type>(outer_, derived().extra_count());
         losses_.resize(std::size_t(meta_batch_));
@@ -706,10 +772,18 @@ private:
         const index rank = dist_.rank(), ranks = dist_.size();
         const index mine = rank < index(batch.size()) ? (index(batch.size()) - rank + ranks - 1) / ranks : 0;
         const auto task_of = [&](index m) -> const task_type& { return tasks[std::size_t(batch[std::size_t(rank + m * ranks)])]; };
+        for (auto& ws : workspaces_) ws.fast_current = false;  // the meta-parameters changed
         pool_->run(mine, [&](index m, int t) {
-            const auto [loss, weight] = derived().task_gradient(task_of(m), workspaces_[std::size_t(t)], slots_.data() + m * width);
+            auto& ws = workspaces_[std::size_t(t)];
+            ws.sparse_task = false;
+            const auto [loss, weight] = derived().task_gradient(task_of(m), ws, slots_.data() + m * width);
             losses_[std::size_t(m)] = loss;
             weights_[std::size_t(m)] = weight;
+            // where the slot holds the task's meta-gradient: what touch_task() found, or all of it
+            auto& touched = slot_touched_[std::size_t(m)];
+            if (ws.sparse_task) touched.assign(ws.touched.begin(), ws.touched.end());
+            else touched.assign(1, {0, p});
+            if (e > 0) touched.push_back({p, e});
         });
         double totals[3] = {0, 0, 0};  // loss, weight, tasks with a NaN/inf
         index first_bad = -1;
@@ -717,7 +791,11 @@ private:
         non_finite_.assign(std::size_t(mine), 0);
         for (index m = 0; m < mine; ++m) {
             const bool loss_bad = !std::isfinite(losses_[std::size_t(m)]);
-            if (loss_bad || device_type::reduce(width, detail::non_finite_kernel<scalar_type>{slots_.data() + m * width}) > 0) {
+            bool gradient_bad = false;
+            for (const auto& r : slot_touched_[std::size_t(m)])
+                gradient_bad = gradient_bad ||
+                               device_type::reduce(r.size, detail::non_finite_kernel<scalar_type>{slots_.data() + m * width + r.offset}) > 0;
+            if (loss_bad || gradient_bad) {
                 non_finite_[std::size_t(m)] = 1;
                 totals[2] += 1;
                 if (first_bad < 0) {
@@ -726,22 +804,27 @@ private:
                 }
             }
         }
-        bool summed = false;
+        // the sum over the tasks, in task order, of each slot's touched ranges; meta_gradient_
+        // is zero outside meta_touched_ (the last step's ranges are cleared first)
+        for (const auto& r : meta_touched_) device_type::fill(r.size, scalar_type(0), meta_gradient_.data() + r.offset);
+        meta_touched_.clear();
         for (index m = 0; m < mine; ++m) {
             if (non_finite_[std::size_t(m)]) continue;
-            if (summed) device_type::axpy(width, scalar_type(1), slots_.data() + m * width, meta_gradient_.data());
-            else device_type::copy(width, slots_.data() + m * width, meta_gradient_.data());
-            summed = true;
+            for (const auto& r : slot_touched_[std::size_t(m)]) {
+                device_type::axpy(r.size, scalar_type(1), slots_.data() + m * width + r.offset, meta_gradient_.data() + r.offset);
+                meta_touched_.push_back(r);
+            }
             totals[0] += losses_[std::size_t(m)];
             totals[1] += weights_[std::size_t(m)];
         }
-        if (!summed) device_type::fill(width, scalar_type(0), meta_gradient_.data());
+        detail::coalesce(meta_touched_);
         if constexpr (Distribution::distributed) {
             host_gradient_.resize(std::size_t(width));
             device_type::to_host(width, meta_gradient_.data(), host_gradient_.data());
             dist_.sum(host_gradient_.data(), width);
             device_type::to_device(width, host_gradient_.data(), meta_gradient_.data());
             dist_.sum(totals, 3);
+            meta_touched_.assign(1, {0, width});  // the other ranks' ranges are not known here
         }
         const std::int64_t step = steps_ + 1;
         if (totals[2] > 0 && policy == non_finite::stop) {
@@ -759,8 +842,19 @@ private:
         ++steps_;
         const double kept = double(batch.size()) - totals[2];
         if (kept == 0) return std::numeric_limits<double>::quiet_NaN();  // every task skipped: no update
-        device_type::scal(width, scalar_type(1.0 / totals[1]), meta_gradient_.data());
-        outer_.step(theta_state_, learner_.parameters(), meta_gradient_.data(), p);
+        theta_touched_.clear();  // meta_touched_ within the learner's parameters (not the extras)
+        for (const auto& r : meta_touched_) {
+            device_type::scal(r.size, scalar_type(1.0 / totals[1]), meta_gradient_.data() + r.offset);
+            if (r.offset < p) theta_touched_.push_back({r.offset, std::min(r.size, p - r.offset)});
+        }
+        // an optimizer that takes the touched ranges (optim::adam{.lazy = true}: only those
+        // change) gets them; any other sees the whole, zero elsewhere, gradient
+        if constexpr (requires { outer_.step(theta_state_, learner_.parameters(), meta_gradient_.data(), p,
+                                             std::span<const parameter_range>(theta_touched_)); })
+            outer_.step(theta_state_, learner_.parameters(), meta_gradient_.data(), p,
+                        std::span<const parameter_range>(theta_touched_));
+        else
+            outer_.step(theta_state_, learner_.parameters(), meta_gradient_.data(), p);
         if (e > 0) outer_.step(extra_state_, derived().extras(), meta_gradient_.data() + p, e);
         if (device_type::reduce(p, detail::non_finite_kernel<scalar_type>{learner_.parameters()}) > 0 ||
             (e > 0 && device_type::reduce(e, detail::non_finite_kernel<scalar_type>{derived().extras()}) > 0))
@@ -785,6 +879,8 @@ private:
     optim::state<scalar_type, device_type> theta_state_, extra_state_;
     std::vector<thread_workspace> workspaces_;
     vector_type slots_, meta_gradient_;
+    std::vector<std::vector<parameter_range>> slot_touched_;  // per task of the meta-step: where its slot is written
+    std::vector<parameter_range> meta_touched_, theta_touched_;  // where meta_gradient_ is nonzero; within theta
     std::vector<double> losses_, weights_;
     Distribution dist_{};
     std::vector<scalar_type> host_gradient_;  // distributed: the meta-gradient on its way through MPI

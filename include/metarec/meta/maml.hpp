@@ -117,31 +117,35 @@ private:
     void adapt_into(const input_type& support, const scalar_type* target, int steps, thread_workspace& ws,
                     scalar_type* fast) const {
         const auto objective = this->objective_();
+        this->touch(ws, support);
         for (int k = 0; k < steps; ++k) {
-            objective.gradient(fast, support, target, ws.objective, ws.gradient.data());
+            objective.gradient(fast, support, target, ws.objective, ws.gradient.data(), ws.touched);
             inner_update(fast, ws.gradient.data());
         }
     }
 
+    // The task's meta-gradient into `out`, written only on ws.touched (the parameters its
+    // support and query sets can reach: the head and a few embedding columns for MeLU).
     std::pair<double, double> task_gradient(const task_type& task, thread_workspace& ws, scalar_type* out) {
         const auto objective = this->objective_();
-        const index p = this->learner().parameter_count();
         const auto [a, m] = this->adapted_range();
         const int steps = this->inner_steps();
+        this->touch_task(task, ws);
+        const std::span<const parameter_range> touched = ws.touched;
         scalar_type* fast = ws.fast.data();
         scalar_type* g = ws.gradient.data();
-        scalar_type* rate_gradient = out + p;  // Meta-SGD only
+        scalar_type* rate_gradient = out + this->learner().parameter_count();  // Meta-SGD only
         if constexpr (LearnedRates) device_type::fill(m, scalar_type(0), rate_gradient);
 
         // inner loop, keeping the adapted slice of each iterate
-        device_type::copy(p, this->learner().parameters(), fast);
+        this->begin_task(ws);
         for (int k = 0; k < steps; ++k) {
             if (options_.order == 2) device_type::copy(m, fast + a, ws.history.data() + k * m);
-            objective.gradient(fast, task.support, task.support_target, ws.objective, g);
+            objective.gradient(fast, task.support, task.support_target, ws.objective, g, touched);
             if (LearnedRates && options_.order == 1) device_type::copy(m, g + a, ws.history2.data() + k * m);
             inner_update(fast, g);
         }
-        const double loss = objective.gradient(fast, task.query, task.query_target, ws.objective, g);
+        const double loss = objective.gradient(fast, task.query, task.query_target, ws.objective, g, touched);
 
         if (options_.order == 2) {
             // backward sweep: g <- g - H_s(phi_k) P_A (alpha (.) g)
@@ -151,11 +155,12 @@ private:
                                                                                    scalar_type(options_.inner_lr)});
                 scalar_type* support_gradient = LearnedRates ? ws.auxiliary.data() : nullptr;
                 objective.hvp(fast, task.support, task.support_target, ws.direction.data(), ws.objective,
-                              ws.product.data(), support_gradient);
+                              ws.product.data(), support_gradient, touched);
                 if constexpr (LearnedRates)
                     device_type::for_each(m, detail::subtract_product_kernel<scalar_type>{rate_gradient, g + a,
                                                                                             support_gradient + a});
-                device_type::axpy(p, scalar_type(-1), ws.product.data(), g);
+                for (const auto& r : touched)
+                    device_type::axpy(r.size, scalar_type(-1), ws.product.data() + r.offset, g + r.offset);
             }
         } else if constexpr (LearnedRates) {
             // first order: every step sees the final query gradient
@@ -163,7 +168,7 @@ private:
                 device_type::for_each(m, detail::subtract_product_kernel<scalar_type>{rate_gradient, g + a,
                                                                                         ws.history2.data() + k * m});
         }
-        device_type::copy(p, g, out);
+        for (const auto& r : touched) device_type::copy(r.size, g + r.offset, out + r.offset);
         return {loss, 1.0};
     }
 

@@ -53,6 +53,10 @@ public:
     void collect_slices(std::vector<parameter_slice>& out, int depth) const {
         std::apply([&](const auto&... branch) { (detail::collect_slices(branch, out, depth + 1), ...); }, branches_);
     }
+    template <class S>
+    void touched_parameters(const batch<S>& x, std::vector<parameter_range>& out) const {
+        std::apply([&](const auto&... branch) { (detail::touched_parameters(branch, x, out), ...); }, branches_);
+    }
     template <class D, class S>
     void validate(const batch<S>& x) const {
         std::apply([&](const auto&... branch) { (detail::validate_layer<std::decay_t<decltype(branch)>, D>(branch, x), ...); },

@@ -100,6 +100,13 @@ struct embedding_table : layer_base {
         validate_ids<D>(describe(), x.size(), offsets, ids, vocabulary_);
     }
 
+    //! the table columns of the batch's ids (the gradient is zero elsewhere)
+    template <class S>
+    void touched_parameters(const batch<S>& x, std::vector<parameter_range>& out) const {
+        const auto [offsets, ids] = field(x);
+        touched_columns(Dim, x.size(), offsets, ids, offset_, out);
+    }
+
     template <class D, class S, class X>
     void forward(const S* theta, const X& x, S* y, index n, auto&) const {
         const auto [offsets, ids] = field(x);

@@ -86,6 +86,14 @@ struct field_embeddings : layer_base {
         });
     }
 
+    //! the table columns of the batch's ids (the gradient is zero elsewhere)
+    template <class S>
+    void touched_parameters(const batch<S>& x, std::vector<parameter_range>& out) const {
+        for_each_field(x, [&](index, const id_type* offsets, const id_type* ids, index table) {
+            detail::touched_columns(Dim, x.size(), offsets, ids, table, out);
+        });
+    }
+
     template <class D, class S, class X>
     void forward(const S* theta, const X& x, S* y, index n, auto&) const {
         for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index table) {

@@ -36,6 +36,11 @@ struct parameter_slice {
 ///  - `template <class S> void initialize(S* theta, detail::rng& g) const`: writes its
 ///    slice of the (host) parameter vector;
 ///  - `void collect_slices(std::vector<parameter_slice>&, int depth) const` (derived for leaves);
+///  - optionally `template <class S> void touched_parameters(const batch<S>& x,
+///    std::vector<parameter_range>& out) const`: appends the parameters whose gradient on
+///    the batch `x` can be nonzero (embeddings: the table columns of the ids in `x`, so
+///    that meta-algorithms zero, copy and sum only those); by default a layer touches all
+///    of its parameters;
 ///  - optionally `template <class S, class D> auto make_workspace(index max_samples) const`:
 ///    scratch buffers for one thread (composites hold their intermediate activations there);
 ///  - the four passes, templated on the device `D` (called as `l.template forward<D>(...)`),
@@ -96,6 +101,23 @@ void collect_slices(const L& layer, std::vector<parameter_slice>& out, int depth
         layer.collect_slices(out, depth);
     else if (layer.parameter_count() > 0)
         out.push_back({std::string(L::name), layer.offset(), layer.parameter_count(), depth});
+}
+
+//! appends what the gradient of `layer` on `x` can touch (layer protocol: touched_parameters)
+template <class L, class S>
+void touched_parameters(const L& layer, const batch<S>& x, std::vector<parameter_range>& out) {
+    if constexpr (requires { layer.touched_parameters(x, out); })
+        layer.touched_parameters(x, out);
+    else if (layer.parameter_count() > 0)
+        out.push_back({layer.offset(), layer.parameter_count()});
+}
+
+//! appends the columns `offset + id * dim` of the ids of one field of n samples (a bag
+//! field when `offsets` is not null)
+inline void touched_columns(index dim, index n, const id_type* offsets, const id_type* ids, index offset,
+                            std::vector<parameter_range>& out) {
+    const index count = offsets ? index(offsets[n]) : n;
+    for (index i = 0; i < count; ++i) out.push_back({offset + index(ids[i]) * dim, dim});
 }
 
 }  // namespace detail

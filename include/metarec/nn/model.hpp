@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../concepts/device_policy.hpp"
+#include "../detail/ranges.hpp"
 #include "../device/cpu.hpp"
 #include "layer.hpp"
 #include "sequential.hpp"
@@ -121,6 +122,16 @@ public:
                                         std::to_string(shape_.categorical.size()) + " and " +
                                         std::to_string(shape_.multi.size()));
         detail::validate_layer<Spec, Device>(spec_, x);
+    }
+
+    /// The parameters whose gradient on the batch `x` can be nonzero, as disjoint ranges in
+    /// increasing order (overwrites `out`, reusing its capacity): every layer's parameters
+    /// except the embedding tables, of which only the columns of the ids in `x`. Meta-
+    /// algorithms zero, copy and sum only these (objective::gradient with ranges).
+    void touched_parameters(const input_type& x, std::vector<parameter_range>& out) const {
+        out.clear();
+        detail::touched_parameters(spec_, x, out);
+        metarec::detail::coalesce(out);
     }
 
     /// Predictions `pred` (`output_rows() x x.size()`, column-major) at parameters `theta`.

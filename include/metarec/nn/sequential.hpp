@@ -55,6 +55,10 @@ public:
     void collect_slices(std::vector<parameter_slice>& out, int depth) const {
         std::apply([&](const auto&... layer) { (detail::collect_slices(layer, out, depth), ...); }, layers_);
     }
+    template <class S>
+    void touched_parameters(const batch<S>& x, std::vector<parameter_range>& out) const {
+        std::apply([&](const auto&... layer) { (detail::touched_parameters(layer, x, out), ...); }, layers_);
+    }
     template <class D, class S>
     void validate(const batch<S>& x) const {
         detail::validate_layer<layer_at<0>, D>(std::get<0>(layers_), x);  // only the first layer reads the input

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <span>
 #include <string_view>
 
 #include "../config.hpp"
@@ -47,16 +48,32 @@ void validate_adam(const Optimizer& opt) {
     require_positive(Optimizer::name, "eps", opt.eps);
 }
 
-/// One adam (decoupled == false) or adamw (decoupled == true) step.
+/// One adam (decoupled == false) or adamw (decoupled == true) step over `ranges` of the n
+/// parameters (every one when `ranges` is empty).
 template <bool Decoupled, class Optimizer, class S, class Device>
-void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* grad, index n) {
+void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* grad, index n,
+               std::span<const parameter_range> ranges = {}) {
     const auto k = begin_step(opt, st, grad, n);
     const double t = double(st.steps + 1);  // 1-based step number of the bias correction
     const S decay = Decoupled ? S(1 - opt.lr * opt.lr_schedule.factor(st.steps) * opt.weight_decay) : S(1);
     S* m = st.buffer.data();
-    Device::for_each(n, adam_kernel<S>{theta, grad, m, m + n, k.scale, k.lr, Decoupled ? S(0) : S(opt.weight_decay),
-                                       decay, S(opt.beta1), S(1 - opt.beta1), S(opt.beta2), S(1 - opt.beta2),
-                                       S(1 - std::pow(opt.beta1, t)), S(1 - std::pow(opt.beta2, t)), S(opt.eps)});
+    const auto update = [&](index offset, index size) {
+        Device::for_each(size, adam_kernel<S>{theta + offset, grad + offset, m + offset, m + n + offset, k.scale, k.lr,
+                                              Decoupled ? S(0) : S(opt.weight_decay), decay, S(opt.beta1),
+                                              S(1 - opt.beta1), S(opt.beta2), S(1 - opt.beta2),
+                                              S(1 - std::pow(opt.beta1, t)), S(1 - std::pow(opt.beta2, t)), S(opt.eps)});
+    };
+    if (ranges.empty()) {
+        update(0, n);
+    } else {
+        for (const auto& r : ranges) {
+            if (r.offset < 0 || r.size < 0 || r.offset + r.size > n)
+                invalid(Optimizer::name, "a touched range [" + std::to_string(r.offset) + ", " +
+                                             std::to_string(r.offset + r.size) + ") is outside the " + std::to_string(n) +
+                                             " parameters");
+            update(r.offset, r.size);
+        }
+    }
     ++st.steps;
 }
 
@@ -81,6 +98,11 @@ void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* gr
 /// @param weight_decay  L2 penalty lambda added to the gradient, >= 0; default 0
 /// @param clip_norm     maximum gradient norm, >= 0; default 0 (off)
 /// @param lr_schedule   factor of lr per step; default schedule::constant()
+/// @param lazy          with sparse gradients (embedding tables), update only the touched
+///                      parameters and their moments, as TensorFlow's LazyAdam and PyTorch's
+///                      SparseAdam: an embedding column that no sample of the step used keeps
+///                      its value and moments instead of moving on its momentum (much faster
+///                      with large tables; the bias correction counts every step); default false
 /// @code
 /// metarec::optim::adam opt{.lr = 1e-3};
 /// auto st = metarec::optim::make_state<float>(opt, n);
@@ -96,6 +118,7 @@ struct adam {
     double weight_decay = 0;
     double clip_norm = 0;
     schedule lr_schedule = schedule::constant();
+    bool lazy = false;
 
     //! Throws std::invalid_argument naming the first invalid hyper-parameter.
     void validate() const { detail::validate_adam(*this); }
@@ -108,6 +131,16 @@ struct adam {
     template <class S, class Device>
     void step(state<S, Device>& st, S* theta, const S* grad, index n) const {
         detail::adam_step<false>(*this, st, theta, grad, n);
+    }
+    /// The same step, given that `grad` is zero outside `touched` (disjoint ranges: sparse
+    /// embedding gradients; meta-algorithms pass them): with `lazy`, only the touched
+    /// parameters and their moments change; otherwise as step().
+    template <class S, class Device>
+    void step(state<S, Device>& st, S* theta, const S* grad, index n, std::span<const parameter_range> touched) const {
+        if (!lazy) return detail::adam_step<false>(*this, st, theta, grad, n);
+        if (!touched.empty()) return detail::adam_step<false>(*this, st, theta, grad, n, touched);
+        detail::begin_step(*this, st, grad, n);  // nothing touched: nothing changes but the step count
+        ++st.steps;
     }
 };
 
@@ -129,6 +162,7 @@ struct adam {
 /// @param weight_decay  decoupled decay lambda, >= 0; default 0.01
 /// @param clip_norm     maximum gradient norm, >= 0; default 0 (off)
 /// @param lr_schedule   factor of lr per step (it scales the decay too); default constant
+/// @param lazy          update only the touched parameters (see adam; the decay too); default false
 /// @code
 /// metarec::optim::adamw opt{.lr = 1e-3, .weight_decay = 0.05};
 /// @endcode
@@ -142,6 +176,7 @@ struct adamw {
     double weight_decay = 0.01;
     double clip_norm = 0;
     schedule lr_schedule = schedule::constant();
+    bool lazy = false;
 
     //! Throws std::invalid_argument naming the first invalid hyper-parameter.
     void validate() const { detail::validate_adam(*this); }
@@ -154,6 +189,16 @@ struct adamw {
     template <class S, class Device>
     void step(state<S, Device>& st, S* theta, const S* grad, index n) const {
         detail::adam_step<true>(*this, st, theta, grad, n);
+    }
+    /// The same step, given that `grad` is zero outside `touched` (disjoint ranges: sparse
+    /// embedding gradients; meta-algorithms pass them): with `lazy`, only the touched
+    /// parameters and their moments change; otherwise as step().
+    template <class S, class Device>
+    void step(state<S, Device>& st, S* theta, const S* grad, index n, std::span<const parameter_range> touched) const {
+        if (!lazy) return detail::adam_step<true>(*this, st, theta, grad, n);
+        if (!touched.empty()) return detail::adam_step<true>(*this, st, theta, grad, n, touched);
+        detail::begin_step(*this, st, grad, n);  // nothing touched: nothing changes but the step count
+        ++st.steps;
     }
 };
 
