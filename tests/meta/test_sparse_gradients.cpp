@@ -198,3 +198,25 @@ TEST_CASE("adam lazy in fit(): embedding columns no task reads keep their initia
     CHECK(eager_moved == 0);  // dense Adam: never a nonzero gradient there, so zero moments: no drift either
     CHECK(read_moved > 0);
 }
+
+TEST_CASE("adapt(support, target, personal): in place, the parameters of a fresh adapt(), for each new request") {
+    const task_pool pool(shape, 6, 6, 5, 31);
+    meta::melu_maml<small_melu, mr::loss::mse> algo{small_melu{shape, 5}, {.inner_lr = 0.05, .inner_steps = 3, .meta_batch = 2}};
+    algo.fit(pool.tasks, {.epochs = 2});
+    auto personal = algo.adapt(pool.tasks[0].support, pool.tasks[0].support_target);
+    const auto p = algo.learner().parameter_count();
+    for (std::size_t t : {1u, 2u, 1u, 5u}) {
+        CAPTURE(t);
+        const auto& task = pool.tasks[t];
+        algo.adapt(task.support, task.support_target, personal);
+        const auto fresh = algo.adapt(task.support, task.support_target);
+        CHECK(std::equal(personal.parameters(), personal.parameters() + p, fresh.parameters()));
+        auto copy = fresh;
+        CHECK(personal.predict(task.query) == copy.predict(task.query));
+    }
+    algo.adapt(pool.tasks[3].support, pool.tasks[3].support_target, personal, {.steps = 0});
+    CHECK(std::equal(personal.parameters(), personal.parameters() + p, algo.learner().parameters()));
+    meta::melu_maml<small_melu, mr::loss::mse> other{small_melu{shape, 5}, {.inner_lr = 0.05}};
+    CHECK_THROWS_WITH_AS(other.adapt(pool.tasks[0].support, pool.tasks[0].support_target, personal),
+                         "metarec: adapt: the adapted model comes from another algorithm", std::invalid_argument);
+}

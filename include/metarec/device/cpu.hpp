@@ -44,12 +44,16 @@ struct basic_cpu : execution_policy<Derived> {
         using matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
         using stride = Eigen::OuterStride<>;
         Eigen::Map<matrix, 0, stride> C(c, m, n, stride(ldc));
+        // alpha as a factor of A (Eigen folds it into the product; `alpha * (A * B)` would
+        // evaluate the product into a heap temporary first)
         const auto run = [&](const auto& A, const auto& B) {
-            if (beta == S(0))
-                C.noalias() = alpha * (A * B);
-            else {
+            if (beta == S(0)) {
+                if (alpha == S(1)) C.noalias() = A * B;
+                else C.noalias() = (alpha * A) * B;
+            } else {
                 if (beta != S(1)) C *= beta;
-                C.noalias() += alpha * (A * B);
+                if (alpha == S(1)) C.noalias() += A * B;
+                else C.noalias() += (alpha * A) * B;
             }
         };
         Eigen::Map<const matrix, 0, stride> A(a, ta == transpose::no ? m : k, ta == transpose::no ? k : m, stride(lda));

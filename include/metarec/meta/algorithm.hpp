@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <any>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -110,8 +111,13 @@ struct workspace {
     bool fast_current = false;
 };
 
+template <class Derived, class Learner, class Loss, class Optimizer, class Distribution>
+class algorithm;
+
 /// A learner with its own adapted parameters ("fast weights"): what adapt() returns. The
-/// meta-learned parameters are untouched; the object owns a copy and a workspace.
+/// meta-learned parameters are untouched; the object owns a copy and a workspace, and the
+/// adapting algorithm's workspace, so that `algorithm.adapt(support, target, personal)`
+/// re-adapts it to the next request without allocating.
 /// @tparam Learner the learner type
 template <class Learner>
 class adapted {
@@ -142,9 +148,13 @@ public:
     const Learner& learner() const noexcept { return *learner_; }
 
 private:
+    template <class, class, class, class, class>
+    friend class algorithm;
+
     const Learner* learner_;
     vector_type params_;
     typename Learner::workspace_type ws_;
+    std::any scratch_;  // the adapting algorithm's workspace (meta::workspace), kept between requests
 };
 
 /// The common surface of the meta-algorithms (CRTP base):
@@ -328,7 +338,31 @@ public:
         vector_type fast(learner_.parameter_count());
         device_type::copy(learner_.parameter_count(), learner_.parameters(), fast.data());
         derived().adapt_into(support, target, steps_of(options), tw, fast.data());
-        return adapted<Learner>(learner_, std::move(fast));
+        adapted<Learner> out(learner_, std::move(fast));
+        out.scratch_ = std::move(tw);
+        return out;
+    }
+
+    /// Re-adapts `personal` (returned by adapt() of this algorithm) to a new support set in
+    /// place: the same parameters as `personal = adapt(support, target, options)`, without
+    /// allocating once `personal` has served a request as large. For request-time serving:
+    /// one `adapted` per serving thread, reused for every request.
+    /// @code
+    /// auto personal = algo.adapt(first.support, first.ratings);             // allocates
+    /// for (const auto& r : requests) {
+    ///     algo.adapt(r.support, r.ratings, personal);                       // no allocation
+    ///     personal.predict(r.candidates, scores.data());
+    /// }
+    /// @endcode
+    void adapt(const input_type& support, const scalar_type* target, adapted<Learner>& personal,
+               adapt_options options = {}) const {
+        if (support.size() <= 0) throw std::invalid_argument("metarec: adapt: the support set is empty");
+        if (personal.learner_ != &learner_)
+            throw std::invalid_argument("metarec: adapt: the adapted model comes from another algorithm");
+        auto* tw = std::any_cast<thread_workspace>(&personal.scratch_);
+        if (!tw) tw = &personal.scratch_.template emplace<thread_workspace>(derived().make_thread_workspace());
+        device_type::copy(learner_.parameter_count(), learner_.parameters(), personal.params_.data());
+        derived().adapt_into(support, target, steps_of(options), *tw, personal.params_.data());
     }
 
     /// Adapts on each task's support set and scores its query set: the mean query loss, and

@@ -28,23 +28,25 @@ struct bad_offset_kernel {
     METAREC_HOST_DEVICE index operator()(index j) const { return offsets[j + 1] < offsets[j] ? 1 : 0; }
 };
 
-/// Throws std::invalid_argument (message prefixed by `who`) unless the ids of one input
-/// field are usable: present, and inside [0, vocabulary); for a bag field (`offsets` set),
-/// offsets that start at 0 and never decrease. One reduction per check, on the device.
-template <class D>
-void validate_ids(const std::string& who, index samples, const id_type* offsets, const id_type* ids, index vocabulary) {
-    if (!ids && samples > 0) throw std::invalid_argument(who + ": the batch has no ids for this field");
+/// Throws std::invalid_argument (message prefixed by `who()`, a callable returning the
+/// layer's name: built only for the message, so a valid batch allocates nothing) unless the
+/// ids of one input field are usable: present, and inside [0, vocabulary); for a bag field
+/// (`offsets` set), offsets that start at 0 and never decrease. One reduction per check, on
+/// the device.
+template <class D, class Who>
+void validate_ids(const Who& who, index samples, const id_type* offsets, const id_type* ids, index vocabulary) {
+    if (!ids && samples > 0) throw std::invalid_argument(who() + ": the batch has no ids for this field");
     index count = samples;
     if (offsets) {
         id_type first = 0, last = 0;
         D::to_host(1, offsets, &first);
         D::to_host(1, offsets + samples, &last);
         if (first != 0 || D::reduce(samples, bad_offset_kernel{offsets}) != 0)
-            throw std::invalid_argument(who + ": bag offsets must start at 0 and never decrease");
+            throw std::invalid_argument(who() + ": bag offsets must start at 0 and never decrease");
         count = last;
     }
     if (const index bad = D::reduce(count, bad_id_kernel{ids, vocabulary}); bad != 0)
-        throw std::invalid_argument(who + ": " + std::to_string(bad) + " id(s) outside [0, " + std::to_string(vocabulary) +
+        throw std::invalid_argument(who() + ": " + std::to_string(bad) + " id(s) outside [0, " + std::to_string(vocabulary) +
                                     ")");
 }
 
@@ -97,7 +99,7 @@ struct embedding_table : layer_base {
     void validate(const batch<S>& x) const {
         const auto [offsets, ids] = field(x);
         if (Bag && !offsets) throw std::invalid_argument(describe() + ": the batch has no bag offsets for this field");
-        validate_ids<D>(describe(), x.size(), offsets, ids, vocabulary_);
+        validate_ids<D>([] { return describe(); }, x.size(), offsets, ids, vocabulary_);
     }
 
     //! the table columns of the batch's ids (the gradient is zero elsewhere)

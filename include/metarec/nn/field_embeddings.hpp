@@ -82,7 +82,7 @@ struct field_embeddings : layer_base {
         for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index) {
             if (f >= categorical_ && !offsets)
                 throw std::invalid_argument(describe(f) + ": the batch has no bag offsets for this field");
-            detail::validate_ids<D>(describe(f), x.size(), offsets, ids, vocabularies_[std::size_t(f)]);
+            detail::validate_ids<D>([&] { return describe(f); }, x.size(), offsets, ids, vocabularies_[std::size_t(f)]);
         });
     }
 
