@@ -8,6 +8,7 @@
 #include <metarec/loss/objective.hpp>
 #include <metarec/nn/nn.hpp>
 
+#include "../support/generic_device.hpp"
 #include "../support/numeric.hpp"
 
 namespace mr = metarec;
@@ -15,35 +16,7 @@ using mr::transpose;
 
 namespace {
 
-/// Only the primitives: every other operation comes from execution_policy's generic
-/// definitions (the ones a Thrust or user device inherits).
-struct generic : mr::device::execution_policy<generic> {
-    template <class S>
-    using vector = mr::device::cpu::vector<S>;
-    template <class F>
-    static void for_each(mr::index n, F f) { mr::device::cpu::for_each(n, f); }
-    template <class F>
-    static auto reduce(mr::index n, F f) { return mr::device::cpu::reduce(n, f); }
-    template <class S>
-    static void gemm(transpose ta, transpose tb, mr::index m, mr::index n, mr::index k, S alpha, const S* a, mr::index lda,
-                     const S* b, mr::index ldb, S beta, S* c, mr::index ldc) {
-        // the textbook triple loop, the reference for Eigen's
-        for (mr::index j = 0; j < n; ++j)
-            for (mr::index i = 0; i < m; ++i) {
-                S acc = 0;
-                for (mr::index l = 0; l < k; ++l) {
-                    const S av = ta == transpose::no ? a[l * lda + i] : a[i * lda + l];
-                    const S bv = tb == transpose::no ? b[j * ldb + l] : b[l * ldb + j];
-                    acc += av * bv;
-                }
-                c[j * ldc + i] = alpha * acc + (beta == S(0) ? S(0) : beta * c[j * ldc + i]);
-            }
-    }
-    template <class S>
-    static void to_host(mr::index n, const S* src, S* dst) { mr::device::cpu::to_host(n, src, dst); }
-    template <class S>
-    static void to_device(mr::index n, const S* src, S* dst) { mr::device::cpu::to_device(n, src, dst); }
-};
+using generic = mr::test::generic_device;
 static_assert(mr::device_policy<generic>);
 static_assert(mr::device_policy<mr::device::cpu>);
 

@@ -13,6 +13,8 @@
 #include <metarec/concepts/optimizer.hpp>
 #include <metarec/optim/optim.hpp>
 
+#include "../support/generic_device.hpp"
+
 namespace {
 
 namespace optim = metarec::optim;
@@ -298,6 +300,40 @@ TEST_CASE_TEMPLATE("adam: bias-corrected steps against hand computation", S, flo
         const adam_reference ref{0.02L, 0.5L, 0.9L, 1e-3L, 0, false,
                                  {1.0L, (1 + std::sqrt(0.5L)) / 2, 0.5L}};
         check_all_near(got, ref(widen(to<S>(theta0)), grads_seen<S>()));
+    }
+}
+
+TEST_CASE_TEMPLATE("adam and adamw on the CPU (Eigen arrays) agree with the generic kernel, dense and lazy", S, float, double) {
+    // 600 parameters: two blocks of 256 and a tail; lazy ranges cross a block boundary
+    const metarec::index n = 600;
+    const std::vector<metarec::parameter_range> touched{{3, 250}, {255, 2}, {590, 10}};
+    for (const bool lazy : {false, true}) {
+        CAPTURE(lazy);
+        const optim::adam a{.lr = 0.01, .weight_decay = 0.01, .lazy = lazy};
+        const optim::adamw w{.lr = 0.01, .lazy = lazy};
+        auto sa_cpu = optim::make_state<S>(a, n);
+        auto sa_gen = optim::make_state<S, metarec::test::generic_device>(a, n);
+        auto sw_cpu = optim::make_state<S>(w, n);
+        auto sw_gen = optim::make_state<S, metarec::test::generic_device>(w, n);
+        std::vector<S> ta_cpu(static_cast<std::size_t>(n)), grad(static_cast<std::size_t>(n));
+        for (metarec::index i = 0; i < n; ++i) ta_cpu[std::size_t(i)] = S(std::sin(0.1 * double(i)));
+        auto ta_gen = ta_cpu, tw_cpu = ta_cpu, tw_gen = ta_cpu;
+        for (int step = 0; step < 3; ++step) {
+            for (metarec::index i = 0; i < n; ++i) grad[std::size_t(i)] = S(std::cos(0.3 * double(i + step)));
+            a.step(sa_cpu, ta_cpu.data(), grad.data(), n, touched);
+            a.step(sa_gen, ta_gen.data(), grad.data(), n, touched);
+            w.step(sw_cpu, tw_cpu.data(), grad.data(), n, touched);
+            w.step(sw_gen, tw_gen.data(), grad.data(), n, touched);
+        }
+        std::size_t far = 0, moved = 0;
+        for (std::size_t i = 0; i < std::size_t(n); ++i) {
+            far += double(ta_cpu[i]) != near<S>(ta_gen[i]) || double(tw_cpu[i]) != near<S>(tw_gen[i]);
+            moved += ta_cpu[i] != S(std::sin(0.1 * double(i)));
+        }
+        for (metarec::index i = 0; i < 2 * n; ++i)
+            far += double(sa_cpu.buffer[i]) != near<S>(sa_gen.buffer[i]) || double(sw_cpu.buffer[i]) != near<S>(sw_gen.buffer[i]);
+        CHECK(far == 0);
+        CHECK(moved == (lazy ? std::size_t(262) : std::size_t(n)));
     }
 }
 

@@ -25,8 +25,15 @@ struct basic_cpu : execution_policy<Derived> {
     template <class S>
     using vector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
 
+    //! the iterations are independent (the device-policy contract: any order, in parallel on
+    //! a GPU), which the compiler is told so that it vectorizes kernels over several arrays
     template <class F>
     static void for_each(index n, F f) {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC ivdep
+#elif defined(__clang__)
+#pragma clang loop vectorize(assume_safety)
+#endif
         for (index i = 0; i < n; ++i) f(i);
     }
 

@@ -2,9 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 #include "../config.hpp"
 #include "../device/cpu.hpp"
@@ -39,6 +41,25 @@ struct adam_kernel {
     }
 };
 
+// adam_kernel on [offset, offset + size) as Eigen array expressions, for the CPU policies:
+// the same arithmetic, with Eigen's vectorized square root (std::sqrt in the scalar kernel
+// keeps the loop scalar: it may set errno)
+template <class S>
+void adam_arrays(const adam_kernel<S>& k, index offset, index size) {
+    using array = Eigen::Array<S, Eigen::Dynamic, 1>;
+    Eigen::Map<array> theta(k.theta + offset, size), m(k.m + offset, size), v(k.v + offset, size);
+    const Eigen::Map<const array> grad(k.grad + offset, size);
+    constexpr int block = 256;  // g on the stack, in L1
+    for (index b = 0; b < size; b += block) {
+        const index len = std::min(index(block), size - b);
+        const Eigen::Array<S, Eigen::Dynamic, 1, 0, block, 1> g = k.scale * grad.segment(b, len) + k.l2 * theta.segment(b, len);
+        m.segment(b, len) = k.beta1 * m.segment(b, len) + k.one_minus_beta1 * g;
+        v.segment(b, len) = k.beta2 * v.segment(b, len) + k.one_minus_beta2 * g.square();
+        theta.segment(b, len) = k.decay * theta.segment(b, len) -
+                                k.lr * (m.segment(b, len) / k.bias1) / ((v.segment(b, len) / k.bias2).sqrt() + k.eps);
+    }
+}
+
 //! The hyper-parameter checks of adam and adamw.
 template <class Optimizer>
 void validate_adam(const Optimizer& opt) {
@@ -57,11 +78,16 @@ void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* gr
     const double t = double(st.steps + 1);  // 1-based step number of the bias correction
     const S decay = Decoupled ? S(1 - opt.lr * opt.lr_schedule.factor(st.steps) * opt.weight_decay) : S(1);
     S* m = st.buffer.data();
+    const adam_kernel<S> kernel{theta, grad, m, m + n, k.scale, k.lr, Decoupled ? S(0) : S(opt.weight_decay), decay,
+                                S(opt.beta1), S(1 - opt.beta1), S(opt.beta2), S(1 - opt.beta2),
+                                S(1 - std::pow(opt.beta1, t)), S(1 - std::pow(opt.beta2, t)), S(opt.eps)};
     const auto update = [&](index offset, index size) {
-        Device::for_each(size, adam_kernel<S>{theta + offset, grad + offset, m + offset, m + n + offset, k.scale, k.lr,
-                                              Decoupled ? S(0) : S(opt.weight_decay), decay, S(opt.beta1),
-                                              S(1 - opt.beta1), S(opt.beta2), S(1 - opt.beta2),
-                                              S(1 - std::pow(opt.beta1, t)), S(1 - std::pow(opt.beta2, t)), S(opt.eps)});
+        if constexpr (std::is_base_of_v<device::basic_cpu<Device>, Device>)
+            adam_arrays(kernel, offset, size);
+        else
+            Device::for_each(size, adam_kernel<S>{theta + offset, grad + offset, m + offset, m + n + offset, kernel.scale,
+                                                  kernel.lr, kernel.l2, kernel.decay, kernel.beta1, kernel.one_minus_beta1,
+                                                  kernel.beta2, kernel.one_minus_beta2, kernel.bias1, kernel.bias2, kernel.eps});
     };
     if (ranges.empty()) {
         update(0, n);
