@@ -1,6 +1,8 @@
 // metarec tests: device operations (device::cpu and the generic execution_policy defaults),
 // and a user-defined policy that overrides one kernel.
 // SPDX-License-Identifier: Apache-2.0
+#include <limits>
+
 #include <doctest/doctest.h>
 
 #include <metarec/device/cpu.hpp>
@@ -161,4 +163,20 @@ TEST_CASE("a network computes the same on the generic policy, and a user policy 
     custom_axpy_calls = 0;
     CHECK(mr::test::relative_error(reference, gradient_on(counting_cpu{})) < 1e-13);
     CHECK(custom_axpy_calls > 0);  // the concat's input-gradient sum went through the override
+}
+
+TEST_CASE_TEMPLATE("all_finite: NaN or an infinity anywhere, on the CPU and in the generic reduction", S, float, double) {
+    std::vector<S> x(1000, S(1.5));
+    CHECK(mr::device::cpu::all_finite(mr::index(x.size()), x.data()));
+    CHECK(generic::all_finite(mr::index(x.size()), x.data()));
+    for (const std::size_t at : {std::size_t(0), std::size_t(517), std::size_t(999)}) {
+        for (const S bad : {std::numeric_limits<S>::quiet_NaN(), std::numeric_limits<S>::infinity(), -std::numeric_limits<S>::infinity()}) {
+            auto y = x;
+            y[at] = bad;
+            CHECK_FALSE(mr::device::cpu::all_finite(mr::index(y.size()), y.data()));
+            CHECK_FALSE(generic::all_finite(mr::index(y.size()), y.data()));
+            CHECK(mr::device::cpu::all_finite(mr::index(at), y.data()));  // before it
+        }
+    }
+    CHECK(mr::device::cpu::all_finite(0, x.data()));
 }

@@ -19,6 +19,11 @@ namespace metarec {
 ///  - `forward(theta, x, ws, pred)`: pred (`output_rows() x x.size()`) at theta;
 ///  - `backward(theta, x, ws, dpred, grad)`: `grad += J^T dpred` for the batch of the last
 ///    forward with `ws`.
+///
+/// Optionally, `touched_parameters(x, std::vector<parameter_range>& out)`: overwrites `out`
+/// with the parameters whose gradient on `x` can be nonzero, as disjoint ranges sorted by
+/// offset (nn::model: the embedding columns of the batch's ids and every other layer).
+/// Meta-algorithms then zero, copy and sum only those (sparse embedding gradients).
 /// See docs/concepts/learner.md for a skeleton.
 template <class L>
 concept learner = requires(const L& cl, L& l, const typename L::scalar_type* theta, typename L::scalar_type* out,

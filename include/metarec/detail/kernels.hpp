@@ -35,14 +35,4 @@ struct subtract_product_kernel {
     METAREC_HOST_DEVICE void operator()(index i) const { out[i] -= a[i] * b[i]; }
 };
 
-//! counts entries that are NaN or infinite
-template <class S>
-struct non_finite_kernel {
-    const S* x;
-    METAREC_HOST_DEVICE index operator()(index i) const {
-        const S v = x[i];
-        return (v != v || v - v != S(0)) ? 1 : 0;
-    }
-};
-
 }  // namespace metarec::detail

@@ -103,6 +103,10 @@ struct basic_cpu : execution_policy<Derived> {
         map(x, n) *= alpha;
     }
     template <class S>
+    static bool all_finite(index n, const S* x) {
+        return map(x, n).allFinite();
+    }
+    template <class S>
     static S dot(index n, const S* x, const S* y) {
         return map(x, n).dot(map(y, n));
     }

@@ -111,6 +111,16 @@ struct sum_columns_kernel {
     }
 };
 
+// counts entries that are NaN or infinite
+template <class S>
+struct count_non_finite_kernel {
+    const S* x;
+    METAREC_HOST_DEVICE index operator()(index i) const {
+        const S v = x[i];
+        return (v != v || v - v != S(0)) ? 1 : 0;
+    }
+};
+
 template <class S>
 struct copy_block_kernel {
     index rows;
@@ -211,6 +221,11 @@ struct execution_policy {
     template <class S>
     static void copy_block(index rows, index cols, const S* src, index lds, S* dst, index ldd) {
         Derived::for_each(rows * cols, detail::copy_block_kernel<S>{rows, src, lds, dst, ldd});
+    }
+    //! true when no entry of x is NaN or infinite
+    template <class S>
+    static bool all_finite(index n, const S* x) {
+        return Derived::reduce(n, detail::count_non_finite_kernel<S>{x}) == 0;
     }
 };
 

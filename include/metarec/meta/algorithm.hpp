@@ -102,7 +102,7 @@ struct workspace {
     optim::state<scalar_type, device_type> inner_state, inner_state_initial;  //!< inner optimizer
     //! where the gradients of the current batches can be nonzero, disjoint and sorted
     //! (algorithm::touch); `gradient`, `product` and `auxiliary` are zero elsewhere
-    std::vector<parameter_range> touched{}, touched_query{}, dirty{};
+    std::vector<parameter_range> touched{}, touched_support{}, touched_query{}, dirty{};
     //! task_gradient() wrote its meta-gradient only on `touched` (algorithm::touch_task)
     bool sparse_task = false;
     //! `dirty` is known: outside it the gradient buffers are zero (false: not cleared yet)
@@ -627,11 +627,12 @@ protected:
     void touch(thread_workspace& ws, const input_type& x, const input_type* y = nullptr) const {
         ws.touched.clear();
         if constexpr (requires { learner_.touched_parameters(x, ws.touched); }) {
-            learner_.touched_parameters(x, ws.touched);
             if (y) {
+                learner_.touched_parameters(x, ws.touched_support);
                 learner_.touched_parameters(*y, ws.touched_query);
-                ws.touched.insert(ws.touched.end(), ws.touched_query.begin(), ws.touched_query.end());
-                detail::coalesce(ws.touched);
+                detail::unite(ws.touched_support, ws.touched_query, ws.touched);
+            } else {
+                learner_.touched_parameters(x, ws.touched);
             }
         } else {
             ws.touched.push_back({0, learner_.parameter_count()});
@@ -827,8 +828,7 @@ private:
             const bool loss_bad = !std::isfinite(losses_[std::size_t(m)]);
             bool gradient_bad = false;
             for (const auto& r : slot_touched_[std::size_t(m)])
-                gradient_bad = gradient_bad ||
-                               device_type::reduce(r.size, detail::non_finite_kernel<scalar_type>{slots_.data() + m * width + r.offset}) > 0;
+                gradient_bad = gradient_bad || !device_type::all_finite(r.size, slots_.data() + m * width + r.offset);
             if (loss_bad || gradient_bad) {
                 non_finite_[std::size_t(m)] = 1;
                 totals[2] += 1;
@@ -890,8 +890,7 @@ private:
         else
             outer_.step(theta_state_, learner_.parameters(), meta_gradient_.data(), p);
         if (e > 0) outer_.step(extra_state_, derived().extras(), meta_gradient_.data() + p, e);
-        if (device_type::reduce(p, detail::non_finite_kernel<scalar_type>{learner_.parameters()}) > 0 ||
-            (e > 0 && device_type::reduce(e, detail::non_finite_kernel<scalar_type>{derived().extras()}) > 0))
+        if (!device_type::all_finite(p, learner_.parameters()) || (e > 0 && !device_type::all_finite(e, derived().extras())))
             throw non_finite_error(step, -1, "meta-parameters",
                                    "metarec: fit: step " + std::to_string(step) +
                                        ": the meta-parameters are NaN or infinite after the outer update (the "
