@@ -161,6 +161,10 @@ struct copy_block_kernel {
 /// @tparam Derived the concrete policy; its members take precedence over these defaults.
 template <class Derived>
 struct execution_policy {
+    //! whether the host may dereference the policy's pointers (a GPU policy says false; then
+    //! nothing on the host reads device memory but through to_host)
+    static constexpr bool host_memory = true;
+
     //! x[i] = value
     template <class S>
     static void fill(index n, S value, S* x) {

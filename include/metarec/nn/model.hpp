@@ -130,8 +130,12 @@ public:
     /// algorithms zero, copy and sum only these (objective::gradient with ranges).
     void touched_parameters(const input_type& x, std::vector<parameter_range>& out) const {
         out.clear();
-        detail::touched_parameters(spec_, x, out);
-        metarec::detail::coalesce(out);
+        if constexpr (Device::host_memory) {
+            detail::touched_parameters(spec_, x, out);
+            metarec::detail::coalesce(out);
+        } else {
+            out.push_back({0, count_});  // the ids live on the device: every parameter (dense gradients)
+        }
     }
 
     /// Predictions `pred` (`output_rows() x x.size()`, column-major) at parameters `theta`.

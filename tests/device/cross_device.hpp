@@ -1,0 +1,365 @@
+// metarec tests: the cross-device suite. Every check runs a computation on a device under
+// test and on device::cpu (itself checked against finite differences and independent
+// computations in the other suites) from the same seeds, and compares: 1e-5 relative in
+// float, 1e-10 in double. Data reaches the device only through batch_data / task_data and
+// to_device, results come back through to_host, so the suite also runs on a GPU.
+// Instantiated by tests/device/test_thrust.cpp (host Thrust systems) and by
+// cuda/tests/test_cuda.cu (system::cuda).
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <metarec/device/cpu.hpp>
+#include <metarec/loss/loss.hpp>
+#include <metarec/loss/objective.hpp>
+#include <metarec/meta/meta.hpp>
+#include <metarec/nn/nn.hpp>
+#include <metarec/optim/optim.hpp>
+
+#include "../support/numeric.hpp"
+
+namespace metarec::test::cross {
+
+/// A device under test and a scalar type.
+template <class Device, class Scalar>
+struct config {
+    using device = Device;
+    using scalar = Scalar;
+    //! the agreement required with device::cpu, relative (2-norm)
+    static constexpr double tolerance = std::is_same_v<Scalar, float> ? 1e-5 : 1e-10;
+};
+
+template <class D, class S>
+typename D::template vector<S> upload(const std::vector<S>& host) {
+    typename D::template vector<S> v(index(host.size()));
+    D::to_device(index(host.size()), host.data(), v.data());
+    return v;
+}
+
+template <class D, class S>
+std::vector<S> download(const S* p, index n) {
+    std::vector<S> host(static_cast<std::size_t>(n));
+    D::to_host(n, p, host.data());
+    return host;
+}
+
+template <class S>
+std::vector<S> random_values(std::uint64_t seed, index n, double lo = -1, double hi = 1) {
+    detail::rng g(seed);
+    std::vector<S> v(static_cast<std::size_t>(n));
+    for (auto& x : v) x = S(g.uniform(lo, hi));
+    return v;
+}
+
+template <class S>
+double relative(const std::vector<S>& a, const std::vector<S>& b) {
+    REQUIRE(a.size() == b.size());
+    return relative_error(a, b);
+}
+
+//! a random batch of `samples` samples of `shape`, in D's memory
+template <class S, class D>
+nn::batch_data<S, D> batch_on(const nn::input_shape& shape, index samples, std::uint64_t seed) {
+    random_batch<S> b{shape, samples, seed};
+    std::vector<nn::host_bags> bags;
+    for (std::size_t f = 0; f < b.ids.size(); ++f) bags.push_back({b.offsets[f], b.ids[f]});
+    return nn::batch_data<S, D>(samples, b.dense, shape.dense, b.categorical, bags);
+}
+
+//! `count` random regression tasks in D's memory; the same seeds give the same tasks on every device
+template <class S, class D>
+std::vector<meta::task_data<S, D>> tasks_on(const nn::input_shape& shape, int count, index support, index query,
+                                            std::uint64_t seed) {
+    std::vector<meta::task_data<S, D>> out;
+    for (int t = 0; t < count; ++t) {
+        const std::uint64_t s = seed + 1000 * std::uint64_t(t);
+        out.emplace_back(batch_on<S, D>(shape, support, s), random_values<S>(s + 1, support),
+                         batch_on<S, D>(shape, query, s + 2), random_values<S>(s + 3, query), t);
+    }
+    return out;
+}
+
+// The two networks of the suite: a plain MLP, and a MeLU-like recommender (embeddings of a
+// categorical and a multi-valued field, a dense branch, a hidden layer).
+inline const nn::input_shape mlp_shape{.dense = 3};
+template <class S, class D>
+using mlp = nn::model<nn::sequential<nn::dense<6>, nn::tanh, nn::dense<5>, nn::sigmoid, nn::dense<1>>, S, D>;
+
+inline const nn::input_shape recommender_shape{.dense = 2, .categorical = {7}, .multi = {6}};
+template <class S, class D>
+using recommender = nn::model<nn::sequential<nn::concat<nn::embedding<4, 0>, nn::embedding_bag<3, 0>, nn::dense<3>>,
+                                             nn::dense<8>, nn::relu, nn::dense<4>, nn::tanh, nn::dense<1>>,
+                              S, D>;
+
+// ---- the device operations --------------------------------------------------------------
+
+/// Every device operation on random data, against device::cpu.
+template <class C>
+void check_operations() {
+    using D = typename C::device;
+    using S = typename C::scalar;
+    using cpu = device::cpu;
+    const double tol = C::tolerance;
+    const index n = 1000;
+    const auto x = random_values<S>(1, n), y = random_values<S>(2, n);
+
+    {  // BLAS-1
+        auto dx = upload<D>(x), dy = upload<D>(y);
+        auto hy = y;
+        D::axpy(n, S(0.75), dx.data(), dy.data());
+        cpu::axpy(n, S(0.75), x.data(), hy.data());
+        D::scal(n, S(-1.5), dy.data());
+        cpu::scal(n, S(-1.5), hy.data());
+        CHECK(relative(download<D>(dy.data(), n), hy) < tol);
+        CHECK(double(D::dot(n, dx.data(), dy.data())) ==
+              doctest::Approx(double(cpu::dot(n, x.data(), hy.data()))).epsilon(tol));
+        D::copy(n, dx.data(), dy.data());
+        CHECK(download<D>(dy.data(), n) == x);
+        D::fill(n, S(0.25), dy.data());
+        CHECK(download<D>(dy.data(), n) == std::vector<S>(std::size_t(n), S(0.25)));
+        CHECK(D::all_finite(n, dx.data()));
+        auto bad = x;
+        bad[517] = S(1) / S(0);
+        auto dbad = upload<D>(bad);
+        CHECK_FALSE(D::all_finite(n, dbad.data()));
+    }
+    {  // gemm: every transpose, alpha, beta, leading dimensions larger than the rows
+        const index m = 7, k = 5, cols = 6, ld = 9;
+        for (auto ta : {transpose::no, transpose::yes})
+            for (auto tb : {transpose::no, transpose::yes})
+                for (double beta : {0.0, 0.5}) {
+                    CAPTURE(int(ta));
+                    CAPTURE(int(tb));
+                    CAPTURE(beta);
+                    const auto a = random_values<S>(3, ld * 9), b = random_values<S>(4, ld * 9);
+                    auto c = random_values<S>(5, ld * cols);
+                    auto da = upload<D>(a), db = upload<D>(b), dc = upload<D>(c);
+                    D::gemm(ta, tb, m, cols, k, S(-0.7), da.data(), ld, db.data(), ld, S(beta), dc.data(), ld);
+                    cpu::gemm(ta, tb, m, cols, k, S(-0.7), a.data(), ld, b.data(), ld, S(beta), c.data(), ld);
+                    CHECK(relative(download<D>(dc.data(), ld * cols), c) < tol);
+                }
+    }
+    {  // embeddings: gather with sum and mean pooling, its adjoint, single ids
+        const index dim = 4, vocabulary = 10, segments = 5;
+        const std::vector<id_type> offsets{0, 2, 2, 5, 6, 9}, ids{1, 3, 0, 9, 9, 4, 2, 2, 7};
+        const auto table = random_values<S>(6, dim * vocabulary), src = random_values<S>(7, 6 * segments);
+        auto d_offsets = upload<D>(offsets), d_ids = upload<D>(ids);
+        auto d_table = upload<D>(table), d_src = upload<D>(src);
+        for (bool mean : {false, true}) {
+            CAPTURE(mean);
+            std::vector<S> out(std::size_t(6 * segments), S(3));
+            auto d_out = upload<D>(out);
+            D::gather_sum(dim, segments, d_offsets.data(), d_ids.data(), mean, d_table.data(), d_out.data(), 6);
+            cpu::gather_sum(dim, segments, offsets.data(), ids.data(), mean, table.data(), out.data(), 6);
+            CHECK(relative(download<D>(d_out.data(), 6 * segments), out) < tol);
+            auto grad = table;
+            auto d_grad = upload<D>(grad);
+            D::scatter_add(dim, segments, d_offsets.data(), d_ids.data(), mean, d_src.data(), 6, d_grad.data());
+            cpu::scatter_add(dim, segments, offsets.data(), ids.data(), mean, src.data(), 6, grad.data());
+            CHECK(relative(download<D>(d_grad.data(), dim * vocabulary), grad) < tol);
+        }
+        std::vector<S> out(std::size_t(dim * 9));
+        auto d_out = upload<D>(out);
+        D::gather_sum(dim, 9, static_cast<const id_type*>(nullptr), d_ids.data(), false, d_table.data(), d_out.data(), dim);
+        cpu::gather_sum(dim, 9, static_cast<const id_type*>(nullptr), ids.data(), false, table.data(), out.data(), dim);
+        CHECK(download<D>(d_out.data(), dim * 9) == out);
+    }
+    {  // bias broadcast and its adjoint, block copy
+        const index rows = 6, cols = 11;
+        const auto b = random_values<S>(8, rows), m = random_values<S>(9, rows * cols);
+        auto db = upload<D>(b), dm = upload<D>(m);
+        auto hb = b, hm = m;
+        D::add_to_columns(rows, cols, db.data(), dm.data());
+        cpu::add_to_columns(rows, cols, b.data(), hm.data());
+        CHECK(relative(download<D>(dm.data(), rows * cols), hm) < tol);
+        D::sum_columns(rows, cols, dm.data(), db.data());
+        cpu::sum_columns(rows, cols, hm.data(), hb.data());
+        CHECK(relative(download<D>(db.data(), rows), hb) < tol);
+        std::vector<S> block(std::size_t(4 * 3), S(0));
+        auto d_block = upload<D>(block);
+        D::copy_block(3, 3, dm.data() + 1, rows, d_block.data(), 4);
+        cpu::copy_block(3, 3, hm.data() + 1, rows, block.data(), 4);
+        CHECK(download<D>(d_block.data(), 12) == block);
+    }
+}
+
+// ---- gradients and Hessian-vector products ----------------------------------------------
+
+/// value, gradient and H v of `Net` with `Loss` on D, against device::cpu
+template <class C, template <class, class> class Net, class Loss>
+void check_derivatives(const nn::input_shape& shape, Loss loss = {}) {
+    using D = typename C::device;
+    using S = typename C::scalar;
+    using net_d = Net<S, D>;
+    using net_cpu = Net<S, device::cpu>;
+    const index samples = 9;
+    net_d f{shape, 11};
+    net_cpu g{shape, 11};
+    const index p = f.parameter_count(), rows = f.output_rows();
+    REQUIRE(p == g.parameter_count());
+
+    auto x_d = batch_on<S, D>(shape, samples, 12);
+    auto x_cpu = batch_on<S, device::cpu>(shape, samples, 12);
+    std::vector<S> target = random_values<S>(13, rows * samples, 0, 1);
+    if constexpr (std::is_same_v<Loss, loss::softmax_cross_entropy>) {
+        target.resize(std::size_t(samples));
+        for (index j = 0; j < samples; ++j) target[std::size_t(j)] = S(j % rows);
+    }
+    const auto theta = [&] {  // away from the initialization, the same on both devices
+        auto t = download<device::cpu>(g.parameters(), p);
+        const auto shift = random_values<S>(14, p, -0.1, 0.1);
+        for (index i = 0; i < p; ++i) t[std::size_t(i)] += shift[std::size_t(i)];
+        return t;
+    }();
+    const auto v = random_values<S>(15, p);
+    auto theta_d = upload<D>(theta), v_d = upload<D>(v), target_d = upload<D>(target);
+
+    objective<net_d, Loss> on_d{f, loss};
+    objective<net_cpu, Loss> on_cpu{g, loss};
+    auto ws_d = on_d.make_workspace(samples);
+    auto ws_cpu = on_cpu.make_workspace(samples);
+
+    const double value_d = double(on_d.value(theta_d.data(), x_d.view(), target_d.data(), ws_d));
+    const double value_cpu = double(on_cpu.value(theta.data(), x_cpu.view(), target.data(), ws_cpu));
+    CHECK(value_d == doctest::Approx(value_cpu).epsilon(C::tolerance));
+
+    typename D::template vector<S> grad_d(p), hv_d(p);
+    std::vector<S> grad(static_cast<std::size_t>(p)), hv(static_cast<std::size_t>(p));
+    on_d.gradient(theta_d.data(), x_d.view(), target_d.data(), ws_d, grad_d.data());
+    on_cpu.gradient(theta.data(), x_cpu.view(), target.data(), ws_cpu, grad.data());
+    CHECK(relative(download<D>(grad_d.data(), p), grad) < C::tolerance);
+    on_d.hvp(theta_d.data(), x_d.view(), target_d.data(), v_d.data(), ws_d, hv_d.data());
+    on_cpu.hvp(theta.data(), x_cpu.view(), target.data(), v.data(), ws_cpu, hv.data());
+    CHECK(relative(download<D>(hv_d.data(), p), hv) < C::tolerance);
+
+    // the learner's own forward pass
+    typename D::template vector<S> pred_d(rows * samples);
+    std::vector<S> pred(static_cast<std::size_t>(rows * samples));
+    auto mws_d = f.make_workspace(samples);
+    auto mws_cpu = g.make_workspace(samples);
+    f.forward(theta_d.data(), x_d.view(), mws_d, pred_d.data());
+    g.forward(theta.data(), x_cpu.view(), mws_cpu, pred.data());
+    CHECK(relative(download<D>(pred_d.data(), rows * samples), pred) < C::tolerance);
+}
+
+template <class C>
+void check_all_derivatives() {
+    SUBCASE("mlp, mse") { check_derivatives<C, mlp>(mlp_shape, loss::mse{}); }
+    SUBCASE("mlp, bce_with_logits") { check_derivatives<C, mlp>(mlp_shape, loss::bce_with_logits{}); }
+    SUBCASE("recommender, mse") { check_derivatives<C, recommender>(recommender_shape, loss::mse{}); }
+    SUBCASE("recommender, bce_with_logits") {
+        check_derivatives<C, recommender>(recommender_shape, loss::bce_with_logits{});
+    }
+}
+
+// ---- meta-algorithms ----------------------------------------------------------------------
+
+/// meta-gradients on one task, then a few meta-steps of fit(), then adapt(): D against the CPU
+template <class C, template <class> class Algorithm, template <class, class> class Net>
+void check_algorithm(const nn::input_shape& shape, auto options) {
+    using D = typename C::device;
+    using S = typename C::scalar;
+    const double tol = C::tolerance;
+    Algorithm<Net<S, D>> on_d{Net<S, D>{shape, 21}, options};
+    Algorithm<Net<S, device::cpu>> on_cpu{Net<S, device::cpu>{shape, 21}, options};
+    const auto tasks_d = tasks_on<S, D>(shape, 6, 7, 5, 22);
+    const auto tasks_cpu = tasks_on<S, device::cpu>(shape, 6, 7, 5, 22);
+    const auto views_d = meta::views(tasks_d);
+    const auto views_cpu = meta::views(tasks_cpu);
+    const index width = on_d.meta_parameter_count();
+    REQUIRE(width == on_cpu.meta_parameter_count());
+
+    typename D::template vector<S> g_d(width);
+    std::vector<S> g(static_cast<std::size_t>(width));
+    const double loss_d = on_d.meta_gradient(views_d[0], g_d.data());
+    const double loss_cpu = on_cpu.meta_gradient(views_cpu[0], g.data());
+    CHECK(loss_d == doctest::Approx(loss_cpu).epsilon(tol));
+    CHECK(relative(download<D>(g_d.data(), width), g) < tol);
+
+    on_d.fit(views_d, {.epochs = 2});
+    on_cpu.fit(views_cpu, {.epochs = 2});
+    CHECK(on_d.steps() == on_cpu.steps());
+    CHECK(relative(on_d.snapshot(), on_cpu.snapshot()) < tol);
+
+    auto personal_d = on_d.adapt(views_d[1].support, views_d[1].support_target);
+    auto personal_cpu = on_cpu.adapt(views_cpu[1].support, views_cpu[1].support_target);
+    CHECK(relative(personal_d.predict(views_d[1].query), personal_cpu.predict(views_cpu[1].query)) < tol);
+    const auto report_d = on_d.evaluate(views_d), report_cpu = on_cpu.evaluate(views_cpu);
+    CHECK(report_d.loss == doctest::Approx(report_cpu.loss).epsilon(tol));
+}
+
+template <class L>
+using maml_mse = meta::maml<L, loss::mse>;
+template <class L>
+using melu_mse = meta::melu_maml<L, loss::mse>;
+template <class L>
+using meta_sgd_mse = meta::meta_sgd<L, loss::mse>;
+template <class L>
+using reptile_mse = meta::reptile<L, loss::mse>;
+template <class L>
+using fine_tune_mse = meta::fine_tune<L, loss::mse>;
+
+template <class C>
+void check_all_algorithms() {
+    SUBCASE("MAML order 2, K = 3") {
+        check_algorithm<C, maml_mse, mlp>(mlp_shape, meta::maml_options{.inner_lr = 0.3, .inner_steps = 3, .meta_batch = 2});
+    }
+    SUBCASE("MAML order 1, K = 2, recommender") {
+        check_algorithm<C, maml_mse, recommender>(
+            recommender_shape, meta::maml_options{.inner_lr = 0.3, .inner_steps = 2, .order = 1, .meta_batch = 3});
+    }
+    SUBCASE("MeLU (dense head adapts), order 2, K = 2") {
+        check_algorithm<C, melu_mse, recommender>(recommender_shape,
+                                                  meta::maml_options{.inner_lr = 0.2, .inner_steps = 2, .meta_batch = 2});
+    }
+    SUBCASE("Meta-SGD, K = 2") {
+        check_algorithm<C, meta_sgd_mse, mlp>(mlp_shape, meta::maml_options{.inner_lr = 0.2, .inner_steps = 2, .meta_batch = 2});
+    }
+    SUBCASE("Reptile, K = 3") {
+        check_algorithm<C, reptile_mse, recommender>(recommender_shape,
+                                                     meta::reptile_options<optim::sgd>{.inner = {.lr = 0.1}, .inner_steps = 3, .meta_batch = 2});
+    }
+    SUBCASE("fine-tuning") {
+        check_algorithm<C, fine_tune_mse, mlp>(mlp_shape, meta::fine_tune_options<optim::sgd>{.meta_batch = 2});
+    }
+}
+
+// ---- optimizers ---------------------------------------------------------------------------
+
+/// three steps of `opt` on D and on the CPU from the same parameters and gradients
+template <class C, class Optimizer>
+void check_optimizer(const Optimizer& opt) {
+    using D = typename C::device;
+    using S = typename C::scalar;
+    const index n = 777;
+    auto theta = random_values<S>(31, n);
+    auto theta_d = upload<D>(theta);
+    auto st = optim::make_state<S, device::cpu>(opt, n);
+    auto st_d = optim::make_state<S, D>(opt, n);
+    for (int step = 0; step < 3; ++step) {
+        const auto grad = random_values<S>(32 + std::uint64_t(step), n, -3, 3);
+        auto grad_d = upload<D>(grad);
+        opt.step(st, theta.data(), grad.data(), n);
+        opt.step(st_d, theta_d.data(), grad_d.data(), n);
+    }
+    CHECK(relative(download<D>(theta_d.data(), n), theta) < C::tolerance);
+    CHECK(relative(download<D>(st_d.buffer.data(), st_d.buffer.size()),
+                   download<device::cpu>(st.buffer.data(), st.buffer.size())) < C::tolerance);
+}
+
+template <class C>
+void check_all_optimizers() {
+    SUBCASE("sgd") { check_optimizer<C>(optim::sgd{.lr = 0.1, .weight_decay = 0.01}); }
+    SUBCASE("momentum, Nesterov") { check_optimizer<C>(optim::momentum{.lr = 0.05, .mu = 0.9, .nesterov = true}); }
+    SUBCASE("adagrad") { check_optimizer<C>(optim::adagrad{.lr = 0.1}); }
+    SUBCASE("adam, clipped") { check_optimizer<C>(optim::adam{.lr = 0.01, .weight_decay = 0.001, .clip_norm = 5}); }
+    SUBCASE("adamw") { check_optimizer<C>(optim::adamw{.lr = 0.01, .weight_decay = 0.1}); }
+}
+
+}  // namespace metarec::test::cross
