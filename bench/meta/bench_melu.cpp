@@ -27,72 +27,14 @@
 #include <metarec/metarec.hpp>
 
 #include "../support/heap_counter.hpp"
+#include "../support/melu_workload.hpp"
 
 namespace {
 
 namespace mr = metarec;
 using model = mr::recsys::melu<>;
 using algorithm = mr::meta::melu_maml<model, mr::loss::mse>;
-using sample_batch = mr::nn::batch_data<float>;
-
-constexpr mr::index shots = 10, pool_size = 1024;
-// vocabularies: single-valued gender, age, occupation, zip (user) and rate (item); then the
-// item's multi-valued genre, director, actor, with a fixed bag size each
-const std::vector<mr::index> categorical = {2, 7, 21, 3402, 6};
-const std::vector<mr::index> multi = {25, 2186, 8030};
-constexpr mr::index bag_sizes[] = {2, 2, 4};
-constexpr int user_fields = 4;
-
-mr::nn::input_shape shape() { return {.dense = 0, .categorical = categorical, .multi = multi}; }
-
-//! FLOPs of the matrix products of one task, as the performance issue counts them
-double task_flops(int order, int steps) { return ((order == 2 ? 2.715 : 0.905) * steps + 1.233) * 1e6; }
-
-//! random users and items, and batches of (user, items) pairs
-struct shop {
-    mr::detail::rng g{7};
-
-    std::vector<mr::id_type> user() {
-        std::vector<mr::id_type> u;
-        for (int f = 0; f < user_fields; ++f) u.push_back(mr::id_type(g.below(std::uint64_t(categorical[std::size_t(f)]))));
-        return u;
-    }
-    //! n items for one user: its fields repeated, each item's rate and bags drawn at random
-    sample_batch pairs(const std::vector<mr::id_type>& u, mr::index n) {
-        std::vector<std::vector<mr::id_type>> cat(categorical.size());
-        for (mr::index j = 0; j < n; ++j) {
-            for (int f = 0; f < user_fields; ++f) cat[std::size_t(f)].push_back(u[std::size_t(f)]);
-            cat[user_fields].push_back(mr::id_type(g.below(std::uint64_t(categorical[user_fields]))));
-        }
-        std::vector<mr::nn::host_bags> bags(multi.size());
-        for (std::size_t f = 0; f < multi.size(); ++f) {
-            bags[f].offsets.push_back(0);
-            for (mr::index j = 0; j < n; ++j) {
-                for (mr::index k = 0; k < bag_sizes[f]; ++k) bags[f].ids.push_back(mr::id_type(g.below(std::uint64_t(multi[f]))));
-                bags[f].offsets.push_back(mr::id_type(bags[f].ids.size()));
-            }
-        }
-        return sample_batch(n, {}, 0, cat, bags);
-    }
-    std::vector<float> ratings(mr::index n) {
-        std::vector<float> y(static_cast<std::size_t>(n));
-        for (auto& v : y) v = float(1 + g.below(5));
-        return y;
-    }
-};
-
-struct task_set {
-    std::vector<mr::meta::task_data<float>> storage;
-    std::vector<mr::meta::task<mr::nn::batch<float>, float>> tasks;
-    explicit task_set(mr::index count) {
-        shop s;
-        for (mr::index t = 0; t < count; ++t) {
-            const auto u = s.user();
-            storage.emplace_back(s.pairs(u, shots), s.ratings(shots), s.pairs(u, shots), s.ratings(shots), t);
-        }
-        tasks = mr::meta::views(storage);
-    }
-};
+using namespace mr::bench::melu_workload;
 
 algorithm make_algorithm(int order, int steps, mr::index batch, int threads, bool lazy = false) {
     return algorithm{model{shape(), 1},
@@ -104,7 +46,7 @@ template <bool Lazy>
 void maml_step(benchmark::State& state) {
     const int order = int(state.range(0)), steps = int(state.range(1)), threads = int(state.range(3));
     const mr::index batch = state.range(2);
-    const task_set data{pool_size};
+    const task_set<> data{pool_size};
     auto melu = make_algorithm(order, steps, batch, threads, Lazy);
     melu.fit(data.tasks, {.epochs = 1});  // warm-up: workspaces
     for (auto _ : state) melu.fit(data.tasks, {.epochs = 1});  // pool_size / batch meta-steps
@@ -115,7 +57,7 @@ void maml_step(benchmark::State& state) {
 
 void maml_memory(benchmark::State& state) {
     const int order = int(state.range(0)), steps = int(state.range(1));
-    const task_set data{32};
+    const task_set<> data{32};
     for (auto _ : state) {
         const auto before = mr::bench::live_bytes.load();
         mr::bench::peak_bytes = before;
@@ -131,8 +73,8 @@ void adapt_rank(benchmark::State& state) {
     const mr::index support_size = state.range(0), candidates = state.range(2);
     const int steps = int(state.range(1));
     constexpr std::size_t top = 10;
-    shop s;
-    const task_set data{32};
+    shop<> s;
+    const task_set<> data{32};
     auto melu = make_algorithm(2, steps, 32, 1);
     melu.fit(data.tasks, {.epochs = 1});  // a meta-trained state (one step: the timing does not depend on it)
     const auto u = s.user();

@@ -1,0 +1,25 @@
+// metarec benchmark: MeLU meta-training on device::thrust's host systems (sequential C++,
+// OpenMP, TBB), with device::cpu (Eigen) as the reference; see bench/support/device_meta_step.hpp.
+// The host systems run Thrust's generic GEMM kernel (one output element per iteration): they
+// exist to test the Thrust path without a GPU, not to replace device::cpu.
+// SPDX-License-Identifier: Apache-2.0
+#include <metarec/device/thrust.hpp>
+
+#include "../support/device_meta_step.hpp"
+
+int main(int argc, char** argv) {
+    namespace mr = metarec;
+    namespace sys = metarec::device::system;
+    mr::bench::register_device_meta_step<mr::device::cpu>("cpu");
+    mr::bench::register_device_meta_step<mr::device::thrust<sys::cpp>>("thrust_cpp");
+#if defined(_OPENMP)
+    mr::bench::register_device_meta_step<mr::device::thrust<sys::omp>>("thrust_omp");
+#endif
+#if defined(METAREC_HAS_TBB)
+    mr::bench::register_device_meta_step<mr::device::thrust<sys::tbb>>("thrust_tbb");
+#endif
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+}

@@ -1,0 +1,23 @@
+// metarec benchmark: MeLU meta-training on device::cuda (see bench/support/device_meta_step.hpp):
+// meta-batches 32, 256 and 1,024, K 1 and 5, orders 1 and 2, with 1 host thread (the tasks
+// of a meta-batch one after another on one stream: the per-task loop) and 8 (eight tasks at
+// a time on eight per-thread streams). Needs a GPU: without one it says so and exits with 77.
+// SPDX-License-Identifier: Apache-2.0
+#include <cstdio>
+
+#include <metarec/cuda/device.cuh>
+
+#include "../../bench/support/device_meta_step.hpp"
+
+int main(int argc, char** argv) {
+    namespace mr = metarec;
+    if (mr::device::cuda_device_count() == 0) {
+        std::printf("metarec: no CUDA GPU found: bench_cuda has nothing to measure\n");
+        return 77;
+    }
+    mr::bench::register_device_meta_step<mr::device::cuda>("cuda", {1, 8});
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+}
