@@ -83,3 +83,49 @@ TEST_CASE("thrust: host systems report host memory, buffers are raw pointers of 
     CHECK(back == host);
     CHECK(device_thrust<sys::cpp>::reduce(0, [](mr::index) { return 1; }) == 0);
 }
+
+namespace {
+
+// counts the host <-> device copies and the largest one
+struct transfer_log {
+    std::atomic<long> to_host{0}, to_device{0}, largest{0};
+    void note(std::atomic<long>& calls, mr::index n) {
+        ++calls;
+        for (long seen = largest; n > seen && !largest.compare_exchange_weak(seen, n);) {}
+    }
+} transfers;
+
+struct logging_cpp : mr::device::basic_thrust<logging_cpp, sys::cpp> {
+    using base = mr::device::basic_thrust<logging_cpp, sys::cpp>;
+    template <class S>
+    static void to_host(mr::index n, const S* src, S* dst) {
+        transfers.note(transfers.to_host, n);
+        base::to_host(n, src, dst);
+    }
+    template <class S>
+    static void to_device(mr::index n, const S* src, S* dst) {
+        transfers.note(transfers.to_device, n);
+        base::to_device(n, src, dst);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("thrust: meta-training copies nothing between host and device but scalars") {
+    namespace meta = mr::meta;
+    using net = cross::recommender<float, logging_cpp>;
+    const auto data = cross::tasks_on<float, logging_cpp>(cross::recommender_shape, 8, 6, 5, 3);
+    const auto tasks = meta::views(data);
+    meta::melu_maml<net, mr::loss::mse> melu{net{cross::recommender_shape, 1},
+                                             {.inner_lr = 0.1, .inner_steps = 2, .meta_batch = 4}};
+    transfers.to_host = transfers.to_device = transfers.largest = 0;
+    melu.fit(tasks, {.epochs = 3});
+    CHECK(melu.steps() == 6);
+    CHECK(transfers.to_device == 0);
+    CHECK(transfers.largest <= 1);  // the bag offsets an embedding layer checks
+    CHECK(transfers.to_host > 0);
+    // what copies on purpose: evaluation and snapshots
+    transfers.largest = 0;
+    (void)melu.snapshot();
+    CHECK(transfers.largest == melu.meta_parameter_count());
+}

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <type_traits>
@@ -137,9 +138,9 @@ struct thrust_gemm_kernel {
 /// system's execution policy; every other operation is execution_policy's generic kernel
 /// on top of them, except `gemm` where the system brings its own (cuBLAS on CUDA).
 ///
-/// With system::omp and system::tbb, every operation is parallel across the system's
-/// threads; a reduction's summation order then depends on the thread count (results agree
-/// with device::cpu to rounding, not bit for bit). Meta-algorithms' `threads` option adds
+/// With system::omp and system::tbb, every operation of at least `serial_below` units of
+/// work is parallel across the system's threads; a reduction's summation order then depends
+/// on the thread count (results agree with device::cpu to rounding, not bit for bit). Meta-algorithms' `threads` option adds
 /// threads over tasks on top: keep it at 1 with these systems, or cap OMP_NUM_THREADS.
 /// @tparam Derived the concrete policy
 /// @tparam System  system::cpp, system::omp, system::tbb or system::cuda
@@ -152,15 +153,27 @@ struct basic_thrust : execution_policy<Derived> {
     template <class S>
     using vector = detail::thrust_buffer<S, typename detail::thrust_system<System>::template vector<S>>;
 
+    /// On the host systems, a loop of fewer than this many iterations (of unit work) runs on
+    /// the calling thread: forking OpenMP or TBB threads costs microseconds, more than the
+    /// small element-wise kernels of a few-shot task take (measured in bench_thrust).
+    static constexpr index serial_below = host_memory ? 16384 : 0;
+
     template <class F>
     static void for_each(index n, F f) {
-        if (n > 0) ::thrust::for_each_n(policy(), ::thrust::counting_iterator<index>(0), n, f);
+        for_each_weighted(n, 1, f);
     }
 
     template <class F>
     static auto reduce(index n, F f) {
         using R = decltype(f(index{}));
         if (n <= 0) return R(0);
+        if constexpr (host_memory) {
+            if (n < serial_below) {
+                R acc = R(0);
+                for (index i = 0; i < n; ++i) acc += f(i);
+                return acc;
+            }
+        }
         return ::thrust::transform_reduce(policy(), ::thrust::counting_iterator<index>(0),
                                           ::thrust::counting_iterator<index>(n), f, R(0), ::thrust::plus<R>());
     }
@@ -172,8 +185,8 @@ struct basic_thrust : execution_policy<Derived> {
         if constexpr (requires { traits::gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); })
             traits::gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         else
-            Derived::for_each(m * n, detail::thrust_gemm_kernel<S>{ta == transpose::yes, tb == transpose::yes, m, k, alpha,
-                                                                   a, lda, b, ldb, beta, c, ldc});
+            for_each_weighted(m * n, k, detail::thrust_gemm_kernel<S>{ta == transpose::yes, tb == transpose::yes, m, k,
+                                                                      alpha, a, lda, b, ldb, beta, c, ldc});
     }
 
     template <class S>
@@ -187,6 +200,20 @@ struct basic_thrust : execution_policy<Derived> {
 
     //! the Thrust execution policy of the system (its tag)
     static constexpr auto policy() { return typename detail::thrust_system<System>::tag{}; }
+
+private:
+    // for_each of n iterations of `work` units each: on the calling thread when small
+    template <class F>
+    static void for_each_weighted(index n, index work, F f) {
+        if (n <= 0) return;
+        if constexpr (host_memory) {
+            if (n * std::max(work, index(1)) < serial_below) {
+                for (index i = 0; i < n; ++i) f(i);
+                return;
+            }
+        }
+        ::thrust::for_each_n(policy(), ::thrust::counting_iterator<index>(0), n, f);
+    }
 };
 
 /// The Thrust device policy of a system: `device::thrust<device::system::omp>`.
