@@ -13,6 +13,11 @@
 #define METAREC_HOST_DEVICE
 #endif
 
+/// @namespace metarec
+/// Header-only C++20 meta-learning for cold-start recommendation. The basic types, the
+/// concepts (learner, loss_function, optimizer, device_policy) and objective live here; the
+/// parts in nested namespaces: nn (networks), loss, optim, meta (meta-algorithms), device,
+/// dist, data, eval, recsys, callbacks and io. `#include <metarec/metarec.hpp>` for the core.
 namespace metarec {
 
 /// Signed size and offset type of every flat vector and matrix dimension.
@@ -24,8 +29,8 @@ using id_type = std::int32_t;
 /// A contiguous range `[offset, offset + size)` of a flat parameter vector: the slice a
 /// meta-algorithm adapts, or the parameters whose gradient on a batch can be nonzero.
 struct parameter_range {
-    index offset = 0;
-    index size = 0;
+    index offset = 0;  //!< first parameter of the range
+    index size = 0;    //!< number of parameters
 };
 
 /// Whether a matrix operand is used as stored or transposed (BLAS convention).

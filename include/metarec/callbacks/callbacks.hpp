@@ -7,6 +7,10 @@
 
 #include "../config.hpp"
 
+/// @namespace metarec::callbacks
+/// The hooks that fit() calls on callbacks (on_fit_begin, on_step_end, on_epoch_end,
+/// on_fit_end; any subset, found with `requires`; returning true stops training) and the
+/// built-in callbacks (callbacks/standard.hpp).
 namespace metarec::callbacks {
 
 /// What fit() reports when it starts.

@@ -59,8 +59,8 @@ using task_scalar_t = std::remove_cvref_t<decltype(*std::declval<const Task&>().
 template <class Tasks>
 class early_stopping {
 public:
-    using task_type = std::remove_cvref_t<decltype(*std::declval<const Tasks&>().data())>;
-    using scalar_type = detail::task_scalar_t<task_type>;
+    using task_type = std::remove_cvref_t<decltype(*std::declval<const Tasks&>().data())>;  //!< the validation tasks' type
+    using scalar_type = detail::task_scalar_t<task_type>;                                   //!< scalar type of the tasks' targets (the algorithm's scalar)
 
     /// @param validation the validation tasks (see Tasks for who owns them)
     /// @param options    patience (default 5), min_delta (0), restore_best (true), adapt ({})
@@ -159,7 +159,8 @@ private:
     std::vector<scalar_type> best_;
 };
 
-// Deduction: a span or an lvalue vector is viewed (not copied); an rvalue vector is kept.
+/// @{
+/// @brief Deduction: a span or an lvalue vector is viewed (not copied); an rvalue vector is kept.
 template <class T, std::size_t N>
 early_stopping(std::span<T, N>, early_stopping_options = {}) -> early_stopping<std::span<const std::remove_const_t<T>>>;
 template <class T, class A>
@@ -168,6 +169,7 @@ template <class T, class A>
 early_stopping(const std::vector<T, A>&, early_stopping_options = {}) -> early_stopping<std::span<const T>>;
 template <class T, class A>
 early_stopping(std::vector<T, A>&&, early_stopping_options = {}) -> early_stopping<std::vector<T, A>>;
+/// @}
 
 /// Helper for `early_stopping{validation, options}`, the same deduction.
 /// @tparam Tasks a span or a vector of the algorithm's task_type

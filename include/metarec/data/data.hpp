@@ -11,3 +11,8 @@
 #include "schema.hpp"        // IWYU pragma: export
 #include "split.hpp"         // IWYU pragma: export
 #include "synthetic.hpp"     // IWYU pragma: export
+
+/// @namespace metarec::data
+/// Interaction data sets with user and item side features: the in-memory data set, loaders
+/// (MovieLens 100K and 1M, a generic CSV format, `.npy` dense features; component
+/// metarec::data), synthetic data, and cold-start splits into meta-learning tasks.

@@ -22,40 +22,40 @@ enum class field_kind {
 
 /// One categorical field: the value of row r is `vocabulary[ids[r]]`.
 struct categorical_field {
-    std::string name;
+    std::string name;                     //!< the column name in the features file (and the schema)
     std::vector<std::string> vocabulary;  //!< distinct values in order of first appearance
     std::vector<id_type> ids;             //!< one per row
 };
 
 /// One multi-valued field: row r holds `ids[offsets[r] .. offsets[r+1])` (possibly none).
 struct multi_field {
-    std::string name;
-    std::vector<std::string> vocabulary;
+    std::string name;                     //!< the column name in the features file (and the schema)
+    std::vector<std::string> vocabulary;  //!< distinct values in order of first appearance
     std::vector<id_type> offsets;  //!< rows + 1 entries, from 0
-    std::vector<id_type> ids;
+    std::vector<id_type> ids;             //!< the vocabulary ids of every row, concatenated in row order
 };
 
 /// One numeric field, one finite value per row.
 struct numeric_field {
-    std::string name;
-    std::vector<float> values;
+    std::string name;           //!< the column name in the features file (and the schema)
+    std::vector<float> values;  //!< one per row
 };
 
 /// One dense-vector field: row r is `values[r * dim .. (r+1) * dim)`.
 struct dense_field {
-    std::string name;
-    index dim = 0;
-    std::vector<float> values;
+    std::string name;           //!< the column name in the schema
+    index dim = 0;              //!< length of each row's vector (columns of the `.npy` matrix)
+    std::vector<float> values;  //!< `rows x dim`, row-major
 };
 
 /// The side features of users (or of items): one row per entity, fields by kind in schema
 /// order. `keys[r]` is the entity's identifier in the source files and `row(key)` finds it.
 struct feature_table {
-    std::vector<std::string> keys;
-    std::vector<categorical_field> categorical;
-    std::vector<multi_field> multi;
-    std::vector<numeric_field> numeric;
-    std::vector<dense_field> dense;
+    std::vector<std::string> keys;               //!< identifier of each row's entity in the source files
+    std::vector<categorical_field> categorical;  //!< categorical fields, in schema order
+    std::vector<multi_field> multi;              //!< multi-valued fields, in schema order
+    std::vector<numeric_field> numeric;          //!< numeric fields, in schema order
+    std::vector<dense_field> dense;              //!< dense-vector fields, in schema order
 
     //! number of rows (entities)
     index rows() const noexcept { return index(keys.size()); }
@@ -85,8 +85,8 @@ private:
 
 /// One interaction: `user` and `item` are rows of the feature tables.
 struct interaction {
-    id_type user = 0;
-    id_type item = 0;
+    id_type user = 0;            //!< row of dataset::users
+    id_type item = 0;            //!< row of dataset::items
     float rating = 0;            //!< a rating (e.g. 1..5) or a 0/1 label
     std::int64_t timestamp = 0;  //!< seconds, 0 when the data has none
 };
@@ -101,10 +101,13 @@ struct load_report {
 /// Every interaction's user and item have a feature row (loaders check it).
 struct dataset {
     std::string name;  //!< e.g. "movielens-100k", "synthetic"
+    /// @{
+    /// @brief the side features of the users and of the items: one row per entity
     feature_table users, items;
-    std::vector<interaction> interactions;
-    bool has_timestamps = false;
-    load_report report;
+    /// @}
+    std::vector<interaction> interactions;  //!< in load (or generation) order
+    bool has_timestamps = false;            //!< whether the interactions carry real timestamps (else every one is 0)
+    load_report report;                     //!< what a lenient load skipped
 
     //! the mean rating over all interactions (0 if there are none)
     double mean_rating() const noexcept {

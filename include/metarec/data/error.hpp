@@ -19,6 +19,10 @@ namespace metarec {
 /// valid UTF-8 sequence (Latin-1 text, binary data); file() and reason() hold the same text.
 class data_error : public std::runtime_error {
 public:
+    /// @param file   the file, or the schema string's name (e.g. "--user-schema")
+    /// @param line   1-based line, 0 if not about a line
+    /// @param column 1-based column (field number for delimited files), 0 if not about a column
+    /// @param reason what is wrong
     data_error(const std::string& file, std::int64_t line, std::int64_t column, const std::string& reason)
         : std::runtime_error(format(printable(file), line, column, printable(reason))),
           file_(printable(file)), line_(line), column_(column), reason_(printable(reason)) {}

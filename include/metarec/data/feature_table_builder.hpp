@@ -26,6 +26,9 @@ namespace metarec::data {
 /// leaves the table as it was. Dense fields are attached afterwards (attach_dense).
 class feature_table_builder {
 public:
+    /// Adds an empty field to `table` for every non-dense field of `schema`, in schema order.
+    /// @param table  the table to fill; it must outlive the builder
+    /// @param schema the fields of the rows, as parsed by parse_schema()
     feature_table_builder(feature_table& table, std::vector<field_spec> schema) : table_(&table), schema_(std::move(schema)) {
         for (const auto& f : schema_) {
             switch (f.kind) {

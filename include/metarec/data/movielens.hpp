@@ -123,7 +123,7 @@ inline dataset load_movielens_100k(const std::filesystem::path& dir, load_option
 }
 
 /// Loads MovieLens 1M from `dir`: `users.dat` (`UserID::Gender::Age::Occupation::Zip-code`),
-/// `movies.dat` (`MovieID::Title (Year)::Genre|Genre...`, Latin-1) and `ratings.dat`
+/// `movies.dat` (`MovieID::Title (Year)::%Genre|Genre...`, Latin-1) and `ratings.dat`
 /// (`UserID::MovieID::Rating::Timestamp`). The same features as load_movielens_100k:
 /// users `gender`, `age` (one of the groups 1, 18, 25, 35, 45, 50, 56, else an error),
 /// `occupation`, `zip` (first two characters); items `year` (from the title's `(1995)`, ""

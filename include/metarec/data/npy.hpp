@@ -24,8 +24,11 @@ namespace metarec::data {
 
 /// A row-major `rows x cols` float matrix.
 struct matrix {
+    /// @{
+    /// @brief the matrix dimensions
     index rows = 0, cols = 0;
-    std::vector<float> values;
+    /// @}
+    std::vector<float> values;  //!< `rows * cols` entries, row after row
 };
 
 namespace detail {

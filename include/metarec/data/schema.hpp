@@ -14,8 +14,8 @@ namespace metarec::data {
 
 /// One field of a schema: its column name, kind, and (dense fields) the `.npy` file.
 struct field_spec {
-    std::string name;
-    field_kind kind = field_kind::categorical;
+    std::string name;                           //!< the column name
+    field_kind kind = field_kind::categorical;  //!< how the column's cells are read
     std::string source;  //!< dense: the .npy file, relative to the features file's directory
     std::int64_t position = 0;  //!< 1-based character position of the name in the schema string (0: not from one)
 };

@@ -35,6 +35,7 @@ enum class task_group {
 /// Options of make_split(). The defaults follow MeLU: users with 13..100 interactions,
 /// 10 query interactions per task, the rest as support.
 struct split_options {
+    //! what is new at test time
     data::scenario scenario = scenario::new_users;
     double test_fraction = 0.2;        //!< share of users (items) that are new (warm: of each task held out)
     double validation_fraction = 0.1;  //!< share of the training side kept apart for early stopping
@@ -44,24 +45,34 @@ struct split_options {
     index query = 10;                  //!< query interactions per task
     index support = -1;                //!< support interactions per task (-1: all the rest)
     index train_draws = 1;             //!< training tasks per training group: independent random support/query draws
+    //! what a task is about
     task_group group = task_group::user;
     std::string feature{};             //!< task_group::feature: the user or item categorical field to group by
-    std::uint64_t seed = 1;
+    std::uint64_t seed = 1;            //!< seed of every random choice (new entities, support/query draws, validation)
 };
 
 /// One task: interactions (indices into dataset::interactions) to adapt on and to be judged on.
 struct task_split {
     std::int64_t key = -1;      //!< the user or item row, or the feature value id
+    /// @{
+    /// @brief interactions to adapt on (support) and to be judged on (query)
     std::vector<index> support, query;
+    /// @}
 };
 
 /// A split: training tasks (meta-training), validation tasks (early stopping), test tasks.
 struct split {
+    /// @{
+    /// @brief the training, validation and test tasks
     std::vector<task_split> train, validation, test;
+    /// @}
     /// interactions the models and baselines may learn from: those of the training and
     /// validation tasks (warm: every interaction but the test queries)
     std::vector<index> training_interactions;
-    std::vector<char> new_user, new_item;  //!< per user / item row: held out of training
+    /// @{
+    /// @brief per user / item row: held out of training
+    std::vector<char> new_user, new_item;
+    /// @}
 };
 
 /// Parses a scenario name: `warm`, `new-users`, `new-items`, `new-users-new-items`.

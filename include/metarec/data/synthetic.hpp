@@ -19,11 +19,11 @@ struct synthetic_options {
     index users = 1000;              //!< number of users
     index items = 400;               //!< number of items
     index min_interactions = 15;     //!< interactions per user, drawn uniformly in [min, max]
-    index max_interactions = 60;
+    index max_interactions = 60;     //!< at most this many interactions per user (at most `items`)
     int taste_dim = 8;               //!< dimension of the latent tastes
     double demographic_share = 0.5;  //!< share of a user's taste explained by their features (0..1)
     double noise = 0.35;             //!< standard deviation of the rating noise
-    std::uint64_t seed = 1;
+    std::uint64_t seed = 1;          //!< seed of metarec's generator: the same seed gives the same data set
 };
 
 /// A shop with users, items and 1..5 star ratings generated from a latent model:

@@ -37,6 +37,7 @@ struct basic_cpu : execution_policy<Derived> {
         for (index i = 0; i < n; ++i) f(i);
     }
 
+    //! sum of f(i) for i = 0, 1, ..., n-1, in that order (the type of f's result; 0 when n <= 0)
     template <class F>
     static auto reduce(index n, F f) {
         using R = decltype(f(index{}));
@@ -45,6 +46,7 @@ struct basic_cpu : execution_policy<Derived> {
         return acc;
     }
 
+    //! column-major `C = alpha op(A) op(B) + beta C` (Eigen's GEMM; when `beta == 0`, C is not read)
     template <class S>
     static void gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, const S* a,
                      index lda, const S* b, index ldb, S beta, S* c, index ldc) {
@@ -71,19 +73,23 @@ struct basic_cpu : execution_policy<Derived> {
         else run(A.transpose(), B.transpose());
     }
 
+    //! copies n values to host memory (a memcpy: host and device are the same memory)
     template <class S>
     static void to_host(index n, const S* src, S* dst) {
         if (n > 0) std::memcpy(dst, src, sizeof(S) * std::size_t(n));
     }
+    //! copies n values from host memory (a memcpy)
     template <class S>
     static void to_device(index n, const S* src, S* dst) {
         if (n > 0) std::memcpy(dst, src, sizeof(S) * std::size_t(n));
     }
 
+    //! x[i] = value
     template <class S>
     static void fill(index n, S value, S* x) {
         map(x, n).setConstant(value);
     }
+    //! y[i] = x[i] (a memcpy: x and y must not overlap)
     template <class S>
     static void copy(index n, const S* x, S* y) {
         if (n > 0) std::memcpy(y, x, sizeof(S) * std::size_t(n));
@@ -94,10 +100,12 @@ struct basic_cpu : execution_policy<Derived> {
         if (rows == lds && rows == ldd) return copy(rows * cols, src, dst);
         for (index c = 0; c < cols; ++c) copy(rows, src + c * lds, dst + c * ldd);
     }
+    //! y += alpha x
     template <class S>
     static void axpy(index n, S alpha, const S* x, S* y) {
         map(y, n) += alpha * map(x, n);
     }
+    //! x *= alpha
     template <class S>
     static void scal(index n, S alpha, S* x) {
         map(x, n) *= alpha;
@@ -108,11 +116,14 @@ struct basic_cpu : execution_policy<Derived> {
     static bool all_finite(index n, const S* x) {
         return n == 0 || (map(x, n) * S(0)).sum() == S(0);
     }
+    //! sum_i x[i] y[i]
     template <class S>
     static S dot(index n, const S* x, const S* y) {
         return map(x, n).dot(map(y, n));
     }
 
+    //! @copydoc metarec::device::execution_policy::gather_sum
+    //! Here segment by segment, each a sum of Eigen column maps.
     template <class S>
     static void gather_sum(index dim, index segments, const id_type* offsets, const id_type* ids,
                            bool mean, const S* table, S* out, index ldo) {
@@ -125,6 +136,7 @@ struct basic_cpu : execution_policy<Derived> {
         }
     }
 
+    //! @copydoc metarec::device::execution_policy::scatter_add
     template <class S>
     static void scatter_add(index dim, index segments, const id_type* offsets, const id_type* ids,
                             bool mean, const S* src, index lds, S* table) {
@@ -136,10 +148,12 @@ struct basic_cpu : execution_policy<Derived> {
         }
     }
 
+    //! y[:, j] += b for every column j of the rows x cols matrix y (bias broadcast)
     template <class S>
     static void add_to_columns(index rows, index cols, const S* b, S* y) {
         map(y, rows, cols).colwise() += map(b, rows);
     }
+    //! b += sum_j y[:, j] (bias gradient)
     template <class S>
     static void sum_columns(index rows, index cols, const S* y, S* b) {
         map(b, rows) += map(y, rows, cols).rowwise().sum();

@@ -4,6 +4,10 @@
 
 #include "../config.hpp"
 
+/// @namespace metarec::device
+/// Device policies: stateless tag types whose static operations (GEMM, BLAS-1, embedding
+/// gather/scatter, transfers) every layer, loss and optimizer calls; device::cpu (Eigen),
+/// device::thrust<System> (Thrust on the host or a GPU) and device::cuda.
 namespace metarec::device {
 
 namespace detail {

@@ -146,10 +146,11 @@ struct thrust_gemm_kernel {
 /// @tparam System  system::cpp, system::omp, system::tbb or system::cuda
 template <class Derived, class System>
 struct basic_thrust : execution_policy<Derived> {
-    using system_type = System;
+    using system_type = System;  //!< the Thrust system (system::cpp, omp, tbb or cuda)
     //! whether the host may dereference the policy's pointers (false on a GPU)
     static constexpr bool host_memory = detail::thrust_system<System>::host_memory;
 
+    //! Owning buffer of the system's memory (host or GPU), value-initialized; `data()` is a raw pointer.
     template <class S>
     using vector = detail::thrust_buffer<S, typename detail::thrust_system<System>::template vector<S>>;
 
@@ -158,11 +159,15 @@ struct basic_thrust : execution_policy<Derived> {
     /// small element-wise kernels of a few-shot task take (measured in bench_thrust).
     static constexpr index serial_below = host_memory ? 16384 : 0;
 
+    //! calls f(i) for every i in [0, n), in any order: `thrust::for_each_n` on the system
+    //! (on the calling thread below serial_below iterations)
     template <class F>
     static void for_each(index n, F f) {
         for_each_weighted(n, 1, f);
     }
 
+    //! sum of f(i) over [0, n) (the type of f's result): `thrust::transform_reduce` on the
+    //! system (a serial loop below serial_below iterations)
     template <class F>
     static auto reduce(index n, F f) {
         using R = decltype(f(index{}));
@@ -178,6 +183,8 @@ struct basic_thrust : execution_policy<Derived> {
                                           ::thrust::counting_iterator<index>(n), f, R(0), ::thrust::plus<R>());
     }
 
+    //! column-major `C = alpha op(A) op(B) + beta C` (when `beta == 0`, C is not read): the
+    //! system's own GEMM (cuBLAS on CUDA) or a generic kernel with one output element per iteration
     template <class S>
     static void gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, const S* a, index lda,
                      const S* b, index ldb, S beta, S* c, index ldc) {
@@ -189,10 +196,12 @@ struct basic_thrust : execution_policy<Derived> {
                                                                       alpha, a, lda, b, ldb, beta, c, ldc});
     }
 
+    //! copies n values from the system's memory to host memory (cudaMemcpy on CUDA)
     template <class S>
     static void to_host(index n, const S* src, S* dst) {
         if (n > 0) detail::thrust_system<System>::to_host(n, src, dst);
     }
+    //! copies n values from host memory to the system's memory (cudaMemcpy on CUDA)
     template <class S>
     static void to_device(index n, const S* src, S* dst) {
         if (n > 0) detail::thrust_system<System>::to_device(n, src, dst);

@@ -49,17 +49,19 @@ inline void check(int code, const char* what) {
 /// @endcode
 class mpi {
 public:
-    static constexpr bool distributed = true;
+    static constexpr bool distributed = true;  //!< true: meta-algorithms split their meta-batches over the ranks
 
     /// @param comm the communicator (MPI_COMM_WORLD by default; MPI_COMM_SELF: one process)
     explicit mpi(MPI_Comm comm = MPI_COMM_WORLD) : comm_(comm) {}
 
+    //! this process's rank in the communicator (0 is the root); throws std::logic_error if MPI is not initialized
     int rank() const {
         require_init();
         int r = 0;
         detail::check(MPI_Comm_rank(comm_, &r), "MPI_Comm_rank");
         return r;
     }
+    //! the number of processes in the communicator; throws std::logic_error if MPI is not initialized
     int size() const {
         require_init();
         int s = 1;
@@ -72,6 +74,9 @@ public:
     //! wall seconds spent in sum() and broadcast() so far (communication, for scaling reports)
     double communication_seconds() const noexcept { return *seconds_; }
 
+    /// In place, the sum over the ranks of `values` (n float or double values in host
+    /// memory), bitwise identical on every rank: MPI_Reduce to rank 0, then broadcast.
+    /// Collective: every rank must call it.
     template <class S>
     void sum(S* values, index n) const {
         const timer t(*seconds_);
@@ -84,12 +89,14 @@ public:
         }
         broadcast(values, n);
     }
+    //! the root's (rank 0's) flag, returned on every rank (collective)
     bool broadcast(bool flag) const {
         const timer t(*seconds_);
         int value = flag ? 1 : 0;
         detail::check(MPI_Bcast(&value, 1, MPI_INT, 0, comm_), "MPI_Bcast");
         return value != 0;
     }
+    //! overwrites `values` (n values in host memory) with the root's on every rank (collective)
     template <class S>
     void broadcast(S* values, index n) const {
         const timer t(*seconds_);

@@ -4,6 +4,9 @@
 
 #include "../config.hpp"
 
+/// @namespace metarec::dist
+/// Distribution policies of the meta-algorithms: one process (dist::none) or data-parallel
+/// meta-training over MPI (dist::mpi, component metarec::mpi).
 namespace metarec::dist {
 
 /// One process does all the work (the default of every meta-algorithm).
@@ -20,12 +23,17 @@ namespace metarec::dist {
 /// meta-gradients in task order, and `sum` adds the ranks' partial sums; the outer step
 /// then runs identically everywhere. See docs/distributed.md.
 struct none {
-    static constexpr bool distributed = false;
+    static constexpr bool distributed = false;  //!< false: meta-algorithms skip every call below
+    //! this process: always 0
     int rank() const noexcept { return 0; }
+    //! the number of processes: always 1
     int size() const noexcept { return 1; }
+    //! the sum over one process: leaves the values as they are
     template <class S>
     void sum(S*, index) const noexcept {}
+    //! the root's flag: `flag` itself
     bool broadcast(bool flag) const noexcept { return flag; }
+    //! the root's values: leaves them as they are
     template <class S>
     void broadcast(S*, index) const noexcept {}
 };

@@ -22,10 +22,13 @@ namespace metarec::eval {
 /// for (const auto& task : test) average.add(pred.data(), target.data(), 1, n);
 /// average.means();  // {MAE, nDCG@3}
 /// @endcode
+/// @tparam Metrics the metrics, callables `double(const S* pred, const S* target, index rows,
+///         index n)` with a `name` (eval/metrics.hpp), one mean each
 template <class... Metrics>
 class task_average {
 public:
     task_average() = default;
+    //! with configured metrics, e.g. `task_average<hit_rate<10>>{{.threshold = 0.5}}`
     explicit task_average(Metrics... metrics)
         requires(sizeof...(Metrics) > 0)
         : metrics_(metrics...) {}

@@ -12,6 +12,9 @@
 
 #include "../config.hpp"
 
+/// @namespace metarec::eval
+/// Per-task metrics (MAE, RMSE, nDCG\@K, hit rate\@K, recall\@K, AUC) and their average over
+/// tasks, for models and baselines alike.
 namespace metarec::eval {
 
 /// Metrics of one task's query set (one user's held-out interactions, as MeLU evaluates):
@@ -49,7 +52,8 @@ std::pair<index, index> relevant_in_top(const S* pred, const S* target, index n,
 
 /// Mean absolute error `mean |pred - target|`.
 struct mae {
-    static constexpr const char* name = "mae";
+    static constexpr const char* name = "mae";  //!< column name in evaluation reports
+    //! the MAE over the `rows x n` predictions and targets (host memory)
     template <class S>
     double operator()(const S* pred, const S* target, index rows, index n) const {
         double sum = 0;
@@ -60,7 +64,8 @@ struct mae {
 
 /// Root mean squared error `sqrt(mean (pred - target)^2)`.
 struct rmse {
-    static constexpr const char* name = "rmse";
+    static constexpr const char* name = "rmse";  //!< column name in evaluation reports
+    //! the RMSE over the `rows x n` predictions and targets (host memory)
     template <class S>
     double operator()(const S* pred, const S* target, index rows, index n) const {
         double sum = 0;
@@ -69,13 +74,15 @@ struct rmse {
     }
 };
 
-/// nDCG@K with the true ratings as gains (as MeLU): `DCG = sum_{i<K} target[rank_i] / log2(i + 2)`
+/// nDCG\@K with the true ratings as gains (as MeLU): `DCG = sum_{i<K} target[rank_i] / log2(i + 2)`
 /// over the predicted ranking, divided by the DCG of the ideal ranking (by true rating).
 /// 0 when every gain is 0. K larger than the query set uses the whole set.
+/// @tparam K the cutoff: the top K predicted items count (K >= 1)
 template <index K>
 struct ndcg {
     static_assert(K >= 1, "metarec: ndcg<K> needs K >= 1");
-    static inline const std::string name = "ndcg@" + std::to_string(K);
+    static inline const std::string name = "ndcg@" + std::to_string(K);  //!< column name in evaluation reports, e.g. "ndcg@3"
+    //! the nDCG of one query set: n scores `pred` and ratings `target` (host memory)
     template <class S>
     double operator()(const S* pred, const S* target, index, index n) const {
         const auto predicted = detail::ranking(pred, n), ideal = detail::ranking(target, n);
@@ -89,13 +96,15 @@ struct ndcg {
     }
 };
 
-/// Hit rate @K: 1 when at least one relevant item (target >= threshold) is among the top K
+/// Hit rate \@K: 1 when at least one relevant item (target >= threshold) is among the top K
 /// predicted, else 0; NaN when the query set has no relevant item.
+/// @tparam K the cutoff: the top K predicted items count (K >= 1)
 template <index K>
 struct hit_rate {
     static_assert(K >= 1, "metarec: hit_rate<K> needs K >= 1");
-    static inline const std::string name = "hr@" + std::to_string(K);
+    static inline const std::string name = "hr@" + std::to_string(K);  //!< column name in evaluation reports, e.g. "hr@10"
     double threshold = 4.0;  //!< a target at least this large is relevant
+    //! the hit rate of one query set: n scores `pred` and targets `target` (host memory)
     template <class S>
     double operator()(const S* pred, const S* target, index, index n) const {
         const auto [found, relevant] = detail::relevant_in_top(pred, target, n, K, threshold);
@@ -103,13 +112,15 @@ struct hit_rate {
     }
 };
 
-/// Recall @K: relevant items (target >= threshold) among the top K predicted, over all
+/// Recall \@K: relevant items (target >= threshold) among the top K predicted, over all
 /// relevant items; NaN when the query set has none.
+/// @tparam K the cutoff: the top K predicted items count (K >= 1)
 template <index K>
 struct recall {
     static_assert(K >= 1, "metarec: recall<K> needs K >= 1");
-    static inline const std::string name = "recall@" + std::to_string(K);
+    static inline const std::string name = "recall@" + std::to_string(K);  //!< column name in evaluation reports, e.g. "recall@10"
     double threshold = 4.0;  //!< a target at least this large is relevant
+    //! the recall of one query set: n scores `pred` and targets `target` (host memory)
     template <class S>
     double operator()(const S* pred, const S* target, index, index n) const {
         const auto [found, relevant] = detail::relevant_in_top(pred, target, n, K, threshold);
@@ -121,8 +132,9 @@ struct recall {
 /// irrelevant items: the fraction of (relevant, irrelevant) pairs ordered correctly, ties
 /// counting one half. NaN when either class is empty.
 struct auc {
-    static constexpr const char* name = "auc";
+    static constexpr const char* name = "auc";  //!< column name in evaluation reports
     double threshold = 4.0;  //!< a target at least this large is relevant (0/1 labels: use 0.5)
+    //! the AUC of one query set: n scores `pred` and targets `target` (host memory), O(n^2)
     template <class S>
     double operator()(const S* pred, const S* target, index, index n) const {
         double correct = 0;

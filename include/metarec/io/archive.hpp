@@ -25,6 +25,9 @@
 
 #include "../data/error.hpp"
 
+/// @namespace metarec::io
+/// Saving and loading: a versioned, checksummed binary archive of named flat arrays, and
+/// the configuration a saved model must match to be loaded.
 namespace metarec::io {
 
 static_assert(std::endian::native == std::endian::little,
@@ -115,6 +118,7 @@ public:
         if (auto* old = find(name)) *old = std::move(s);
         else sections_.push_back(std::move(s));
     }
+    //! Adds (or replaces) section `name` with a copy of `values`.
     template <class T>
     void put(std::string_view name, const std::vector<T>& values) { put(name, std::span<const T>(values)); }
     //! a text section

@@ -75,7 +75,7 @@ struct bce_hessian_kernel {
 }  // namespace detail
 
 /// Binary cross-entropy on logits, averaged over every sample and output (PyTorch's
-/// `BCEWithLogitsLoss` with `reduction='mean'`). With logits Z and targets T in [0, 1], both
+/// `BCEWithLogitsLoss` with `reduction="mean"`). With logits Z and targets T in [0, 1], both
 /// `rows x n` column-major (several independent binary outputs per sample are allowed), and
 /// N = rows n,
 ///
@@ -88,7 +88,7 @@ struct bce_hessian_kernel {
 /// without overflow for logits of any magnitude (also in float). Soft targets in [0, 1]
 /// are allowed and not checked. An empty batch (N = 0) has loss 0 and writes nothing.
 struct bce_with_logits {
-    static constexpr std::string_view name = "bce_with_logits";
+    static constexpr std::string_view name = "bce_with_logits";  //!< identifier of the loss
 
     //! one target in [0, 1] per logit
     static constexpr index target_rows(index rows) { return rows; }

@@ -70,16 +70,16 @@ struct bpr_hessian_kernel {
 /// std::invalid_argument when `rows != 1` or n is odd. An empty batch (n = 0) has loss 0
 /// and writes nothing.
 struct bpr {
-    static constexpr std::string_view name = "bpr";
+    static constexpr std::string_view name = "bpr";  //!< identifier of the loss
 
     //! no target: the pair layout is the supervision
     static constexpr index target_rows(index /*rows*/) { return 0; }
 
-    /// The mean BPR loss over the n/2 pairs.
+    /// The mean BPR loss over the n/2 pairs. The second argument (the target) is unused and
+    /// may be null.
     /// @tparam Device device policy that owns the memory (e.g. device::cpu)
     /// @tparam S      scalar type
     /// @param pred    scores, `1 x n`: positive, negative, positive, negative, ... (device memory)
-    /// @param target  unused, may be null
     /// @param rows    must be 1
     /// @param n       number of samples, even (2 per pair)
     /// @throws std::invalid_argument when rows != 1 or n is odd

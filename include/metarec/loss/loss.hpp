@@ -6,3 +6,7 @@
 #include "bpr.hpp"
 #include "mse.hpp"
 #include "softmax_cross_entropy.hpp"
+
+/// @namespace metarec::loss
+/// The built-in loss functions (concept loss_function): value, gradient and, for exact
+/// Hessian-vector products, `hessian_product` on `rows x n` column-major predictions.

@@ -45,7 +45,7 @@ struct mse_hessian_kernel {
 }  // namespace detail
 
 /// Mean squared error, averaged over every sample and output (PyTorch's `MSELoss` with
-/// `reduction='mean'`). With predictions P and targets T, both `rows x n` column-major and
+/// `reduction="mean"`). With predictions P and targets T, both `rows x n` column-major and
 /// N = rows n,
 ///
 ///     L(P)         = (1/N) sum_i (p_i - t_i)^2
@@ -55,7 +55,7 @@ struct mse_hessian_kernel {
 /// The Hessian is constant: hessian_product does not read `pred` or `target`. An empty
 /// batch (N = 0) has loss 0 and writes nothing.
 struct mse {
-    static constexpr std::string_view name = "mse";
+    static constexpr std::string_view name = "mse";  //!< identifier of the loss
 
     //! one target value per prediction
     static constexpr index target_rows(index rows) { return rows; }

@@ -35,9 +35,9 @@ class objective {
     static_assert(check_learner<Learner>());
 
 public:
-    using scalar_type = typename Learner::scalar_type;
-    using device_type = typename Learner::device_type;
-    using input_type = typename Learner::input_type;
+    using scalar_type = typename Learner::scalar_type;  //!< the learner's scalar (float or double)
+    using device_type = typename Learner::device_type;  //!< the learner's device policy
+    using input_type = typename Learner::input_type;    //!< what the learner reads (a batch)
     static_assert(check_loss_function<Loss, scalar_type, device_type>());
 
     //! true when hvp() is exact (R-operator), false when it is a finite difference
@@ -46,13 +46,21 @@ public:
 
     //! per-thread scratch memory: the learner's workspace and the prediction buffers
     struct workspace {
-        using vector = typename device_type::template vector<scalar_type>;
-        typename Learner::workspace_type learner;
-        index capacity = 0;
+        using vector = typename device_type::template vector<scalar_type>;  //!< a device buffer
+        typename Learner::workspace_type learner;                           //!< the learner's own scratch memory
+        index capacity = 0;                                                 //!< samples the prediction buffers hold
+        /// @{
+        /// @brief `rows x capacity` buffers: predictions f, dL/df, R-forward R_v{f}, and R_v{dL/df}
         vector pred, dpred, rpred, rdpred;
+        /// @}
+        /// @{
+        /// @brief finite-difference HVP only: theta +- h v, and the gradient at theta + h v
         vector shifted, grad_plus;  // finite-difference HVP only
+        /// @}
     };
 
+    //! @param learner the learner, by reference: it must outlive the objective
+    //! @param loss    the loss function (default-constructed by default)
     explicit objective(const Learner& learner, Loss loss = {})
         : learner_(&learner), loss_(loss), all_{0, learner.parameter_count()} {}
 

@@ -102,7 +102,7 @@ struct softmax_ce_hessian_kernel {
 
 /// Softmax cross-entropy (multinomial logistic loss) on logits with one class index per
 /// sample, averaged over the samples (PyTorch's `CrossEntropyLoss` with class-index targets
-/// and `reduction='mean'`). Predictions Z are `C x n` column-major logits (`rows = C`
+/// and `reduction="mean"`). Predictions Z are `C x n` column-major logits (`rows = C`
 /// classes); the target is a `1 x n` vector of class indices stored as S (0, 1, ..., C-1).
 /// With p_j = softmax(z_j) for column j,
 ///
@@ -116,7 +116,7 @@ struct softmax_ce_hessian_kernel {
 /// std::invalid_argument when any is not an integer in [0, C); hessian_product does not
 /// read `target`. An empty batch (n = 0) has loss 0 and writes nothing.
 struct softmax_cross_entropy {
-    static constexpr std::string_view name = "softmax_cross_entropy";
+    static constexpr std::string_view name = "softmax_cross_entropy";  //!< identifier of the loss
 
     //! one class index per sample, whatever the number of classes
     static constexpr index target_rows(index /*rows*/) { return 1; }

@@ -21,6 +21,7 @@ using metarec::parameter_range;
 
 /// Full MAML: every parameter adapts.
 struct adapt_all {
+    //! the whole parameter vector, `{0, parameter_count()}`
     template <class Learner>
     static parameter_range select(const Learner& learner) {
         return {0, learner.parameter_count()};
@@ -29,6 +30,7 @@ struct adapt_all {
 
 /// ANIL (almost no inner loop): only the last layer with parameters adapts.
 struct adapt_last {
+    //! the slice of the last layer with parameters; std::invalid_argument if there is none
     template <class Learner>
     static parameter_range select(const Learner& learner) {
         static_assert(requires { learner.slices(); },
@@ -42,6 +44,8 @@ struct adapt_last {
 /// MeLU-style: the dense head adapts (the trailing run of `dense` layers of the top-level
 /// chain, i.e. not inside a concat branch), embeddings and feature branches stay global.
 struct adapt_dense_head {
+    //! from the first to the last of the trailing top-level `dense` slices; std::invalid_argument
+    //! if the last slice is not a top-level dense layer
     template <class Learner>
     static parameter_range select(const Learner& learner) {
         static_assert(requires { learner.slices(); },

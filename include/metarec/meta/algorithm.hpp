@@ -56,6 +56,10 @@ struct fit_options {
 /// outer update (always).
 class non_finite_error : public std::runtime_error {
 public:
+    /// @param step     the 1-based meta-step
+    /// @param task_key the key of the first offending task (-1: none)
+    /// @param quantity "loss", "meta-gradient" or "meta-parameters"
+    /// @param message  the what() text
     non_finite_error(std::int64_t step, std::int64_t task_key, std::string quantity, const std::string& message)
         : std::runtime_error(message), step_(step), task_key_(task_key), quantity_(std::move(quantity)) {}
     //! the 1-based meta-step
@@ -88,9 +92,9 @@ struct evaluation {
 /// evaluate() and reused for every task: each algorithm sizes the parts it uses.
 template <class Learner, class Loss>
 struct workspace {
-    using scalar_type = typename Learner::scalar_type;
-    using device_type = typename Learner::device_type;
-    using vector_type = typename device_type::template vector<scalar_type>;
+    using scalar_type = typename Learner::scalar_type;                       //!< the learner's scalar
+    using device_type = typename Learner::device_type;                       //!< the learner's device policy
+    using vector_type = typename device_type::template vector<scalar_type>;  //!< a device buffer
     typename objective<Learner, Loss>::workspace objective;  //!< the learner's passes
     vector_type fast;       //!< the task's parameters (full vector)
     vector_type gradient;   //!< a gradient (full vector)
@@ -99,10 +103,16 @@ struct workspace {
     vector_type auxiliary;  //!< a second gradient
     vector_type history;    //!< inner iterates of the adapted slice, K x |slice|
     vector_type history2;   //!< inner gradients of the adapted slice, K x |slice|
-    optim::state<scalar_type, device_type> inner_state, inner_state_initial;  //!< inner optimizer
-    //! where the gradients of the current batches can be nonzero, disjoint and sorted
-    //! (algorithm::touch); `gradient`, `product` and `auxiliary` are zero elsewhere
+    /// @{
+    /// @brief inner optimizer state on the adapted slice: the one in use, and the pristine copy
+    /// that each adaptation starts from
+    optim::state<scalar_type, device_type> inner_state, inner_state_initial;
+    /// @}
+    /// @{
+    /// @brief where the gradients of the current batches can be nonzero, disjoint and sorted
+    /// (algorithm::touch); `gradient`, `product` and `auxiliary` are zero elsewhere
     std::vector<parameter_range> touched{}, touched_support{}, touched_query{}, dirty{};
+    /// @}
     //! task_gradient() wrote its meta-gradient only on `touched` (algorithm::touch_task)
     bool sparse_task = false;
     //! `dirty` is known: outside it the gradient buffers are zero (false: not cleared yet)
@@ -122,11 +132,12 @@ class algorithm;
 template <class Learner>
 class adapted {
 public:
-    using scalar_type = typename Learner::scalar_type;
-    using device_type = typename Learner::device_type;
-    using input_type = typename Learner::input_type;
-    using vector_type = typename device_type::template vector<scalar_type>;
+    using scalar_type = typename Learner::scalar_type;                       //!< the learner's scalar
+    using device_type = typename Learner::device_type;                       //!< the learner's device policy
+    using input_type = typename Learner::input_type;                         //!< what the learner reads (a batch)
+    using vector_type = typename device_type::template vector<scalar_type>;  //!< a device buffer
 
+    //! the learner (by reference: it must outlive this object) with its adapted parameters
     adapted(const Learner& learner, vector_type parameters)
         : learner_(&learner), params_(std::move(parameters)), ws_(learner.make_workspace(1)) {}
 
@@ -191,20 +202,21 @@ class algorithm {
     static_assert(check_learner<Learner>());
 
 public:
-    using learner_type = Learner;
-    using loss_type = Loss;
-    using optimizer_type = Optimizer;
-    using scalar_type = typename Learner::scalar_type;
-    using device_type = typename Learner::device_type;
-    using input_type = typename Learner::input_type;
-    using task_type = task<input_type, scalar_type>;
-    using vector_type = typename device_type::template vector<scalar_type>;
-    using thread_workspace = workspace<Learner, Loss>;
+    using learner_type = Learner;                                            //!< the learner
+    using loss_type = Loss;                                                  //!< the loss function
+    using optimizer_type = Optimizer;                                        //!< the outer optimizer
+    using scalar_type = typename Learner::scalar_type;                       //!< the learner's scalar
+    using device_type = typename Learner::device_type;                       //!< the learner's device policy
+    using input_type = typename Learner::input_type;                         //!< what the learner reads (a batch)
+    using task_type = task<input_type, scalar_type>;                         //!< a task: support and query sets with targets
+    using vector_type = typename device_type::template vector<scalar_type>;  //!< a device buffer
+    using thread_workspace = workspace<Learner, Loss>;                       //!< scratch memory of one thread (meta::workspace)
     static_assert(check_loss_function<Loss, scalar_type, device_type>());
     static_assert(check_optimizer<Optimizer, scalar_type, device_type>());
 
     //! the learner, whose parameters() are the meta-learned initialization
     const Learner& learner() const noexcept { return learner_; }
+    //! the learner, mutable (e.g. to load or set its parameters)
     Learner& learner() noexcept { return learner_; }
     //! the loss
     const Loss& loss() const noexcept { return loss_; }
@@ -368,7 +380,7 @@ public:
     /// Adapts on each task's support set and scores its query set: the mean query loss, and
     /// the mean of each metric, a callable `double(const S* pred, const S* target, index rows,
     /// index n)` reading host copies of the query predictions and targets (eval/metrics.hpp
-    /// has MAE, RMSE, nDCG@k, HR@k, Recall@k, AUC). A metric returning NaN for a task whose
+    /// has MAE, RMSE, nDCG\@k, HR\@k, Recall\@k, AUC). A metric returning NaN for a task whose
     /// loss is finite is undefined there and left out of its mean (`metric_tasks` counts).
     template <class... Metrics>
     evaluation evaluate(std::span<const task_type> tasks, adapt_options options = {}, Metrics... metrics) const {
@@ -572,6 +584,7 @@ protected:
     /// @param meta_batch tasks per meta-step
     /// @param threads   worker threads, the caller included
     /// @param seed      seed of the task sampler
+    /// @param inner_steps inner steps of adapt() and evaluate() when adapt_options::steps is -1
     algorithm(Learner learner, parameter_range (*select)(const Learner&), Optimizer outer, Loss loss, index meta_batch,
               int threads, std::uint64_t seed, int inner_steps)
         : learner_(std::move(learner)), loss_(loss), outer_(outer), range_(select(learner_)), meta_batch_(meta_batch),

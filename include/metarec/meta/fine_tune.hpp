@@ -48,13 +48,13 @@ class fine_tune
 public:
     //! the algorithm's name in checkpoints
     static constexpr std::string_view name = "fine-tune";
-    using typename base::device_type;
-    using typename base::input_type;
-    using typename base::scalar_type;
-    using typename base::task_type;
-    using typename base::thread_workspace;
-    using typename base::vector_type;
-    using options_type = fine_tune_options<InnerOptimizer>;
+    using typename base::device_type;                        //!< the learner's device policy
+    using typename base::input_type;                         //!< what the learner reads (a batch)
+    using typename base::scalar_type;                        //!< the learner's scalar
+    using typename base::task_type;                          //!< a task: support and query sets with targets
+    using typename base::thread_workspace;                   //!< scratch memory of one thread (meta::workspace)
+    using typename base::vector_type;                        //!< a device buffer
+    using options_type = fine_tune_options<InnerOptimizer>;  //!< options of the constructor
     static_assert(check_optimizer<InnerOptimizer, scalar_type, device_type>());
 
     /// @param learner the learner to pre-train

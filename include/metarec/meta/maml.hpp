@@ -58,12 +58,12 @@ class basic_maml : public algorithm<basic_maml<Learner, Loss, Optimizer, Adaptat
 public:
     //! the algorithm's name in checkpoints
     static constexpr std::string_view name = LearnedRates ? "meta-sgd" : "maml";
-    using typename base::device_type;
-    using typename base::input_type;
-    using typename base::scalar_type;
-    using typename base::task_type;
-    using typename base::thread_workspace;
-    using typename base::vector_type;
+    using typename base::device_type;       //!< the learner's device policy
+    using typename base::input_type;        //!< what the learner reads (a batch)
+    using typename base::scalar_type;       //!< the learner's scalar
+    using typename base::task_type;         //!< a task: support and query sets with targets
+    using typename base::thread_workspace;  //!< scratch memory of one thread (meta::workspace)
+    using typename base::vector_type;       //!< a device buffer
 
     /// @param learner the learner; its parameters are the initialization theta
     /// @param options inner learning rate and steps, order, meta-batch, threads, seed

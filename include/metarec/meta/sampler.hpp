@@ -22,6 +22,10 @@ namespace metarec::meta {
 /// meta-batches of `batch_size` (the last one may be smaller).
 class task_sampler {
 public:
+    /// @param count      number of tasks (>= 1), indices 0 .. count-1
+    /// @param batch_size tasks per meta-batch (>= 1)
+    /// @param seed       seed of the shuffles
+    /// @throws std::invalid_argument when count or batch_size is not positive
     task_sampler(index count, index batch_size, std::uint64_t seed)
         : count_(count), batch_size_(batch_size), rng_(seed), order_(std::size_t(count)) {
         if (count <= 0) throw std::invalid_argument("metarec: task_sampler: no tasks to sample from");

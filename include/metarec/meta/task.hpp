@@ -19,10 +19,10 @@ namespace metarec::meta {
 /// @tparam S     scalar type
 template <class Input, class S>
 struct task {
-    Input support{};
-    const S* support_target = nullptr;
-    Input query{};
-    const S* query_target = nullptr;
+    Input support{};                    //!< the samples to adapt on
+    const S* support_target = nullptr;  //!< their targets (device memory)
+    Input query{};                      //!< the samples the adapted learner is judged on
+    const S* query_target = nullptr;    //!< their targets (device memory)
     std::int64_t key = -1;  //!< what the task is about: a user id, an item id, a scenario; -1 if none
 };
 

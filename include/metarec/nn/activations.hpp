@@ -113,25 +113,31 @@ struct activation_r_backward_kernel {
 ///         `METAREC_HOST_DEVICE`; see detail::tanh_fn. A user-defined F gives a new activation.
 template <class F>
 struct activation : layer_base {
-    static constexpr std::string_view name = F::name;
+    static constexpr std::string_view name = F::name;  //!< the function's name, e.g. "relu"
 
+    //! as many output rows as input rows; no parameters
     index configure(const input_shape&, index in_rows, index offset) {
         in_rows_ = out_rows_ = in_rows;
         offset_ = offset;
         return in_rows;
     }
+    //! 0: no parameters
     index parameter_count() const noexcept { return 0; }
+    //! nothing to initialize
     template <class S>
     void initialize(S*, metarec::detail::rng&) const {}
 
+    //! y = f(x), element-wise
     template <class D, class S, class X>
     void forward(const S*, const X& x, S* y, index n, auto&) const {
         D::for_each(in_rows_ * n, detail::activation_forward_kernel<F, S>{detail::matrix_of(x), y});
     }
+    //! dx = f'(x) dy (no parameters: no gradient)
     template <class D, class S, class X>
     void backward(const S*, const X& x, const S* dy, S* dx, S*, index n, auto&) const {
         if (dx) D::for_each(in_rows_ * n, detail::activation_d1_kernel<F, S>{detail::matrix_of(x), dy, dx});
     }
+    //! ry = f'(x) rx (0 when rx is null: x is data)
     template <class D, class S, class X>
     void r_forward(const S*, const S*, const X& x, const S* rx, S* ry, index n, auto&) const {
         if (rx)
@@ -139,6 +145,7 @@ struct activation : layer_base {
         else
             D::fill(in_rows_ * n, S(0), ry);
     }
+    //! backward, and rdx = f''(x) rx dy + f'(x) rdy
     template <class D, class S, class X>
     void r_backward(const S* theta, const S*, const X& x, const S* rx, const S* dy, const S* rdy, S* dx, S* rdx,
                     S* grad, S*, index n, auto& ws) const {
@@ -148,10 +155,10 @@ struct activation : layer_base {
     }
 };
 
-using identity = activation<detail::identity_fn>;
-using relu = activation<detail::relu_fn>;
-using sigmoid = activation<detail::sigmoid_fn>;
-using tanh = activation<detail::tanh_fn>;
+using identity = activation<detail::identity_fn>;  //!< `y = x`
+using relu = activation<detail::relu_fn>;          //!< `y = max(x, 0)`
+using sigmoid = activation<detail::sigmoid_fn>;    //!< `y = 1 / (1 + exp(-x))`, computed without overflow
+using tanh = activation<detail::tanh_fn>;          //!< `y = tanh(x)`
 /// `max(x, 0) + Slope * min(x, 0)`, the slope a std::ratio (floating-point template
 /// arguments are not portable yet): `leaky_relu<std::ratio<1, 10>>` has slope 0.1.
 template <class Slope = std::ratio<1, 100>>

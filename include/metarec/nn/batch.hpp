@@ -32,11 +32,11 @@ inline int group_of(const std::vector<int>& groups, index i) noexcept {
     return groups.empty() ? 0 : groups[static_cast<std::size_t>(i)];
 }
 
-/// One multi-valued field of a batch: sample j owns `ids[offsets[j] .. offsets[j+1])`.
+/// One multi-valued field of a batch: sample j owns `ids[offsets[j], offsets[j+1])`.
 /// `offsets` has `samples + 1` entries, starting at 0. An empty bag is allowed.
 struct bag_field {
-    const id_type* offsets = nullptr;
-    const id_type* ids = nullptr;
+    const id_type* offsets = nullptr;  //!< `samples + 1` bag boundaries (device memory)
+    const id_type* ids = nullptr;      //!< the ids of every bag, concatenated (device memory)
 };
 
 /// A batch of samples: a non-owning view (pointers in the device's memory) of
@@ -47,11 +47,11 @@ struct bag_field {
 /// @tparam S scalar type of the dense features
 template <class S>
 struct batch {
-    index samples = 0;
-    const S* dense = nullptr;
-    index dense_dim = 0;
-    std::span<const id_type* const> categorical{};
-    std::span<const bag_field> multi{};
+    index samples = 0;                              //!< number of samples (columns)
+    const S* dense = nullptr;                       //!< `dense_dim x samples` features, or null when dense_dim == 0
+    index dense_dim = 0;                            //!< dense (numeric) features per sample
+    std::span<const id_type* const> categorical{};  //!< per single-valued field, `samples` ids
+    std::span<const bag_field> multi{};             //!< per multi-valued field, a bag of ids per sample
 
     //! number of samples
     index size() const noexcept { return samples; }

@@ -12,10 +12,10 @@
 
 namespace metarec::nn {
 
-/// A multi-valued field on the host: sample j owns `ids[offsets[j] .. offsets[j+1])`.
+/// A multi-valued field on the host: sample j owns `ids[offsets[j], offsets[j+1])`.
 struct host_bags {
     std::vector<id_type> offsets;  //!< samples + 1 entries, from 0
-    std::vector<id_type> ids;
+    std::vector<id_type> ids;      //!< the ids of every bag, concatenated in sample order
 };
 
 /// Owns a batch's features in device memory (uploaded once, at construction) and hands out
@@ -62,7 +62,9 @@ public:
         for (const auto& field : categorical_) categorical_ptrs_.push_back(field.data());
         for (const auto& [offsets, ids] : bags_) bag_views_.push_back({offsets.data(), ids.data()});
     }
+    //! takes the storage; the view of the moved-to object points into it
     batch_data(batch_data&&) noexcept = default;
+    //! takes the storage; the view of the moved-to object points into it
     batch_data& operator=(batch_data&&) noexcept = default;
 
     //! the view that learners read

@@ -27,8 +27,10 @@ class concat : public layer_base {
     static constexpr std::size_t count = sizeof...(Branches);
 
 public:
-    static constexpr std::string_view name = "concat";
+    static constexpr std::string_view name = "concat";  //!< the layer's name (its branches name their own slices)
 
+    //! configures every branch on the same input, their parameters one after the other;
+    //! returns the sum of their output rows
     index configure(const input_shape& source, index in_rows, index offset) {
         in_rows_ = in_rows;
         offset_ = offset;
@@ -43,20 +45,25 @@ public:
         out_rows_ = rows;
         return rows;
     }
+    //! the sum over the branches
     index parameter_count() const {
         return std::apply([](const auto&... branch) { return (index{0} + ... + branch.parameter_count()); }, branches_);
     }
+    //! initializes every branch
     template <class S>
     void initialize(S* theta, metarec::detail::rng& g) const {
         std::apply([&](const auto&... branch) { (branch.initialize(theta, g), ...); }, branches_);
     }
+    //! the slices of every branch, at depth + 1
     void collect_slices(std::vector<parameter_slice>& out, int depth) const {
         std::apply([&](const auto&... branch) { (detail::collect_slices(branch, out, depth + 1), ...); }, branches_);
     }
+    //! what each branch's gradient on `x` can touch
     template <class S>
     void touched_parameters(const batch<S>& x, std::vector<parameter_range>& out) const {
         std::apply([&](const auto&... branch) { (detail::touched_parameters(branch, x, out), ...); }, branches_);
     }
+    //! lets every branch check the batch (e.g. ids inside the vocabularies)
     template <class D, class S>
     void validate(const batch<S>& x) const {
         std::apply([&](const auto&... branch) { (detail::validate_layer<std::decay_t<decltype(branch)>, D>(branch, x), ...); },
@@ -69,13 +76,20 @@ public:
         return std::get<B>(branches_);
     }
 
+    /// Scratch memory of one thread: the branches' workspaces and, per branch, the buffers
+    /// that its rows of the stacked matrices pass through.
+    /// @tparam S scalar type
+    /// @tparam D device policy
     template <class S, class D>
     struct workspace {
-        std::tuple<detail::workspace_t<Branches, S, D>...> branches;
-        // per branch: output, its gradient, R-output, R-gradient, input gradient, R-input gradient
+        std::tuple<detail::workspace_t<Branches, S, D>...> branches;  //!< the branches' own workspaces
+        /// @{
+        /// @brief per branch: output, its gradient, R-output, R-gradient, input gradient, R-input gradient
         std::array<typename D::template vector<S>, count> y, dy, ry, rdy, dx, rdx;
+        /// @}
     };
 
+    //! scratch memory for batches of up to max_samples samples
     template <class S, class D>
     workspace<S, D> make_workspace(index max_samples) const {
         workspace<S, D> ws{make_children<S, D>(max_samples, std::index_sequence_for<Branches...>{}), {}, {}, {}, {}, {}, {}};
@@ -87,6 +101,7 @@ public:
         return ws;
     }
 
+    //! y = [f_1(x); f_2(x); ...]: every branch on x, outputs stacked
     template <class D, class S, class X, class W>
     void forward(const S* theta, const X& x, S* y, index n, W& ws) const {
         for_each_branch([&]<std::size_t B>(const auto& branch) {
@@ -95,6 +110,7 @@ public:
         });
     }
 
+    //! every branch's backward pass on its rows of dy; dx = the sum of the branches' input gradients
     template <class D, class S, class X, class W>
     void backward(const S* theta, const X& x, const S* dy, S* dx, S* grad, index n, W& ws) const {
         for_each_branch([&]<std::size_t B>(const auto& branch) {
@@ -105,6 +121,7 @@ public:
         });
     }
 
+    //! ry = [R{f_1}; R{f_2}; ...]: every branch's R-forward pass, stacked
     template <class D, class S, class X, class W>
     void r_forward(const S* theta, const S* v, const X& x, const S* rx, S* ry, index n, W& ws) const {
         for_each_branch([&]<std::size_t B>(const auto& branch) {
@@ -113,6 +130,8 @@ public:
         });
     }
 
+    //! every branch's fused backward and R-backward pass on its rows of dy and rdy; dx and
+    //! rdx summed over the branches
     template <class D, class S, class X, class W>
     void r_backward(const S* theta, const S* v, const X& x, const S* rx, const S* dy, const S* rdy, S* dx, S* rdx,
                     S* grad, S* hv, index n, W& ws) const {

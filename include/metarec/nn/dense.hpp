@@ -25,8 +25,9 @@ namespace metarec::nn {
 template <index N>
 struct dense : layer_base {
     static_assert(N >= 1, "metarec: dense<N> needs N >= 1 outputs");
-    static constexpr std::string_view name = "dense";
+    static constexpr std::string_view name = "dense";  //!< "dense": the name of its parameter slice (meta::adapt_dense_head looks for it)
 
+    //! in = in_rows (std::invalid_argument if none); returns N
     index configure(const input_shape&, index in_rows, index offset) {
         if (in_rows <= 0)
             throw std::invalid_argument("metarec: dense<" + std::to_string(N) +
@@ -36,14 +37,17 @@ struct dense : layer_base {
         offset_ = offset;
         return N;
     }
+    //! N * in + N: W, then b
     index parameter_count() const noexcept { return N * in_rows_ + N; }
 
+    //! W and b uniform in [-1/sqrt(in), 1/sqrt(in)]
     template <class S>
     void initialize(S* theta, metarec::detail::rng& g) const {
         const double bound = 1.0 / std::sqrt(double(in_rows_));
         for (index i = 0; i < parameter_count(); ++i) theta[offset_ + i] = S(g.uniform(-bound, bound));
     }
 
+    //! y = W x + b
     template <class D, class S, class X>
     void forward(const S* theta, const X& x, S* y, index n, auto&) const {
         D::gemm(transpose::no, transpose::no, N, n, in_rows_, S(1), weights(theta), N,
@@ -51,6 +55,7 @@ struct dense : layer_base {
         D::add_to_columns(N, n, bias(theta), y);
     }
 
+    //! grad_W += dy x^T, grad_b += sum_j dy_j; dx = W^T dy
     template <class D, class S, class X>
     void backward(const S* theta, const X& x, const S* dy, S* dx, S* grad, index n, auto&) const {
         if (grad) {
@@ -61,6 +66,7 @@ struct dense : layer_base {
         if (dx) D::gemm(transpose::yes, transpose::no, in_rows_, n, N, S(1), weights(theta), N, dy, N, S(0), dx, in_rows_);
     }
 
+    //! ry = W rx + V_W x + V_b
     template <class D, class S, class X>
     void r_forward(const S* theta, const S* v, const X& x, const S* rx, S* ry, index n, auto&) const {
         D::gemm(transpose::no, transpose::no, N, n, in_rows_, S(1), weights(v), N, detail::matrix_of(x), in_rows_,
@@ -69,6 +75,7 @@ struct dense : layer_base {
         if (rx) D::gemm(transpose::no, transpose::no, N, n, in_rows_, S(1), weights(theta), N, rx, in_rows_, S(1), ry, N);
     }
 
+    //! backward, and hv_W += rdy x^T + dy rx^T, hv_b += sum_j rdy_j; rdx = W^T rdy + V_W^T dy
     template <class D, class S, class X>
     void r_backward(const S* theta, const S* v, const X& x, const S* rx, const S* dy, const S* rdy, S* dx, S* rdx,
                     S* grad, S* hv, index n, auto& ws) const {

@@ -19,8 +19,10 @@ namespace metarec::nn {
 /// @tparam Group the feature group (input_shape::dense_group), or all_groups
 template <int Group = all_groups>
 struct dense_features : layer_base {
-    static constexpr std::string_view name = "dense_features";
+    static constexpr std::string_view name = "dense_features";  //!< the layer's name (it has no parameters)
 
+    //! finds the rows of Group among the input's dense rows (std::invalid_argument if they are
+    //! not contiguous); returns their count
     index configure(const input_shape& source, index in_rows, index offset) {
         first_ = -1;
         index count = 0;
@@ -38,24 +40,32 @@ struct dense_features : layer_base {
         out_rows_ = count;
         return count;
     }
+    //! 0: no parameters
     index parameter_count() const noexcept { return 0; }
+    //! nothing to initialize
     template <class S>
     void initialize(S*, metarec::detail::rng&) const {}
 
+    //! y = x.dense[rows of Group, :]
     template <class D, class S>
     void forward(const S*, const batch<S>& x, S* y, index n, auto&) const {
         if (out_rows_ > 0) D::copy_block(out_rows_, n, x.dense + first_, x.dense_dim, y, out_rows_);
     }
+    //! nothing to do: no parameters, and the input is data
     template <class D, class S>
     void backward(const S*, const batch<S>&, const S*, S*, S*, index, auto&) const {}
+    //! ry = 0
     template <class D, class S>
     void r_forward(const S*, const S*, const batch<S>&, const S*, S* ry, index n, auto&) const {
         D::fill(out_rows_ * n, S(0), ry);
     }
+    //! nothing to do: no parameters, and the input is data
     template <class D, class S>
     void r_backward(const S*, const S*, const batch<S>&, const S*, const S*, const S*, S*, S*, S*, S*, index, auto&) const {}
 
-    // not the first layer: a compile-time error with a sentence
+    /// @{
+    /// @brief not the first layer: a compile-time error with a sentence (the other passes are never
+    /// instantiated)
     template <class D, class S>
     void forward(const S*, const S*, S*, index, auto&) const {
         static_assert(sizeof(S) == 0, "metarec: dense_features reads the network input: use it as the first layer "
@@ -67,6 +77,7 @@ struct dense_features : layer_base {
     void r_forward(const S*, const S*, const S*, const S*, S*, index, auto&) const {}
     template <class D, class S>
     void r_backward(const S*, const S*, const S*, const S*, const S*, const S*, S*, S*, S*, S*, index, auto&) const {}
+    /// @}
 
 private:
     index first_ = 0;

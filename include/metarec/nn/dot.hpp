@@ -82,8 +82,9 @@ struct dot_backward_kernel {
 template <index Half, bool Biased = false>
 struct dot : layer_base {
     static_assert(Half >= (Biased ? 2 : 1), "metarec: dot<Half, Biased> needs Half >= 1 (>= 2 with biases)");
-    static constexpr std::string_view name = "dot";
+    static constexpr std::string_view name = "dot";  //!< "dot": the name of its parameter slice (Biased: the global bias c)
 
+    //! needs in_rows == 2 Half (else std::invalid_argument); returns 1
     index configure(const input_shape&, index in_rows, index offset) {
         if (in_rows != 2 * Half)
             throw std::invalid_argument("metarec: dot<" + std::to_string(Half) + "> needs two halves of " +
@@ -94,26 +95,32 @@ struct dot : layer_base {
         out_rows_ = 1;
         return 1;
     }
+    //! 1 (the global bias c) when Biased, else 0
     index parameter_count() const noexcept { return Biased ? 1 : 0; }
+    //! c = 0
     template <class S>
     void initialize(S* theta, metarec::detail::rng&) const {
         if constexpr (Biased) theta[offset_] = S(0);
     }
 
+    //! y = <a, b>, plus a[d] + b[d] + c when Biased
     template <class D, class S>
     void forward(const S* theta, const S* x, S* y, index n, auto&) const {
         D::for_each(n, detail::dot_forward_kernel<S, Biased>{x, Biased ? theta + offset_ : nullptr, y, Half});
     }
+    //! da = dy b, db = dy a (bias rows: dy); grad_c += sum_j dy_j
     template <class D, class S>
     void backward(const S*, const S* x, const S* dy, S* dx, S* grad, index n, auto&) const {
         if constexpr (Biased)
             if (grad) D::sum_columns(index(1), n, dy, grad + offset_);
         if (dx) D::for_each(n, detail::dot_backward_kernel<S, Biased>{x, nullptr, dy, nullptr, dx, nullptr, Half});
     }
+    //! ry = <ra, b> + <a, rb>, plus ra[d] + rb[d] + V_c when Biased
     template <class D, class S>
     void r_forward(const S*, const S* v, const S* x, const S* rx, S* ry, index n, auto&) const {
         D::for_each(n, r_forward_kernel<S>{x, rx, Biased ? v + offset_ : nullptr, ry});
     }
+    //! backward, and rda = rdy b + dy rb, rdb = rdy a + dy ra (bias rows: rdy); hv_c += sum_j rdy_j
     template <class D, class S>
     void r_backward(const S* theta, const S*, const S* x, const S* rx, const S* dy, const S* rdy, S* dx, S* rdx, S* grad,
                     S* hv, index n, auto& ws) const {

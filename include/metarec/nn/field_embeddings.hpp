@@ -29,8 +29,10 @@ namespace metarec::nn {
 template <index Dim, pooling Pooling = pooling::mean, int Group = all_groups>
 struct field_embeddings : layer_base {
     static_assert(Dim >= 1, "metarec: field_embeddings needs Dim >= 1");
-    static constexpr std::string_view name = "field_embeddings";
+    static constexpr std::string_view name = "field_embeddings";  //!< the layer's name (its slices are named "embedding", one per table)
 
+    //! one table per field of Group (std::invalid_argument if there is none or a vocabulary is
+    //! empty); returns Dim * the number of fields
     index configure(const input_shape& source, index in_rows, index offset) {
         vocabularies_.clear();
         fields_.clear();
@@ -57,6 +59,7 @@ struct field_embeddings : layer_base {
         out_rows_ = Dim * index(vocabularies_.size());
         return out_rows_;
     }
+    //! Dim * the sum of the fields' vocabularies
     index parameter_count() const noexcept {
         index count = 0;
         for (index v : vocabularies_) count += Dim * v;
@@ -72,11 +75,14 @@ struct field_embeddings : layer_base {
         }
     }
 
+    //! uniform in [-sqrt(3/Dim), sqrt(3/Dim)], as embedding
     template <class S>
     void initialize(S* theta, metarec::detail::rng& g) const {
         detail::initialize_tables(theta + offset_, parameter_count(), Dim, g);
     }
 
+    //! std::invalid_argument unless every id is inside its field's vocabulary and every
+    //! multi-valued field has bag offsets that start at 0 and never decrease
     template <class D, class S>
     void validate(const batch<S>& x) const {
         for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index) {
@@ -94,12 +100,14 @@ struct field_embeddings : layer_base {
         });
     }
 
+    //! y = [E_1[:, id_1]; ...; pool(M_1[:, bag_1]); ...]
     template <class D, class S, class X>
     void forward(const S* theta, const X& x, S* y, index n, auto&) const {
         for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index table) {
             D::gather_sum(Dim, n, offsets, ids, Pooling == pooling::mean, theta + table, y + f * Dim, out_rows_);
         });
     }
+    //! scatters dy into the table columns of the ids (sparse); no input gradient (x is data)
     template <class D, class S, class X>
     void backward(const S*, const X& x, const S* dy, S*, S* grad, index n, auto&) const {
         if (!grad) return;
@@ -107,10 +115,12 @@ struct field_embeddings : layer_base {
             D::scatter_add(Dim, n, offsets, ids, Pooling == pooling::mean, dy + f * Dim, out_rows_, grad + table);
         });
     }
+    //! ry = the same lookup in the direction's tables V (y is linear in the tables)
     template <class D, class S, class X>
     void r_forward(const S*, const S* v, const X& x, const S*, S* ry, index n, auto& ws) const {
         forward<D>(v, x, ry, n, ws);
     }
+    //! backward, and the same scatter of rdy into hv
     template <class D, class S, class X>
     void r_backward(const S* theta, const S*, const X& x, const S*, const S* dy, const S* rdy, S* dx, S*, S* grad,
                     S* hv, index n, auto& ws) const {

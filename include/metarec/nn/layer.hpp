@@ -66,7 +66,10 @@ struct layer_base {
     index offset() const noexcept { return offset_; }
 
 protected:
+    /// @{
+    /// @brief input rows, output rows and parameter offset, set by `configure`
     index in_rows_ = 0, out_rows_ = 0, offset_ = 0;
+    /// @}
 };
 
 namespace detail {

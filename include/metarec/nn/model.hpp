@@ -39,15 +39,15 @@ class model {
     static_assert(std::is_floating_point_v<Scalar>, "metarec: model<Spec, Scalar>: Scalar must be float or double");
 
 public:
-    using scalar_type = Scalar;
-    using device_type = Device;
-    using input_type = batch<Scalar>;
-    using vector_type = typename Device::template vector<Scalar>;
+    using scalar_type = Scalar;                                    //!< float or double
+    using device_type = Device;                                    //!< where parameters and activations live
+    using input_type = batch<Scalar>;                              //!< what the model reads
+    using vector_type = typename Device::template vector<Scalar>;  //!< a device buffer
 
     //! per-thread scratch memory (intermediate activations and their derivatives)
     struct workspace_type {
         index capacity = 0;  //!< largest batch it holds
-        detail::workspace_t<Spec, Scalar, Device> layers;
+        detail::workspace_t<Spec, Scalar, Device> layers;  //!< the network's own workspace (Spec::make_workspace)
     };
 
     /// Builds the network for inputs of the given shape and initializes its parameters.
@@ -73,6 +73,7 @@ public:
     index output_rows() const noexcept { return out_rows_; }
     //! the parameters (device memory)
     Scalar* parameters() noexcept { return params_.data(); }
+    //! the parameters (device memory), read-only
     const Scalar* parameters() const noexcept { return params_.data(); }
     //! the parameter ranges of the layers, in order
     const std::vector<parameter_slice>& slices() const noexcept { return slices_; }

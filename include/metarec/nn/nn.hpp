@@ -14,3 +14,8 @@
 #include "layer.hpp"
 #include "model.hpp"
 #include "sequential.hpp"
+
+/// @namespace metarec::nn
+/// Neural-network learners: layers that follow the layer protocol (see nn::layer_base),
+/// composed with nn::sequential and nn::concat, and bound by nn::model to a scalar type, a
+/// device and one flat parameter vector, with exact Hessian-vector products (R-operator).

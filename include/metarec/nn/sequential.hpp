@@ -34,8 +34,10 @@ class sequential : public layer_base {
     using layer_at = std::tuple_element_t<I, std::tuple<Layers...>>;
 
 public:
-    static constexpr std::string_view name = "sequential";
+    static constexpr std::string_view name = "sequential";  //!< the layer's name (its layers name their own slices)
 
+    //! configures the layers in order, each on the previous one's output rows, their
+    //! parameters one after the other; returns the last layer's output rows
     index configure(const input_shape& source, index in_rows, index offset) {
         in_rows_ = in_rows;
         offset_ = offset;
@@ -45,20 +47,25 @@ public:
         out_rows_ = rows;
         return rows;
     }
+    //! the sum over the layers
     index parameter_count() const {
         return std::apply([](const auto&... layer) { return (index{0} + ... + layer.parameter_count()); }, layers_);
     }
+    //! initializes every layer
     template <class S>
     void initialize(S* theta, metarec::detail::rng& g) const {
         std::apply([&](const auto&... layer) { (layer.initialize(theta, g), ...); }, layers_);
     }
+    //! the slices of every layer, at the same depth
     void collect_slices(std::vector<parameter_slice>& out, int depth) const {
         std::apply([&](const auto&... layer) { (detail::collect_slices(layer, out, depth), ...); }, layers_);
     }
+    //! what each layer's gradient on `x` can touch
     template <class S>
     void touched_parameters(const batch<S>& x, std::vector<parameter_range>& out) const {
         std::apply([&](const auto&... layer) { (detail::touched_parameters(layer, x, out), ...); }, layers_);
     }
+    //! lets the first layer, the only one that reads the input, check the batch
     template <class D, class S>
     void validate(const batch<S>& x) const {
         detail::validate_layer<layer_at<0>, D>(std::get<0>(layers_), x);  // only the first layer reads the input
@@ -69,13 +76,20 @@ public:
         return std::get<I>(layers_);
     }
 
+    /// Scratch memory of one thread: the layers' workspaces and the intermediate outputs.
+    /// @tparam S scalar type
+    /// @tparam D device policy
     template <class S, class D>
     struct workspace {
-        std::tuple<detail::workspace_t<Layers, S, D>...> layers;
-        // outputs of layers 0 .. count-2 (the last layer writes into the caller's buffer)
+        std::tuple<detail::workspace_t<Layers, S, D>...> layers;  //!< the layers' own workspaces
+        /// @{
+        /// @brief outputs of layers 0 to count-2, their gradients, R-values and R-gradients (the last
+        /// layer writes into the caller's buffer)
         std::array<typename D::template vector<S>, count - 1> y, dy, ry, rdy;
+        /// @}
     };
 
+    //! scratch memory for batches of up to max_samples samples
     template <class S, class D>
     workspace<S, D> make_workspace(index max_samples) const {
         workspace<S, D> ws{make_children<S, D>(max_samples, std::index_sequence_for<Layers...>{}), {}, {}, {}, {}};
@@ -88,6 +102,7 @@ public:
         return ws;
     }
 
+    //! y = f_last(... f_2(f_1(x))): the layers' forward passes, first to last
     template <class D, class S, class X, class W>
     void forward(const S* theta, const X& x, S* y, index n, W& ws) const {
         for_each_index([&]<std::size_t I>() {
@@ -96,6 +111,7 @@ public:
         });
     }
 
+    //! the layers' backward passes, last to first
     template <class D, class S, class X, class W>
     void backward(const S* theta, const X& x, const S* dy, S* dx, S* grad, index n, W& ws) const {
         for_each_index_reversed([&]<std::size_t I>() {
@@ -104,6 +120,7 @@ public:
         });
     }
 
+    //! the layers' R-forward passes, first to last
     template <class D, class S, class X, class W>
     void r_forward(const S* theta, const S* v, const X& x, const S* rx, S* ry, index n, W& ws) const {
         for_each_index([&]<std::size_t I>() {
@@ -112,6 +129,7 @@ public:
         });
     }
 
+    //! the layers' fused backward and R-backward passes, last to first
     template <class D, class S, class X, class W>
     void r_backward(const S* theta, const S* v, const X& x, const S* rx, const S* dy, const S* rdy, S* dx, S* rdx,
                     S* grad, S* hv, index n, W& ws) const {

@@ -54,12 +54,12 @@ struct adagrad_kernel {
 struct adagrad {
     static constexpr std::string_view name = "adagrad";  //!< used in error messages
 
-    double lr = 1e-2;
-    double eps = 1e-10;
-    double initial_accumulator = 0;
-    double weight_decay = 0;
-    double clip_norm = 0;
-    schedule lr_schedule = schedule::constant();
+    double lr = 1e-2;                             //!< base learning rate, >= 0
+    double eps = 1e-10;                           //!< added to the denominator, > 0
+    double initial_accumulator = 0;               //!< starting value of the accumulator G, >= 0
+    double weight_decay = 0;                      //!< L2 penalty lambda added to the gradient, >= 0
+    double clip_norm = 0;                         //!< maximum gradient norm before the step, >= 0 (0: no clipping)
+    schedule lr_schedule = schedule::constant();  //!< factor of lr at each step
 
     //! Throws std::invalid_argument naming the first invalid hyper-parameter.
     void validate() const {

@@ -137,14 +137,14 @@ void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* gr
 struct adam {
     static constexpr std::string_view name = "adam";  //!< used in error messages
 
-    double lr = 1e-3;
-    double beta1 = 0.9;
-    double beta2 = 0.999;
-    double eps = 1e-8;
-    double weight_decay = 0;
-    double clip_norm = 0;
-    schedule lr_schedule = schedule::constant();
-    bool lazy = false;
+    double lr = 1e-3;                             //!< base learning rate, >= 0
+    double beta1 = 0.9;                           //!< decay of the first moment, in [0, 1)
+    double beta2 = 0.999;                         //!< decay of the second moment, in [0, 1)
+    double eps = 1e-8;                            //!< added to the denominator, > 0
+    double weight_decay = 0;                      //!< L2 penalty lambda added to the gradient, >= 0
+    double clip_norm = 0;                         //!< maximum gradient norm before the step, >= 0 (0: no clipping)
+    schedule lr_schedule = schedule::constant();  //!< factor of lr at each step
+    bool lazy = false;                            //!< with sparse gradients, update only the touched parameters and their moments
 
     //! Throws std::invalid_argument naming the first invalid hyper-parameter.
     void validate() const { detail::validate_adam(*this); }
@@ -195,14 +195,14 @@ struct adam {
 struct adamw {
     static constexpr std::string_view name = "adamw";  //!< used in error messages
 
-    double lr = 1e-3;
-    double beta1 = 0.9;
-    double beta2 = 0.999;
-    double eps = 1e-8;
-    double weight_decay = 0.01;
-    double clip_norm = 0;
-    schedule lr_schedule = schedule::constant();
-    bool lazy = false;
+    double lr = 1e-3;                             //!< base learning rate, >= 0
+    double beta1 = 0.9;                           //!< decay of the first moment, in [0, 1)
+    double beta2 = 0.999;                         //!< decay of the second moment, in [0, 1)
+    double eps = 1e-8;                            //!< added to the denominator, > 0
+    double weight_decay = 0.01;                   //!< decoupled decay lambda: theta shrinks by eta_t lambda theta, >= 0
+    double clip_norm = 0;                         //!< maximum gradient norm before the step, >= 0 (0: no clipping)
+    schedule lr_schedule = schedule::constant();  //!< factor of lr at each step
+    bool lazy = false;                            //!< update only the touched parameters (and decay only those)
 
     //! Throws std::invalid_argument naming the first invalid hyper-parameter.
     void validate() const { detail::validate_adam(*this); }

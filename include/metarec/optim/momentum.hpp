@@ -53,12 +53,12 @@ struct momentum_kernel {
 struct momentum {
     static constexpr std::string_view name = "momentum";  //!< used in error messages
 
-    double lr = 1e-3;
-    double mu = 0.9;
-    bool nesterov = false;
-    double weight_decay = 0;
-    double clip_norm = 0;
-    schedule lr_schedule = schedule::constant();
+    double lr = 1e-3;                             //!< base learning rate, >= 0
+    double mu = 0.9;                              //!< momentum, in [0, 1) (> 0 with nesterov)
+    bool nesterov = false;                        //!< Nesterov's look-ahead form
+    double weight_decay = 0;                      //!< L2 penalty lambda added to the gradient, >= 0
+    double clip_norm = 0;                         //!< maximum gradient norm before the step, >= 0 (0: no clipping)
+    schedule lr_schedule = schedule::constant();  //!< factor of lr at each step
 
     //! Throws std::invalid_argument naming the first invalid hyper-parameter.
     void validate() const {

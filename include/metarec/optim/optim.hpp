@@ -9,3 +9,7 @@
 #include "schedule.hpp"
 #include "sgd.hpp"
 #include "state.hpp"
+
+/// @namespace metarec::optim
+/// Optimizers on flat parameter vectors in device memory (sgd, momentum, adagrad, adam,
+/// adamw), their state, learning-rate schedules and gradient clipping by norm.

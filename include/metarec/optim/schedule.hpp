@@ -133,6 +133,7 @@ public:
     //! warm-up length W (0 when none)
     constexpr std::int64_t warmup() const noexcept { return warmup_; }
 
+    //! equal when the kind and every parameter are equal
     friend constexpr bool operator==(const schedule&, const schedule&) noexcept = default;
 
 private:

@@ -47,10 +47,10 @@ struct sgd_kernel {
 struct sgd {
     static constexpr std::string_view name = "sgd";  //!< used in error messages
 
-    double lr = 1e-3;
-    double weight_decay = 0;
-    double clip_norm = 0;
-    schedule lr_schedule = schedule::constant();
+    double lr = 1e-3;                             //!< base learning rate, >= 0
+    double weight_decay = 0;                      //!< L2 penalty lambda added to the gradient, >= 0
+    double clip_norm = 0;                         //!< maximum gradient norm before the step, >= 0 (0: no clipping)
+    schedule lr_schedule = schedule::constant();  //!< factor of lr at each step
 
     //! Throws std::invalid_argument naming the first invalid hyper-parameter.
     void validate() const { detail::require_common(*this); }

@@ -14,6 +14,7 @@ namespace metarec::recsys {
 /// Predicts the mean rating of the training interactions for everything.
 class global_mean {
 public:
+    //! the mean rating of `training` (indices into `data.interactions`); std::invalid_argument if empty
     global_mean(const data::dataset& data, std::span<const index> training) {
         if (training.empty()) throw std::invalid_argument("metarec: global_mean: no training interactions");
         for (index k : training) mean_ += data.interactions[std::size_t(k)].rating;
@@ -32,7 +33,10 @@ private:
 /// tasks grouped by user): the strongest simple baseline for new users.
 class support_mean {
 public:
+    //! reads the ratings of `data`, which must outlive the baseline
     explicit support_mean(const data::dataset& data) : data_(&data) {}
+    //! the mean support rating for each query interaction of `task`; std::invalid_argument
+    //! when the task has no support set
     std::vector<double> predict(const data::task_split& task) const {
         if (task.support.empty()) throw std::invalid_argument("metarec: support_mean: the task has no support set");
         double mean = 0;
@@ -50,6 +54,9 @@ private:
 /// by it is ranking by popular quality.
 class item_mean {
 public:
+    /// @param data     the data set, which must outlive the baseline
+    /// @param training the interactions to learn from (indices into `data.interactions`)
+    /// @param prior    weight of the global mean, in pseudo-ratings, >= 0; default 5
     item_mean(const data::dataset& data, std::span<const index> training, double prior = 5.0)
         : global_(data, training), sum_(std::size_t(data.items.rows())), count_(std::size_t(data.items.rows())) {
         if (prior < 0) throw std::invalid_argument("metarec: item_mean: the prior weight must be >= 0");
@@ -61,6 +68,7 @@ public:
         data_ = &data;
         prior_ = prior;
     }
+    //! the shrunk mean rating of the item of each query interaction of `task`
     std::vector<double> predict(const data::task_split& task) const {
         std::vector<double> out;
         const double mu = global_.mean();

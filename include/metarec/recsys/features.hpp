@@ -19,6 +19,10 @@
 #include "../meta/task.hpp"
 #include "../nn/batch_data.hpp"
 
+/// @namespace metarec::recsys
+/// Recommenders built on nn and meta: the feature encoder that turns interactions into
+/// batches, MeLU, the two-tower model, ID-free matrix factorization with its user-side
+/// adaptation policy, and the simple baselines they must beat.
 namespace metarec::recsys {
 
 /// Feature groups (nn::input_shape): towers and per-side layers read the fields of one group.
@@ -46,6 +50,9 @@ struct encoder_options {
 /// The encoder refers to the data set, which must outlive it.
 class feature_encoder {
 public:
+    //! the input shape of the fields `options` selects, and the mean and standard deviation
+    //! of each numeric field; `data` must outlive the encoder. std::invalid_argument when no
+    //! feature is selected
     feature_encoder(const data::dataset& data, encoder_options options = {}) : data_(&data), options_(options) {
         const auto add_side = [&](const data::feature_table& table, bool features, bool id, int group) {
             if (features) {

@@ -35,6 +35,7 @@ namespace metarec::recsys {
 /// (its network starts with the concat of field embeddings and dense features, so this
 /// would adapt the embeddings): MeLU adapts its head, meta::adapt_dense_head.
 struct adapt_user {
+    //! the parameters of the first concat branch (the user side)
     template <class Learner>
     static meta::parameter_range select(const Learner& learner) {
         static_assert(requires { learner.network(); },
