@@ -258,6 +258,30 @@ TEST_CASE("meta-training lowers the post-adaptation loss; evaluate() reports los
     CHECK(std::isfinite(partial.metrics[0]));
 }
 
+namespace {
+// a user loss without the optional target_rows (the default, one target per output, applies)
+struct mse_without_target_rows : private mr::loss::mse {
+    using mr::loss::mse::name;
+    using mr::loss::mse::value;
+    using mr::loss::mse::gradient;
+    using mr::loss::mse::hessian_product;
+};
+}  // namespace
+
+TEST_CASE("evaluate() with metrics takes a loss without the optional target_rows") {
+    static_assert(mr::check_loss_function<mse_without_target_rows, double, mr::device::cpu>());
+    const nn::input_shape shape{.dense = 2, .categorical = {5}, .multi = {6}};
+    task_pool tasks(shape, 6, 6, 6, 1003, true);
+    meta::maml<recommender_net, mse_without_target_rows> custom{recommender_net{shape, 1}, {.inner_lr = 0.1}};
+    meta::maml<recommender_net, mr::loss::mse> builtin{recommender_net{shape, 1}, {.inner_lr = 0.1}};
+    const auto first_error = [](const double* pred, const double* target, mr::index, mr::index) {
+        return pred[0] - target[0];
+    };
+    const auto a = custom.evaluate(tasks.tasks, {}, first_error), b = builtin.evaluate(tasks.tasks, {}, first_error);
+    CHECK(a.loss == b.loss);
+    CHECK(a.metrics[0] == b.metrics[0]);
+}
+
 TEST_CASE("misuse is a clear exception") {
     const nn::input_shape shape{.dense = 3};
     task_pool pool(shape, 3, 4, 4, 1111);

@@ -406,7 +406,7 @@ public:
             auto& v = values[std::size_t(i)];
             v[0] = double(objective_().value(l.fast.data(), task.query, task.query_target, l.ows));
             if constexpr (sizeof...(Metrics) > 0) {
-                const index n = task.query.size(), targets = Loss::target_rows(rows) * n;
+                const index n = task.query.size(), targets = loss_target_rows<Loss>(rows) * n;
                 l.host_pred.resize(std::size_t(rows * n));
                 l.host_target.resize(std::size_t(targets));
                 device_type::to_host(rows * n, l.ows.pred.data(), l.host_pred.data());
