@@ -1,5 +1,5 @@
 // expect: a device policy must derive from device::execution_policy<Self>
-// A device policy that forgot the CRTP base.
+// The policy of the skeleton of docs/concepts/device_policy.md without its CRTP base.
 #include <metarec/concepts/device_policy.hpp>
 #include <metarec/device/cpu.hpp>
 

@@ -1,5 +1,5 @@
 // expect: a learner needs backward\(theta, x, workspace, dpred, grad\)
-// A learner that forgot backward(): check_learner names it.
+// The learner of the skeleton of docs/concepts/learner.md without backward(): check_learner names it.
 #include <metarec/concepts/learner.hpp>
 #include <metarec/device/cpu.hpp>
 #include <metarec/nn/batch.hpp>

@@ -16,7 +16,7 @@ struct huber_value_kernel {
     }
 };
 
-// The loss of loss_function_pass.cpp with gradient() (and hessian_product()) missing.
+// The loss of the skeleton of docs/concepts/loss_function.md with gradient() (and hessian_product()) missing.
 struct my_loss {
     double delta = 1.0;
 

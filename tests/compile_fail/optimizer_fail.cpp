@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <metarec/concepts/optimizer.hpp>
 
-// The type of optimizer_pass.cpp with step() missing.
+// The optimizer of the skeleton of docs/concepts/optimizer.md with step() missing.
 struct my_opt {
     double lr = 1e-3;
     double mu = 0.9;
