@@ -60,7 +60,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     // --checkpoint, a checkpoint every c.checkpoint_every steps that --resume continues from
     const auto fit = [&](const std::string& name, auto& algorithm) {
         const mr::meta::fit_options options{.epochs = c.epochs};
-        const mr::callbacks::progress_bar bar{.quiet = c.quiet};
+        mr::callbacks::progress_bar bar{.quiet = c.quiet};  // not const: its hooks update it
         const auto train_with = [&](auto&... callbacks) {
             if (c.checkpoint_dir.empty()) return algorithm.fit(train, options, callbacks..., bar).seconds;
             const auto path = std::filesystem::path(c.checkpoint_dir) / (c.model + "-" + name + ".ckpt");

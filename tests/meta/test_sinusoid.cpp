@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <metarec/callbacks/progress_bar.hpp>
+
 #include "sinusoid.hpp"
 
 TEST_CASE("sinusoid, short run: MAML and Meta-SGD adapt far better than the pre-trained baseline") {
@@ -11,7 +13,8 @@ TEST_CASE("sinusoid, short run: MAML and Meta-SGD adapt far better than the pre-
     c.train_tasks = 10000;
     c.test_tasks = 300;
     c.threads = 2;
-    const auto rows = sinusoid::run<int>(c, [](const std::string&) { return 0; });
+    using quiet_bar = metarec::callbacks::progress_bar;
+    const auto rows = sinusoid::run<quiet_bar>(c, [](const std::string&) { return quiet_bar{.quiet = true}; });
     REQUIRE(rows.size() == 5);
     const auto& pretrained = rows[0];
     CHECK(pretrained.name == "pretrained");

@@ -83,4 +83,21 @@ METAREC_DEFINE_HOOK(on_fit_end)
 #undef METAREC_DEFINE_HOOK
 
 }  // namespace detail
+
+/// A callback for `Algorithm`: it has at least one of the four hooks, callable on it (on a
+/// `const` callback: a `const` hook) with the hook's info and, optionally, the algorithm.
+/// fit() requires it of every callback, so that one whose hooks would all be skipped (a
+/// misspelled name, another signature, non-const hooks of a const object) does not compile.
+/// @tparam Callback   the callback's type, `const`-qualified for a const callback
+/// @tparam Algorithm  the meta-algorithm whose fit() calls it
+template <class Callback, class Algorithm>
+concept callback_for =
+    requires(Callback& c, const fit_begin_info& i, Algorithm& a) { c.on_fit_begin(i); } ||
+    requires(Callback& c, const fit_begin_info& i, Algorithm& a) { c.on_fit_begin(i, a); } ||
+    requires(Callback& c, const step_info& i, Algorithm& a) { c.on_step_end(i); } ||
+    requires(Callback& c, const step_info& i, Algorithm& a) { c.on_step_end(i, a); } ||
+    requires(Callback& c, const epoch_info& i, Algorithm& a) { c.on_epoch_end(i); } ||
+    requires(Callback& c, const epoch_info& i, Algorithm& a) { c.on_epoch_end(i, a); } ||
+    requires(Callback& c, const fit_end_info& i, Algorithm& a) { c.on_fit_end(i); } ||
+    requires(Callback& c, const fit_end_info& i, Algorithm& a) { c.on_fit_end(i, a); };
 }  // namespace metarec::callbacks

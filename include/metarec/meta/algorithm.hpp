@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -236,6 +237,12 @@ public:
     /// checkpoint was taken from (same tasks, options and callbacks) where it stopped.
     template <class... Callbacks>
     callbacks::fit_end_info fit(std::span<const task_type> tasks, fit_options options = {}, Callbacks&&... cbs) {
+        static_assert((callbacks::callback_for<std::remove_reference_t<Callbacks>, Derived> && ...),
+                      "metarec: every argument of fit() after the options must be a callback, with at least one "
+                      "of on_fit_begin(const fit_begin_info&), on_step_end(const step_info&), "
+                      "on_epoch_end(const epoch_info&), on_fit_end(const fit_end_info&), each optionally taking "
+                      "the algorithm as a second argument; a const callback needs const hooks "
+                      "(see docs/concepts/callbacks.md)");
         check_tasks(tasks, "fit");
         if (index(tasks.size()) < meta_batch_)
             throw std::invalid_argument("metarec: fit: the meta-batch (" + std::to_string(meta_batch_) +
@@ -384,6 +391,10 @@ public:
     /// loss is finite is undefined there and left out of its mean (`metric_tasks` counts).
     template <class... Metrics>
     evaluation evaluate(std::span<const task_type> tasks, adapt_options options = {}, Metrics... metrics) const {
+        static_assert((std::is_invocable_r_v<double, Metrics&, const scalar_type*, const scalar_type*, index, index> && ...),
+                      "metarec: every argument of evaluate() after the adapt options must be a metric, callable as "
+                      "double(const S* pred, const S* target, index rows, index n) on host copies of a task's query "
+                      "predictions and targets (see docs/concepts/evaluation.md)");
         check_tasks(tasks, "evaluate");
         const index p = learner_.parameter_count(), rows = learner_.output_rows();
         const int threads = pool_->size();
