@@ -2,7 +2,7 @@
 # The whole test suite: installs what is missing, configures, builds (tests, examples,
 # benchmarks), runs every test under ctest, then the suite under the sanitizers
 # (scripts/run-sanitizers.sh) and each fuzz target for a bounded time (scripts/run-fuzz.sh,
-# METAREC_FUZZ_SECONDS per target, default 60).
+# METAREC_FUZZ_SECONDS per target, default 30: CI time).
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +13,4 @@ cmake --preset test
 cmake --build --preset test --parallel "$jobs"
 ctest --preset test --parallel "$jobs"
 bash scripts/run-sanitizers.sh
-bash scripts/run-fuzz.sh "${METAREC_FUZZ_SECONDS:-60}"
+bash scripts/run-fuzz.sh "${METAREC_FUZZ_SECONDS:-30}"
