@@ -2,7 +2,8 @@
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (preset `asan`: every
 # doctest suite and every fuzz seed replay; MPI, compile-fail and test_sinusoid excepted) and
 # the suites that run meta-batches on several threads under ThreadSanitizer (preset `tsan`:
-# test_meta, test_recsys, test_reliability). Any sanitizer report fails the test, and the run.
+# test_meta, test_reliability); both leave the accuracy runs (doctest suite `accuracy`) to the
+# test preset. Any sanitizer report fails the test, and the run.
 # Usage: scripts/run-sanitizers.sh [asan|tsan]...  (default: both)
 # SPDX-License-Identifier: Apache-2.0
 set -euo pipefail

@@ -267,7 +267,7 @@ TEST_CASE("task_average: every task counts once, undefined values skipped, diver
 // The claim of the library, on data with a known structure: after meta-training on the
 // warm users, adapting MeLU's head to a new user's 10 ratings beats the user's own mean
 // rating, the model without adaptation, and a pre-trained model fine-tuned the same way.
-TEST_CASE("cold start on synthetic data: MeLU + MAML adapts better than the baselines") {
+TEST_CASE("cold start on synthetic data: MeLU + MAML adapts better than the baselines" * doctest::test_suite("accuracy")) {
     using model = mr::recsys::melu<mr::recsys::melu_head, float, mr::device::cpu, 16>;
     const auto data = md::make_synthetic({.users = 400, .items = 200, .min_interactions = 20, .max_interactions = 50, .seed = 5});
     const auto split = md::make_split(data, {.query = 10, .support = 10, .seed = 5});
@@ -352,7 +352,7 @@ TEST_CASE("matrix factorization: the meta-learned user vector adapts to a new us
     CHECK(after < 0.85 * before);
 }
 
-TEST_CASE("two towers: the user tower adapts, the item tower is shared") {
+TEST_CASE("two towers: the user tower adapts, the item tower is shared" * doctest::test_suite("accuracy")) {
     const auto [before, after] = user_side_adaptation<mr::recsys::two_tower<8>>({}, 0.01);
     MESSAGE("two towers, query MSE on new users: " << before << " without adaptation, " << after << " after");
     CHECK(after < 0.85 * before);

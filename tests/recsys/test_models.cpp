@@ -151,7 +151,7 @@ TEST_CASE("matrix factorization on a latent model: adapting the user vector to 1
     CHECK(after < 0.5 * before);  // measured: 0.35 (seed 21: 0.22)
 }
 
-TEST_CASE("two towers on a latent model: adapting the user tower to 10 ratings") {
+TEST_CASE("two towers on a latent model: adapting the user tower to 10 ratings" * doctest::test_suite("accuracy")) {
     const auto problem = make_latent_problem(true, 12);
     const auto [before, after] = latent_cold_start<mr::recsys::two_tower<4>>(problem, 0.02, 10, 3e-3);
     MESSAGE("two towers, query MSE on new users: " << before << " without adaptation, " << after << " after 5 steps");

@@ -10,6 +10,66 @@
 
 namespace metarec::device {
 
+namespace detail {
+
+/// Column-major `C = alpha op(A) op(B) + beta C` through Eigen's GEMM (device::cpu's gemm; when
+/// `beta == 0`, C is not read). A function template that is not inline, so that a program may
+/// compile it once (METAREC_EXTERN_GEMM below).
+template <class S>
+void eigen_gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, const S* a, index lda, const S* b,
+                index ldb, S beta, S* c, index ldc) {
+    using matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
+    using stride = Eigen::OuterStride<>;
+    Eigen::Map<matrix, 0, stride> C(c, m, n, stride(ldc));
+    // alpha as a factor of A (Eigen folds it into the product; `alpha * (A * B)` would
+    // evaluate the product into a heap temporary first)
+    const auto run = [&](const auto& A, const auto& B) {
+        if (beta == S(0)) {
+            if (alpha == S(1)) C.noalias() = A * B;
+            else C.noalias() = (alpha * A) * B;
+        } else {
+            if (beta != S(1)) C *= beta;
+            if (alpha == S(1)) C.noalias() += A * B;
+            else C.noalias() += (alpha * A) * B;
+        }
+    };
+    Eigen::Map<const matrix, 0, stride> A(a, ta == transpose::no ? m : k, ta == transpose::no ? k : m, stride(lda));
+    Eigen::Map<const matrix, 0, stride> B(b, tb == transpose::no ? k : n, tb == transpose::no ? n : k, stride(ldb));
+    if (ta == transpose::no && tb == transpose::no) run(A, B);
+    else if (ta == transpose::no) run(A, B.transpose());
+    else if (tb == transpose::no) run(A.transpose(), B);
+    else run(A.transpose(), B.transpose());
+}
+
+}  // namespace detail
+
+//! the declarator of detail::eigen_gemm<S> (explicit instantiations)
+#define METAREC_GEMM_SIGNATURE(S)                                                                                \
+    void metarec::device::detail::eigen_gemm<S>(metarec::transpose, metarec::transpose, metarec::index,          \
+                                                metarec::index, metarec::index, S, const S*, metarec::index,     \
+                                                const S*, metarec::index, S, S*, metarec::index)
+/// Compile time: Eigen's GEMM kernels are the costliest instantiation in a translation unit that
+/// uses metarec on the CPU (about 20 s at -O1 for float and double, 100 s under AddressSanitizer).
+/// With `METAREC_EXTERN_GEMM` defined in every translation unit of a program (e.g.
+/// `-DMETAREC_EXTERN_GEMM`) they are extern, and exactly one translation unit compiles them:
+/// @code
+/// #include <metarec/device/cpu.hpp>
+/// METAREC_INSTANTIATE_GEMM()   // float and double
+/// @endcode
+/// metarec's own test programs are built this way. Nothing changes at run time.
+#define METAREC_INSTANTIATE_GEMM()            \
+    template METAREC_GEMM_SIGNATURE(float);  \
+    template METAREC_GEMM_SIGNATURE(double);
+
+}  // namespace metarec::device
+
+#ifdef METAREC_EXTERN_GEMM
+extern template METAREC_GEMM_SIGNATURE(float);
+extern template METAREC_GEMM_SIGNATURE(double);
+#endif
+
+namespace metarec::device {
+
 /// Device operations on the host CPU, implemented with Eigen (BLAS-3 through Eigen's GEMM,
 /// BLAS-1 through Eigen maps, embedding gather / scatter as per-column Eigen segments).
 ///
@@ -48,29 +108,9 @@ struct basic_cpu : execution_policy<Derived> {
 
     //! column-major `C = alpha op(A) op(B) + beta C` (Eigen's GEMM; when `beta == 0`, C is not read)
     template <class S>
-    static void gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, const S* a,
-                     index lda, const S* b, index ldb, S beta, S* c, index ldc) {
-        using matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
-        using stride = Eigen::OuterStride<>;
-        Eigen::Map<matrix, 0, stride> C(c, m, n, stride(ldc));
-        // alpha as a factor of A (Eigen folds it into the product; `alpha * (A * B)` would
-        // evaluate the product into a heap temporary first)
-        const auto run = [&](const auto& A, const auto& B) {
-            if (beta == S(0)) {
-                if (alpha == S(1)) C.noalias() = A * B;
-                else C.noalias() = (alpha * A) * B;
-            } else {
-                if (beta != S(1)) C *= beta;
-                if (alpha == S(1)) C.noalias() += A * B;
-                else C.noalias() += (alpha * A) * B;
-            }
-        };
-        Eigen::Map<const matrix, 0, stride> A(a, ta == transpose::no ? m : k, ta == transpose::no ? k : m, stride(lda));
-        Eigen::Map<const matrix, 0, stride> B(b, tb == transpose::no ? k : n, tb == transpose::no ? n : k, stride(ldb));
-        if (ta == transpose::no && tb == transpose::no) run(A, B);
-        else if (ta == transpose::no) run(A, B.transpose());
-        else if (tb == transpose::no) run(A.transpose(), B);
-        else run(A.transpose(), B.transpose());
+    static void gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, const S* a, index lda, const S* b,
+                     index ldb, S beta, S* c, index ldc) {
+        detail::eigen_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
 
     //! copies n values to host memory (a memcpy: host and device are the same memory)
