@@ -92,12 +92,19 @@ public:
     /// (a superset of them, e.g. the learner's touched_parameters(x)); `grad` is left as it
     /// is elsewhere. With sparse embedding gradients this is what keeps a gradient on ten
     /// samples from clearing every table.
+    ///
+    /// `from` > 0: only the parameters at or above `from` are wanted (MAML's inner steps want the
+    /// adapted slice); a learner that can (nn::model) skips the layers wholly below, whose
+    /// gradient is then left at zero.
     scalar_type gradient(const scalar_type* theta, const input_type& x, const scalar_type* target, workspace& ws,
-                         scalar_type* grad, std::span<const parameter_range> touched) const {
+                         scalar_type* grad, std::span<const parameter_range> touched, index from = 0) const {
         const scalar_type loss = value(theta, x, target, ws);
         loss_.template gradient<device_type>(ws.pred.data(), target, rows(), x.size(), ws.dpred.data());
         zero(touched, grad);
-        learner_->backward(theta, x, ws.learner, ws.dpred.data(), grad);
+        if constexpr (requires { learner_->backward(theta, x, ws.learner, ws.dpred.data(), grad, from); })
+            learner_->backward(theta, x, ws.learner, ws.dpred.data(), grad, from);
+        else
+            learner_->backward(theta, x, ws.learner, ws.dpred.data(), grad);
         return loss;
     }
 
@@ -108,21 +115,35 @@ public:
     }
     /// The same, writing `hv` and `grad` only on `touched`, as gradient() with ranges (the
     /// Hessian of the loss on `x` is zero outside the parameters that `x` reads, whatever
-    /// `v`). A finite-difference product writes every parameter.
+    /// `v`). A finite-difference product writes every parameter. `v_from` > 0: the caller
+    /// guarantees that `v` is zero below `v_from` (MAML's direction lives on the adapted
+    /// slice), and a learner that can (nn::model) skips the R-values that are zero because of it.
     scalar_type hvp(const scalar_type* theta, const input_type& x, const scalar_type* target, const scalar_type* v,
-                    workspace& ws, scalar_type* hv, scalar_type* grad, std::span<const parameter_range> touched) const {
+                    workspace& ws, scalar_type* hv, scalar_type* grad, std::span<const parameter_range> touched,
+                    index v_from = 0) const {
         if constexpr (exact_hvp) {
             const scalar_type loss = value(theta, x, target, ws);
             const index n = x.size();
+            constexpr bool restricted = requires {
+                learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data(), v_from);
+                learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad, v_from);
+            };
             loss_.template gradient<device_type>(ws.pred.data(), target, rows(), n, ws.dpred.data());
-            learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data());
+            if constexpr (restricted)
+                learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data(), v_from);
+            else
+                learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data());
             loss_.template hessian_product<device_type>(ws.pred.data(), target, rows(), n, ws.rpred.data(),
                                                         ws.rdpred.data());
             zero(touched, hv);
             if (grad) zero(touched, grad);
-            learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad);
+            if constexpr (restricted)
+                learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad, v_from);
+            else
+                learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad);
             return loss;
         } else {
+            (void)v_from;
             return finite_difference_hvp(theta, x, target, v, ws, hv, grad);
         }
     }

@@ -117,9 +117,10 @@ private:
     void adapt_into(const input_type& support, const scalar_type* target, int steps, thread_workspace& ws,
                     scalar_type* fast) const {
         const auto objective = this->objective_();
+        const index a = this->adapted_range().offset;
         this->touch(ws, support);
         for (int k = 0; k < steps; ++k) {
-            objective.gradient(fast, support, target, ws.objective, ws.gradient.data(), ws.touched);
+            objective.gradient(fast, support, target, ws.objective, ws.gradient.data(), ws.touched, a);
             inner_update(fast, ws.gradient.data());
         }
     }
@@ -137,11 +138,12 @@ private:
         scalar_type* rate_gradient = out + this->learner().parameter_count();  // Meta-SGD only
         if constexpr (LearnedRates) device_type::fill(m, scalar_type(0), rate_gradient);
 
-        // inner loop, keeping the adapted slice of each iterate
+        // inner loop, keeping the adapted slice of each iterate; its gradients are wanted on the
+        // adapted slice only, and the HVP direction below lives there (objective's `from`)
         this->begin_task(ws);
         for (int k = 0; k < steps; ++k) {
             if (options_.order == 2) device_type::copy(m, fast + a, ws.history.data() + k * m);
-            objective.gradient(fast, task.support, task.support_target, ws.objective, g, touched);
+            objective.gradient(fast, task.support, task.support_target, ws.objective, g, touched, a);
             if (LearnedRates && options_.order == 1) device_type::copy(m, g + a, ws.history2.data() + k * m);
             inner_update(fast, g);
         }
@@ -155,7 +157,7 @@ private:
                                                                                    scalar_type(options_.inner_lr)});
                 scalar_type* support_gradient = LearnedRates ? ws.auxiliary.data() : nullptr;
                 objective.hvp(fast, task.support, task.support_target, ws.direction.data(), ws.objective,
-                              ws.product.data(), support_gradient, touched);
+                              ws.product.data(), support_gradient, touched, a);
                 if constexpr (LearnedRates)
                     device_type::for_each(m, detail::subtract_product_kernel<scalar_type>{rate_gradient, g + a,
                                                                                             support_gradient + a});

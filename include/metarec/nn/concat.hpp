@@ -101,10 +101,12 @@ public:
         return ws;
     }
 
-    //! y = [f_1(x); f_2(x); ...]: every branch on x, outputs stacked
+    //! y = [f_1(x); f_2(x); ...]: every branch on x, outputs stacked (a branch that makes
+    //! every row, the others making none, writes into y directly)
     template <class D, class S, class X, class W>
     void forward(const S* theta, const X& x, S* y, index n, W& ws) const {
         for_each_branch([&]<std::size_t B>(const auto& branch) {
+            if (alone(branch)) return branch.template forward<D>(theta, x, y, n, std::get<B>(ws.branches));
             branch.template forward<D>(theta, x, ws.y[B].data(), n, std::get<B>(ws.branches));
             stack<D, B>(branch, ws.y[B].data(), y, n);
         });
@@ -114,8 +116,8 @@ public:
     template <class D, class S, class X, class W>
     void backward(const S* theta, const X& x, const S* dy, S* dx, S* grad, index n, W& ws) const {
         for_each_branch([&]<std::size_t B>(const auto& branch) {
-            unstack<D, B>(branch, dy, ws.dy[B].data(), n);
-            branch.template backward<D>(theta, x, ws.dy[B].data(), dx ? ws.dx[B].data() : nullptr, grad, n,
+            const S* branch_dy = alone(branch) ? dy : unstack<D, B>(branch, dy, ws.dy[B].data(), n);
+            branch.template backward<D>(theta, x, branch_dy, dx ? ws.dx[B].data() : nullptr, grad, n,
                                         std::get<B>(ws.branches));
             if (dx) accumulate<D, B>(ws.dx[B].data(), dx, n);
         });
@@ -125,6 +127,7 @@ public:
     template <class D, class S, class X, class W>
     void r_forward(const S* theta, const S* v, const X& x, const S* rx, S* ry, index n, W& ws) const {
         for_each_branch([&]<std::size_t B>(const auto& branch) {
+            if (alone(branch)) return branch.template r_forward<D>(theta, v, x, rx, ry, n, std::get<B>(ws.branches));
             branch.template r_forward<D>(theta, v, x, rx, ws.ry[B].data(), n, std::get<B>(ws.branches));
             stack<D, B>(branch, ws.ry[B].data(), ry, n);
         });
@@ -136,11 +139,10 @@ public:
     void r_backward(const S* theta, const S* v, const X& x, const S* rx, const S* dy, const S* rdy, S* dx, S* rdx,
                     S* grad, S* hv, index n, W& ws) const {
         for_each_branch([&]<std::size_t B>(const auto& branch) {
-            unstack<D, B>(branch, dy, ws.dy[B].data(), n);
-            unstack<D, B>(branch, rdy, ws.rdy[B].data(), n);
-            branch.template r_backward<D>(theta, v, x, rx, ws.dy[B].data(), ws.rdy[B].data(),
-                                          dx ? ws.dx[B].data() : nullptr, rdx ? ws.rdx[B].data() : nullptr, grad, hv,
-                                          n, std::get<B>(ws.branches));
+            const S* branch_dy = alone(branch) ? dy : unstack<D, B>(branch, dy, ws.dy[B].data(), n);
+            const S* branch_rdy = alone(branch) ? rdy : unstack<D, B>(branch, rdy, ws.rdy[B].data(), n);
+            branch.template r_backward<D>(theta, v, x, rx, branch_dy, branch_rdy, dx ? ws.dx[B].data() : nullptr,
+                                          rdx ? ws.rdx[B].data() : nullptr, grad, hv, n, std::get<B>(ws.branches));
             if (dx) accumulate<D, B>(ws.dx[B].data(), dx, n);
             if (rdx) accumulate<D, B>(ws.rdx[B].data(), rdx, n);
         });
@@ -158,9 +160,12 @@ private:
         D::copy_block(branch.out_rows(), n, part, branch.out_rows(), whole + first_row_[B], out_rows_);
     }
     template <class D, std::size_t B, class S>
-    void unstack(const auto& branch, const S* whole, S* part, index n) const {
+    const S* unstack(const auto& branch, const S* whole, S* part, index n) const {
         D::copy_block(branch.out_rows(), n, whole + first_row_[B], out_rows_, part, branch.out_rows());
+        return part;
     }
+    // the branch makes every row of the output (the others none): no copies
+    bool alone(const auto& branch) const noexcept { return branch.out_rows() == out_rows_; }
     // dx = sum of the branches' input gradients
     template <class D, std::size_t B, class S>
     void accumulate(const S* part, S* total, index n) const {

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -20,7 +21,8 @@ namespace metarec::nn {
 ///     r_backward: hv_W += rdy x^T + dy rx^T    hv_b += sum_j rdy_j    rdx = W^T rdy + V_W^T dy
 ///
 /// Initialization as PyTorch's nn.Linear: W and b uniform in `[-1/sqrt(in), 1/sqrt(in)]`.
-/// As first layer of a model it reads the batch's dense features.
+/// As first layer of a model it reads the batch's dense features. Input rows that are the same
+/// in every sample (a user's features in a per-user task) enter the products once per batch.
 /// @tparam N output features (N >= 1)
 template <index N>
 struct dense : layer_base {
@@ -47,31 +49,40 @@ struct dense : layer_base {
         for (index i = 0; i < parameter_count(); ++i) theta[offset_ + i] = S(g.uniform(-bound, bound));
     }
 
+    /// Scratch memory of one thread: the rows of the input that are the same in every sample
+    /// (found by forward(), read by the other passes) and a column for their products.
+    /// @tparam S scalar type
+    /// @tparam D device policy
+    template <class S, class D>
+    struct workspace {
+        index lead = 0;                       //!< rows [0, lead) of the input are the same in every column
+        index trail = 0;                      //!< and so are rows [in - trail, in)
+        typename D::template vector<S> sum;  //!< N values: a column sum of dy
+    };
+    //! scratch memory (its size does not depend on the batch)
+    template <class S, class D>
+    workspace<S, D> make_workspace(index) const {
+        return {0, 0, typename D::template vector<S>(N)};
+    }
+
     //! y = W x + b
     template <class D, class S, class X>
-    void forward(const S* theta, const X& x, S* y, index n, auto&) const {
-        D::gemm(transpose::no, transpose::no, N, n, in_rows_, S(1), weights(theta), N,
-                detail::matrix_of(x), in_rows_, S(0), y, N);
-        D::add_to_columns(N, n, bias(theta), y);
+    void forward(const S* theta, const X& x, S* y, index n, auto& ws) const {
+        find_constant_rows<D>(detail::matrix_of(x), n, ws);
+        affine<D>(weights(theta), bias(theta), detail::matrix_of(x), y, n, ws);
     }
 
     //! grad_W += dy x^T, grad_b += sum_j dy_j; dx = W^T dy
     template <class D, class S, class X>
-    void backward(const S* theta, const X& x, const S* dy, S* dx, S* grad, index n, auto&) const {
-        if (grad) {
-            D::gemm(transpose::no, transpose::yes, N, in_rows_, n, S(1), dy, N, detail::matrix_of(x), in_rows_,
-                    S(1), weights(grad), N);
-            D::sum_columns(N, n, dy, bias(grad));
-        }
+    void backward(const S* theta, const X& x, const S* dy, S* dx, S* grad, index n, auto& ws) const {
+        if (grad) outer_sum<D>(dy, detail::matrix_of(x), weights(grad), bias(grad), n, ws);
         if (dx) D::gemm(transpose::yes, transpose::no, in_rows_, n, N, S(1), weights(theta), N, dy, N, S(0), dx, in_rows_);
     }
 
     //! ry = W rx + V_W x + V_b
     template <class D, class S, class X>
-    void r_forward(const S* theta, const S* v, const X& x, const S* rx, S* ry, index n, auto&) const {
-        D::gemm(transpose::no, transpose::no, N, n, in_rows_, S(1), weights(v), N, detail::matrix_of(x), in_rows_,
-                S(0), ry, N);
-        D::add_to_columns(N, n, bias(v), ry);
+    void r_forward(const S* theta, const S* v, const X& x, const S* rx, S* ry, index n, auto& ws) const {
+        affine<D>(weights(v), bias(v), detail::matrix_of(x), ry, n, ws);
         if (rx) D::gemm(transpose::no, transpose::no, N, n, in_rows_, S(1), weights(theta), N, rx, in_rows_, S(1), ry, N);
     }
 
@@ -80,10 +91,8 @@ struct dense : layer_base {
     void r_backward(const S* theta, const S* v, const X& x, const S* rx, const S* dy, const S* rdy, S* dx, S* rdx,
                     S* grad, S* hv, index n, auto& ws) const {
         backward<D>(theta, x, dy, dx, grad, n, ws);
-        D::gemm(transpose::no, transpose::yes, N, in_rows_, n, S(1), rdy, N, detail::matrix_of(x), in_rows_, S(1),
-                weights(hv), N);
+        outer_sum<D>(rdy, detail::matrix_of(x), weights(hv), bias(hv), n, ws);
         if (rx) D::gemm(transpose::no, transpose::yes, N, in_rows_, n, S(1), dy, N, rx, in_rows_, S(1), weights(hv), N);
-        D::sum_columns(N, n, rdy, bias(hv));
         if (rdx) {
             D::gemm(transpose::yes, transpose::no, in_rows_, n, N, S(1), weights(theta), N, rdy, N, S(0), rdx, in_rows_);
             D::gemm(transpose::yes, transpose::no, in_rows_, n, N, S(1), weights(v), N, dy, N, S(1), rdx, in_rows_);
@@ -91,6 +100,71 @@ struct dense : layer_base {
     }
 
 private:
+    // Rows of x that are the same in every sample: a task's user features in a per-user
+    // batch (MeLU: the user's fields come first). Their part of W x is one column,
+    // W_c x_c, computed once instead of n times, and their part of a weight gradient is the
+    // rank-one (dy 1) x_c^T. Host memory only (the scan reads x); worth it from 16 rows.
+    template <class D, class S>
+    void find_constant_rows(const S* x, index n, auto& ws) const {
+        ws.lead = ws.trail = 0;
+        if constexpr (D::host_memory) {
+            // column by column (contiguous), shrinking the candidate rows at each mismatch
+            index lead = in_rows_, trail = in_rows_;
+            for (index j = 1; j < n && lead + trail >= 16; ++j) {
+                const S* col = x + j * in_rows_;
+                index r = 0;
+                while (r < lead && col[r] == x[r]) ++r;
+                lead = r;
+                const index last = in_rows_ - 1, limit = std::min(trail, in_rows_ - lead);
+                index t = 0;
+                while (t < limit && col[last - t] == x[last - t]) ++t;
+                trail = t;
+            }
+            if (n >= 2 && lead + trail >= 16) ws.lead = lead, ws.trail = trail;
+        }
+    }
+
+    // y = M x + c 1^T for the weights M (N x in) and the column c at the same layout as W, b
+    template <class D, class S>
+    void affine(const S* m, const S* c, const S* x, S* y, index n, const auto& ws) const {
+        const index lead = ws.lead, trail = ws.trail, middle = in_rows_ - lead - trail;
+        if (lead + trail == 0) {
+            D::gemm(transpose::no, transpose::no, N, n, in_rows_, S(1), m, N, x, in_rows_, S(0), y, N);
+            D::add_to_columns(N, n, c, y);
+            return;
+        }
+        // the constant rows' part, once, in column 0, then copied to the others
+        D::copy(N, c, y);
+        if (lead) D::gemm(transpose::no, transpose::no, N, 1, lead, S(1), m, N, x, in_rows_, S(1), y, N);
+        if (trail)
+            D::gemm(transpose::no, transpose::no, N, 1, trail, S(1), m + N * (in_rows_ - trail), N, x + in_rows_ - trail,
+                    in_rows_, S(1), y, N);
+        for (index j = 1; j < n; ++j) D::copy(N, y, y + j * N);
+        if (middle)
+            D::gemm(transpose::no, transpose::no, N, n, middle, S(1), m + N * lead, N, x + lead, in_rows_, S(1), y, N);
+    }
+
+    // gm += d x^T, gc += sum_j d_j (gm, gc at the layout of W, b)
+    template <class D, class S>
+    void outer_sum(const S* d, const S* x, S* gm, S* gc, index n, auto& ws) const {
+        const index lead = ws.lead, trail = ws.trail, middle = in_rows_ - lead - trail;
+        if (lead + trail == 0) {
+            D::gemm(transpose::no, transpose::yes, N, in_rows_, n, S(1), d, N, x, in_rows_, S(1), gm, N);
+            D::sum_columns(N, n, d, gc);
+            return;
+        }
+        S* s = ws.sum.data();
+        D::fill(N, S(0), s);
+        D::sum_columns(N, n, d, s);
+        D::axpy(N, S(1), s, gc);
+        if (lead) D::gemm(transpose::no, transpose::yes, N, lead, 1, S(1), s, N, x, in_rows_, S(1), gm, N);
+        if (trail)
+            D::gemm(transpose::no, transpose::yes, N, trail, 1, S(1), s, N, x + in_rows_ - trail, in_rows_, S(1),
+                    gm + N * (in_rows_ - trail), N);
+        if (middle)
+            D::gemm(transpose::no, transpose::yes, N, middle, n, S(1), d, N, x + lead, in_rows_, S(1), gm + N * lead, N);
+    }
+
     template <class S>
     S* weights(S* p) const noexcept {
         return p + offset_;

@@ -173,6 +173,42 @@ public:
                                           x.size(), ws.layers);
     }
 
+    /// @{
+    /// @brief The passes restricted to what meta-algorithms need (nn::sequential's
+    /// backward_from, r_forward_from, r_backward_from; a network that is not a chain runs the
+    /// full passes). `backward(..., from)`: `grad += J^T dpred` on the parameters at or above
+    /// `from`; the layers wholly below it are skipped and their gradient is not written.
+    /// `r_forward` and `r_backward` with `v_from`: the caller guarantees that `v` is zero below
+    /// `v_from`, and the passes skip the R-values that are zero because of it.
+    void backward(const Scalar* theta, const input_type& x, workspace_type& ws, const Scalar* dpred, Scalar* grad,
+                  index from) const {
+        require_forward(x, ws);
+        if constexpr (requires { spec_.template backward_from<Device>(from, theta, x, dpred, grad, x.size(), ws.layers); })
+            spec_.template backward_from<Device>(from, theta, x, dpred, grad, x.size(), ws.layers);
+        else
+            backward(theta, x, ws, dpred, grad);
+    }
+    void r_forward(const Scalar* theta, const Scalar* v, const input_type& x, workspace_type& ws, Scalar* rpred,
+                   index v_from) const {
+        require_forward(x, ws);
+        if constexpr (requires { spec_.template r_forward_from<Device>(v_from, theta, v, x, rpred, x.size(), ws.layers); })
+            spec_.template r_forward_from<Device>(v_from, theta, v, x, rpred, x.size(), ws.layers);
+        else
+            r_forward(theta, v, x, ws, rpred);
+    }
+    void r_backward(const Scalar* theta, const Scalar* v, const input_type& x, workspace_type& ws, const Scalar* dpred,
+                    const Scalar* rdpred, Scalar* hv, Scalar* grad, index v_from) const {
+        require_forward(x, ws);
+        if constexpr (requires {
+                          spec_.template r_backward_from<Device>(v_from, theta, v, x, dpred, rdpred, grad, hv, x.size(),
+                                                                 ws.layers);
+                      })
+            spec_.template r_backward_from<Device>(v_from, theta, v, x, dpred, rdpred, grad, hv, x.size(), ws.layers);
+        else
+            r_backward(theta, v, x, ws, dpred, rdpred, hv, grad);
+    }
+    /// @}
+
 private:
     static void check_groups(const std::vector<int>& groups, index count, const char* what) {
         if (!groups.empty() && index(groups.size()) != count)

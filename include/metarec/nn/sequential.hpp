@@ -140,7 +140,71 @@ public:
         });
     }
 
+    /// @{
+    /// @brief The passes of a model's top-level chain (its input is data), restricted to what a
+    /// meta-algorithm needs. `backward_from`: the gradient of the parameters at or above `from`
+    /// only; the layers that end at or below it are skipped (their gradient is not written),
+    /// and the first layer kept computes no input gradient. `r_forward_from` and
+    /// `r_backward_from`: the direction `v` is zero below `v_from`, so that the layers ending
+    /// at or below it have a zero R-output: their R-forward pass is skipped and the first layer
+    /// above gets a null R-input. MAML's inner loop wants only the adapted slice, and its HVP
+    /// direction lives there: for MeLU this skips the embeddings' backward pass (inner steps)
+    /// and their R-forward pass with the first dense layer's products on a zero R-input (HVPs).
+    template <class D, class S, class W>
+    void backward_from(index from, const S* theta, const batch<S>& x, const S* dy, S* grad, index n, W& ws) const {
+        const std::size_t first = first_layer_above(from);
+        for_each_index_reversed([&]<std::size_t I>() {
+            if (I < first) return;
+            S* dx = I == first ? nullptr : input_gradient<I>(static_cast<S*>(nullptr), ws.dy);
+            std::get<I>(layers_).template backward<D>(theta, input<I>(x, ws.y), output<I>(dy, ws.dy), dx, grad, n,
+                                                      std::get<I>(ws.layers));
+        });
+    }
+    template <class D, class S, class W>
+    void r_forward_from(index v_from, const S* theta, const S* v, const batch<S>& x, S* ry, index n, W& ws) const {
+        const std::size_t first = first_layer_above(v_from);
+        if (first == count) {  // v is zero on every layer: R{y} = 0
+            D::fill(out_rows_ * n, S(0), ry);
+            return;
+        }
+        for_each_index([&]<std::size_t I>() {
+            if (I < first) return;
+            std::get<I>(layers_).template r_forward<D>(theta, v, input<I>(x, ws.y), r_input<I, S>(first, ws.ry),
+                                                       output<I>(ry, ws.ry), n, std::get<I>(ws.layers));
+        });
+    }
+    template <class D, class S, class W>
+    void r_backward_from(index v_from, const S* theta, const S* v, const batch<S>& x, const S* dy, const S* rdy,
+                         S* grad, S* hv, index n, W& ws) const {
+        const std::size_t first = first_layer_above(v_from);
+        for_each_index_reversed([&]<std::size_t I>() {
+            std::get<I>(layers_).template r_backward<D>(
+                theta, v, input<I>(x, ws.y), r_input<I, S>(first, ws.ry), output<I>(dy, ws.dy), output<I>(rdy, ws.rdy),
+                input_gradient<I>(static_cast<S*>(nullptr), ws.dy), input_gradient<I>(static_cast<S*>(nullptr), ws.rdy),
+                grad, hv, n, std::get<I>(ws.layers));
+        });
+    }
+    /// @}
+
 private:
+    // the first layer whose parameters reach above `from` (count: none)
+    std::size_t first_layer_above(index from) const {
+        std::size_t first = count, i = 0;
+        std::apply([&](const auto&... layer) {
+            ((first = (first == count && layer.offset() + layer.parameter_count() > from) ? i : first, ++i), ...);
+        }, layers_);
+        return first;
+    }
+
+    // the R-input of layer I when the layers before `first` have a zero R-output
+    template <std::size_t I, class S, class Buffers>
+    static const S* r_input(std::size_t first, const Buffers& buffers) {
+        if constexpr (I == 0)
+            return nullptr;
+        else
+            return I <= first ? nullptr : buffers[I - 1].data();
+    }
+
     template <class S, class D, std::size_t... I>
     auto make_children(index max_samples, std::index_sequence<I...>) const {
         return std::tuple<detail::workspace_t<Layers, S, D>...>{
