@@ -35,20 +35,31 @@ double dot(const std::vector<S>& a, const std::vector<S>& b) {
     return acc;
 }
 
-/// Central differences of a scalar function of a vector: (f(x + h e_i) - f(x - h e_i)) / 2h.
-inline std::vector<double> numeric_gradient(const std::function<double(const std::vector<double>&)>& f,
-                                            std::vector<double> x, double h = 1e-6) {
-    std::vector<double> g(x.size());
-    for (std::size_t i = 0; i < x.size(); ++i) {
+/// Central differences of a scalar function of a vector along the coordinates `at`:
+/// (f(x + h e_i) - f(x - h e_i)) / 2h for each i of `at`, in that order.
+inline std::vector<double> numeric_partials(const std::function<double(const std::vector<double>&)>& f,
+                                            std::vector<double> x, const std::vector<std::size_t>& at,
+                                            double h = 1e-6) {
+    std::vector<double> g;
+    g.reserve(at.size());
+    for (const std::size_t i : at) {
         const double keep = x[i];
         x[i] = keep + h;
         const double plus = f(x);
         x[i] = keep - h;
         const double minus = f(x);
         x[i] = keep;
-        g[i] = (plus - minus) / (2 * h);
+        g.push_back((plus - minus) / (2 * h));
     }
     return g;
+}
+
+/// Central differences of a scalar function of a vector, every coordinate.
+inline std::vector<double> numeric_gradient(const std::function<double(const std::vector<double>&)>& f,
+                                            const std::vector<double>& x, double h = 1e-6) {
+    std::vector<std::size_t> every(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) every[i] = i;
+    return numeric_partials(f, x, every, h);
 }
 
 /// Central difference of a vector function along a direction: (F(x + h v) - F(x - h v)) / 2h.
