@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (preset `asan`: every
-# doctest suite and every fuzz seed replay; MPI, compile-fail and test_sinusoid excepted) and
+# doctest suite; MPI, compile-fail and test_sinusoid excepted; the fuzz seeds run under
+# sanitizers in scripts/run-fuzz.sh) and
 # the suites that run meta-batches on several threads under ThreadSanitizer (preset `tsan`:
 # test_meta, test_reliability); both leave the accuracy runs (doctest suite `accuracy`) to the
 # test preset. Any sanitizer report fails the test, and the run.

@@ -56,7 +56,8 @@ void eigen_gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, 
 /// #include <metarec/device/cpu.hpp>
 /// METAREC_INSTANTIATE_GEMM()   // float and double
 /// @endcode
-/// metarec's own test programs are built this way. Nothing changes at run time.
+/// metarec's own programs (tests, examples, benchmarks) are built this way
+/// (`metarec_gemm_instances` in its CMakeLists.txt). Nothing changes at run time.
 #define METAREC_INSTANTIATE_GEMM()            \
     template METAREC_GEMM_SIGNATURE(float);  \
     template METAREC_GEMM_SIGNATURE(double);
