@@ -6,6 +6,7 @@
 #include <any>
 #include <array>
 #include <chrono>
+#include <concepts>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -600,12 +602,44 @@ protected:
               int threads, std::uint64_t seed, int inner_steps)
         : learner_(std::move(learner)), loss_(loss), outer_(outer), range_(select(learner_)), meta_batch_(meta_batch),
           seed_(seed), inner_steps_(inner_steps), pool_(std::make_unique<detail::thread_pool>(threads)) {
+        static_assert(check_hooks());  // here Derived is complete (its constructor calls this one)
         if (meta_batch < 1) throw std::invalid_argument("metarec: the meta-batch size must be >= 1");
         if (threads < 1) throw std::invalid_argument("metarec: the thread count must be >= 1");
         if (inner_steps < 0) throw std::invalid_argument("metarec: inner_steps must be >= 0");
         if (range_.offset < 0 || range_.size <= 0 || range_.offset + range_.size > learner_.parameter_count())
             throw std::invalid_argument("metarec: the adapted slice is empty or outside the parameters");
         theta_state_ = optim::make_state<scalar_type, device_type>(outer_, learner_.parameter_count());
+    }
+
+    /// The hooks a derived algorithm defines (the list above), each checked by a static_assert
+    /// whose message names it and its signature; they may be private, with this base a friend.
+    static constexpr bool check_hooks() {
+        static_assert(requires { { Derived::name } -> std::convertible_to<std::string_view>; },
+                      "metarec: a meta-algorithm lacks `static constexpr std::string_view name` (written in "
+                      "checkpoints; see docs/concepts/meta_algorithm.md, \"Writing your own algorithm\")");
+        static_assert(requires(const Derived& d) { { d.make_thread_workspace() } -> std::same_as<thread_workspace>; },
+                      "metarec: a meta-algorithm lacks `thread_workspace make_thread_workspace() const` (see "
+                      "docs/concepts/meta_algorithm.md, \"Writing your own algorithm\")");
+        static_assert(requires(const Derived& c, Derived& d) {
+                          { c.extra_count() } -> std::convertible_to<index>;
+                          { c.extras() } -> std::convertible_to<const scalar_type*>;
+                          { d.extras() } -> std::convertible_to<scalar_type*>;
+                      },
+                      "metarec: a meta-algorithm lacks `index extra_count() const` and `scalar_type* extras()` (const "
+                      "and not): its meta-parameters beyond the learner's, 0 and nullptr when none (see "
+                      "docs/concepts/meta_algorithm.md, \"Writing your own algorithm\")");
+        static_assert(requires(Derived& d, const task_type& t, thread_workspace& ws, scalar_type* out) {
+                          { d.task_gradient(t, ws, out) } -> std::convertible_to<std::pair<double, double>>;
+                      },
+                      "metarec: a meta-algorithm lacks `std::pair<double, double> task_gradient(const task_type&, "
+                      "thread_workspace&, scalar_type* out)` returning {loss, weight} (see "
+                      "docs/concepts/meta_algorithm.md, \"Writing your own algorithm\")");
+        static_assert(requires(const Derived& d, const input_type& x, const scalar_type* y, int steps, thread_workspace& ws,
+                               scalar_type* fast) { d.adapt_into(x, y, steps, ws, fast); },
+                      "metarec: a meta-algorithm lacks `void adapt_into(const input_type&, const scalar_type* target, "
+                      "int steps, thread_workspace&, scalar_type* fast) const` (see docs/concepts/meta_algorithm.md, "
+                      "\"Writing your own algorithm\")");
+        return true;
     }
 
     //! the objective (learner + loss) the algorithms differentiate
