@@ -41,19 +41,27 @@ std::vector<double> random(std::size_t n, std::uint64_t seed) {
 }  // namespace
 
 TEST_CASE("gemm: Eigen matches the triple loop for every transpose, stride and beta") {
-    const mr::index m = 5, n = 4, k = 3, pad = 2;
-    for (auto ta : {transpose::no, transpose::yes})
-        for (auto tb : {transpose::no, transpose::yes})
-            for (double beta : {0.0, 1.0, -0.5}) {
-                const mr::index lda = (ta == transpose::no ? m : k) + pad, ldb = (tb == transpose::no ? k : n) + pad,
-                            ldc = m + pad;
-                const auto a = random(std::size_t(lda * (ta == transpose::no ? k : m)), 1);
-                const auto b = random(std::size_t(ldb * (tb == transpose::no ? n : k)), 2);
-                auto c1 = random(std::size_t(ldc * n), 3), c2 = c1;
-                mr::device::cpu::gemm(ta, tb, m, n, k, 0.7, a.data(), lda, b.data(), ldb, beta, c1.data(), ldc);
-                generic::gemm(ta, tb, m, n, k, 0.7, a.data(), lda, b.data(), ldb, beta, c2.data(), ldc);
-                CHECK(mr::test::relative_error(c1, c2) < 1e-14);
-            }
+    const mr::index m = 5, n = 4, pad = 2;
+    for (mr::index k : {3, 1})  // k = 1: the rank-one path
+        for (auto ta : {transpose::no, transpose::yes})
+            for (auto tb : {transpose::no, transpose::yes})
+                for (double beta : {0.0, 1.0, -0.5}) {
+                    CAPTURE(k);
+                    const mr::index lda = (ta == transpose::no ? m : k) + pad, ldb = (tb == transpose::no ? k : n) + pad,
+                                ldc = m + pad;
+                    const auto a = random(std::size_t(lda * (ta == transpose::no ? k : m)), 1);
+                    const auto b = random(std::size_t(ldb * (tb == transpose::no ? n : k)), 2);
+                    auto c1 = random(std::size_t(ldc * n), 3), c2 = c1;
+                    // beta == 0: C is not read (a NaN there must not survive)
+                    if (beta == 0.0) c1[0] = std::numeric_limits<double>::quiet_NaN();
+                    mr::device::cpu::gemm(ta, tb, m, n, k, 0.7, a.data(), lda, b.data(), ldb, beta, c1.data(), ldc);
+                    generic::gemm(ta, tb, m, n, k, 0.7, a.data(), lda, b.data(), ldb, beta, c2.data(), ldc);
+                    for (mr::index j = 0; j < n; ++j)  // the padding rows are not written
+                        for (mr::index i = m; i < ldc; ++i) CHECK(c1[std::size_t(j * ldc + i)] == c2[std::size_t(j * ldc + i)]);
+                    for (mr::index j = 0; j < n; ++j)
+                        for (mr::index i = 0; i < m; ++i)
+                            CHECK(c1[std::size_t(j * ldc + i)] == doctest::Approx(c2[std::size_t(j * ldc + i)]).epsilon(1e-14));
+                }
 }
 
 TEST_CASE_TEMPLATE("BLAS-1, bias and block operations: cpu equals the generic definitions", S, float, double) {

@@ -21,6 +21,23 @@ void eigen_gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, 
     using matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
     using stride = Eigen::OuterStride<>;
     Eigen::Map<matrix, 0, stride> C(c, m, n, stride(ldc));
+    if (k == 1) {
+        // C = alpha a b^T + beta C, a rank-one update (a one-output layer's input gradient, the
+        // weight gradient of rows shared by a batch): column by column. Eigen's GEMM packs both
+        // operands first: 1.4 us for a 64 x 10 and 2.6 us for a 64 x 128 update, float, one
+        // Xeon core (docs/performance.md)
+        using column = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+        const Eigen::Map<const column, 0, Eigen::InnerStride<>> av(a, m, Eigen::InnerStride<>(ta == transpose::no ? 1 : lda));
+        const index sb = tb == transpose::no ? ldb : 1;  // b_j = op(B)(0, j)
+        // alpha (a_i b_j), rounded as Eigen's GEMM rounds it (the same results at k = 1)
+        for (index j = 0; j < n; ++j) {
+            const S bj = b[j * sb];
+            if (beta == S(0)) C.col(j) = alpha * (av * bj);
+            else if (beta == S(1)) C.col(j) += alpha * (av * bj);
+            else C.col(j) = beta * C.col(j) + alpha * (av * bj);
+        }
+        return;
+    }
     // alpha as a factor of A (Eigen folds it into the product; `alpha * (A * B)` would
     // evaluate the product into a heap temporary first)
     const auto run = [&](const auto& A, const auto& B) {
