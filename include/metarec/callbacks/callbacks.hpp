@@ -100,4 +100,48 @@ concept callback_for =
     requires(Callback& c, const epoch_info& i, Algorithm& a) { c.on_epoch_end(i, a); } ||
     requires(Callback& c, const fit_end_info& i, Algorithm& a) { c.on_fit_end(i); } ||
     requires(Callback& c, const fit_end_info& i, Algorithm& a) { c.on_fit_end(i, a); };
+
+namespace detail {
+
+// hook_uncallable_<hook><Callback, Algorithm>: `Callback` has a member named `hook` (one
+// non-template function: `&Callback::hook` names it) that fit() cannot call, for another
+// signature or a non-const hook of a const callback. An overloaded or template hook is not
+// seen (its address is ambiguous), nor a misspelled name.
+#define METAREC_DEFINE_HOOK_CHECK(hook, info)                                                      \
+    template <class Callback, class Algorithm>                                                     \
+    inline constexpr bool hook_uncallable_##hook =                                                 \
+        requires { &std::remove_cv_t<Callback>::hook; } &&                                         \
+        !requires(Callback& c, const info& i, Algorithm& a) { c.hook(i); } &&                      \
+        !requires(Callback& c, const info& i, Algorithm& a) { c.hook(i, a); };
+METAREC_DEFINE_HOOK_CHECK(on_fit_begin, fit_begin_info)
+METAREC_DEFINE_HOOK_CHECK(on_step_end, step_info)
+METAREC_DEFINE_HOOK_CHECK(on_epoch_end, epoch_info)
+METAREC_DEFINE_HOOK_CHECK(on_fit_end, fit_end_info)
+#undef METAREC_DEFINE_HOOK_CHECK
+
+}  // namespace detail
+
+/// fit()'s checks of its callbacks, at compile time: each is a callback_for `Algorithm`, and
+/// none has a hook (a member function of a hook's name) that fit() would skip because it
+/// cannot call it, next to hooks it can call.
+template <class Algorithm, class... Callbacks>
+consteval bool check_callbacks() {
+    static_assert((callback_for<Callbacks, Algorithm> && ...),
+                  "metarec: every argument of fit() after the options must be a callback, with at least one "
+                  "of on_fit_begin(const fit_begin_info&), on_step_end(const step_info&), "
+                  "on_epoch_end(const epoch_info&), on_fit_end(const fit_end_info&), each optionally taking "
+                  "the algorithm as a second argument; a const callback needs const hooks "
+                  "(see docs/concepts/callbacks.md)");
+#define METAREC_CHECK_HOOK(hook, info)                                                             \
+    static_assert(!(detail::hook_uncallable_##hook<Callbacks, Algorithm> || ...),                  \
+                  "metarec: a callback's " #hook " cannot be called as " #hook "(const " #info     \
+                  "&) or " #hook "(const " #info "&, Algorithm&) (or is not const on a const "     \
+                  "callback): fit() would skip it");
+    METAREC_CHECK_HOOK(on_fit_begin, fit_begin_info)
+    METAREC_CHECK_HOOK(on_step_end, step_info)
+    METAREC_CHECK_HOOK(on_epoch_end, epoch_info)
+    METAREC_CHECK_HOOK(on_fit_end, fit_end_info)
+#undef METAREC_CHECK_HOOK
+    return true;
+}
 }  // namespace metarec::callbacks

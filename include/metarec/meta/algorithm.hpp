@@ -239,12 +239,7 @@ public:
     /// checkpoint was taken from (same tasks, options and callbacks) where it stopped.
     template <class... Callbacks>
     callbacks::fit_end_info fit(std::span<const task_type> tasks, fit_options options = {}, Callbacks&&... cbs) {
-        static_assert((callbacks::callback_for<std::remove_reference_t<Callbacks>, Derived> && ...),
-                      "metarec: every argument of fit() after the options must be a callback, with at least one "
-                      "of on_fit_begin(const fit_begin_info&), on_step_end(const step_info&), "
-                      "on_epoch_end(const epoch_info&), on_fit_end(const fit_end_info&), each optionally taking "
-                      "the algorithm as a second argument; a const callback needs const hooks "
-                      "(see docs/concepts/callbacks.md)");
+        static_assert(callbacks::check_callbacks<Derived, std::remove_reference_t<Callbacks>...>());
         check_tasks(tasks, "fit");
         if (index(tasks.size()) < meta_batch_)
             throw std::invalid_argument("metarec: fit: the meta-batch (" + std::to_string(meta_batch_) +
