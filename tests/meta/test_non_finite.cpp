@@ -20,6 +20,9 @@ namespace nn = metarec::nn;
 namespace meta = metarec::meta;
 using metarec::test::task_pool;
 
+// (a namespace of its own: test_reliability compiles this file with test_checkpoint.cpp as one
+// unity translation unit in the test presets, and both name their model `net` and `shape`)
+namespace metarec::test::non_finite {
 namespace {
 
 using net = nn::model<nn::sequential<nn::concat<nn::embedding<3, 0>, nn::dense<2>>, nn::dense<5>, nn::tanh, nn::dense<1>>, double>;
@@ -120,3 +123,5 @@ TEST_CASE("runtime misuse: empty support or query, meta-batch beyond the tasks, 
     task_pool wider(nn::input_shape{.dense = 2, .categorical = {40}}, 2, 20, 5, 6, true);
     CHECK_THROWS_AS(algorithm.adapt(wider.tasks[0].support, wider.tasks[0].support_target), std::invalid_argument);
 }
+
+}  // namespace metarec::test::non_finite
