@@ -82,6 +82,25 @@ METAREC_DEFINE_HOOK(on_epoch_end)
 METAREC_DEFINE_HOOK(on_fit_end)
 #undef METAREC_DEFINE_HOOK
 
+// Per hook: hook_callable_<hook><Callback, Algorithm>, fit() can call it (with the info, or the
+// info and the algorithm); hook_uncallable_<hook>, `Callback` has a member of that name (one
+// non-template function: `&Callback::hook` names it) that fit() cannot call, for another
+// signature or a non-const hook of a const callback. An overloaded or template hook is not
+// seen by the second (its address is ambiguous), nor a misspelled name.
+#define METAREC_DEFINE_HOOK_TRAITS(hook, info)                                                     \
+    template <class Callback, class Algorithm>                                                     \
+    inline constexpr bool hook_callable_##hook =                                                   \
+        requires(Callback& c, const info& i, Algorithm& a) { c.hook(i); } ||                       \
+        requires(Callback& c, const info& i, Algorithm& a) { c.hook(i, a); };                      \
+    template <class Callback, class Algorithm>                                                     \
+    inline constexpr bool hook_uncallable_##hook =                                                 \
+        requires { &std::remove_cv_t<Callback>::hook; } && !hook_callable_##hook<Callback, Algorithm>;
+METAREC_DEFINE_HOOK_TRAITS(on_fit_begin, fit_begin_info)
+METAREC_DEFINE_HOOK_TRAITS(on_step_end, step_info)
+METAREC_DEFINE_HOOK_TRAITS(on_epoch_end, epoch_info)
+METAREC_DEFINE_HOOK_TRAITS(on_fit_end, fit_end_info)
+#undef METAREC_DEFINE_HOOK_TRAITS
+
 }  // namespace detail
 
 /// A callback for `Algorithm`: it has at least one of the four hooks, callable on it (on a
@@ -92,34 +111,8 @@ METAREC_DEFINE_HOOK(on_fit_end)
 /// @tparam Algorithm  the meta-algorithm whose fit() calls it
 template <class Callback, class Algorithm>
 concept callback_for =
-    requires(Callback& c, const fit_begin_info& i, Algorithm& a) { c.on_fit_begin(i); } ||
-    requires(Callback& c, const fit_begin_info& i, Algorithm& a) { c.on_fit_begin(i, a); } ||
-    requires(Callback& c, const step_info& i, Algorithm& a) { c.on_step_end(i); } ||
-    requires(Callback& c, const step_info& i, Algorithm& a) { c.on_step_end(i, a); } ||
-    requires(Callback& c, const epoch_info& i, Algorithm& a) { c.on_epoch_end(i); } ||
-    requires(Callback& c, const epoch_info& i, Algorithm& a) { c.on_epoch_end(i, a); } ||
-    requires(Callback& c, const fit_end_info& i, Algorithm& a) { c.on_fit_end(i); } ||
-    requires(Callback& c, const fit_end_info& i, Algorithm& a) { c.on_fit_end(i, a); };
-
-namespace detail {
-
-// hook_uncallable_<hook><Callback, Algorithm>: `Callback` has a member named `hook` (one
-// non-template function: `&Callback::hook` names it) that fit() cannot call, for another
-// signature or a non-const hook of a const callback. An overloaded or template hook is not
-// seen (its address is ambiguous), nor a misspelled name.
-#define METAREC_DEFINE_HOOK_CHECK(hook, info)                                                      \
-    template <class Callback, class Algorithm>                                                     \
-    inline constexpr bool hook_uncallable_##hook =                                                 \
-        requires { &std::remove_cv_t<Callback>::hook; } &&                                         \
-        !requires(Callback& c, const info& i, Algorithm& a) { c.hook(i); } &&                      \
-        !requires(Callback& c, const info& i, Algorithm& a) { c.hook(i, a); };
-METAREC_DEFINE_HOOK_CHECK(on_fit_begin, fit_begin_info)
-METAREC_DEFINE_HOOK_CHECK(on_step_end, step_info)
-METAREC_DEFINE_HOOK_CHECK(on_epoch_end, epoch_info)
-METAREC_DEFINE_HOOK_CHECK(on_fit_end, fit_end_info)
-#undef METAREC_DEFINE_HOOK_CHECK
-
-}  // namespace detail
+    detail::hook_callable_on_fit_begin<Callback, Algorithm> || detail::hook_callable_on_step_end<Callback, Algorithm> ||
+    detail::hook_callable_on_epoch_end<Callback, Algorithm> || detail::hook_callable_on_fit_end<Callback, Algorithm>;
 
 /// fit()'s checks of its callbacks, at compile time: each is a callback_for `Algorithm`, and
 /// none has a hook (a member function of a hook's name) that fit() would skip because it
