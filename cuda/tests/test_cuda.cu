@@ -1,6 +1,9 @@
-// metarec CUDA tests: the cross-device suite on device::cuda (float and double) against
-// device::cpu, and a user policy that replaces one CUDA operation. Needs a GPU: without
-// one the program says so and exits with 77, which CTest reports as skipped.
+// metarec CUDA tests: the cross-device suite on device::cuda against device::cpu, and a user
+// policy that replaces one CUDA operation. The device operations (cuBLAS S and D GEMM, the
+// Thrust kernels) run in float and double; the suites built on them (derivatives, algorithms,
+// optimizers) in float, the type a GPU trains in (CI compiles this file: in both types it
+// took about 260 s of nvcc, in float 177 s). Needs a GPU: without one the program says so
+// and exits with 77, which CTest reports as skipped.
 // SPDX-License-Identifier: Apache-2.0
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
@@ -21,19 +24,16 @@ TEST_CASE_TEMPLATE("cuda: every device operation agrees with device::cpu", C, cr
     cross::check_operations<C>();
 }
 
-TEST_CASE_TEMPLATE("cuda: gradients and H v of networks agree with device::cpu", C, cross::config<gpu, float>,
-                   cross::config<gpu, double>) {
-    cross::check_all_derivatives<C>();
+TEST_CASE("cuda: gradients and H v of networks agree with device::cpu") {
+    cross::check_all_derivatives<cross::config<gpu, float>>();
 }
 
-TEST_CASE_TEMPLATE("cuda: meta-gradients, fit(), adapt() and evaluate() agree with device::cpu", C,
-                   cross::config<gpu, float>, cross::config<gpu, double>) {
-    cross::check_all_algorithms<C>();
+TEST_CASE("cuda: meta-gradients, fit(), adapt() and evaluate() agree with device::cpu") {
+    cross::check_all_algorithms<cross::config<gpu, float>>();
 }
 
-TEST_CASE_TEMPLATE("cuda: optimizer steps agree with device::cpu", C, cross::config<gpu, float>,
-                   cross::config<gpu, double>) {
-    cross::check_all_optimizers<C>();
+TEST_CASE("cuda: optimizer steps agree with device::cpu") {
+    cross::check_all_optimizers<cross::config<gpu, float>>();
 }
 
 namespace {
@@ -54,7 +54,7 @@ struct counting_cuda : mr::device::basic_thrust<counting_cuda, mr::device::syste
 TEST_CASE("cuda: a user policy derived from basic_thrust replaces one operation") {
     static_assert(mr::device_policy<counting_cuda> && !counting_cuda::host_memory);
     scal_calls = 0;
-    cross::check_algorithm<cross::config<counting_cuda, double>, cross::maml_mse, cross::mlp>(
+    cross::check_algorithm<cross::config<counting_cuda, float>, cross::maml_mse, cross::mlp>(
         cross::mlp_shape, mr::meta::maml_options{.inner_lr = 0.3, .inner_steps = 2, .meta_batch = 2});
     CHECK(scal_calls > 0);  // meta_gradient() scales by the task weight
 }
