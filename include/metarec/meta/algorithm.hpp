@@ -837,7 +837,8 @@ private:
         const index width = learner_.parameter_count() + derived().extra_count();
         if (index(workspaces_.size()) != pool_->size())
             for (int t = int(workspaces_.size()); t < pool_->size(); ++t) workspaces_.push_back(derived().make_thread_workspace());
-        if (index(slots_.size()) != meta_batch_ * width) slots_ = vector_type(meta_batch_ * width);
+        slots_.resize(std::size_t(meta_batch_));
+        task_outputs_.resize(std::size_t(pool_->size()));
         if (index(meta_gradient_.size()) != width) {
             meta_gradient_ = vector_type(width);
             device_type::fill(width, scalar_type(0), meta_gradient_.data());
@@ -864,15 +865,32 @@ private:
         for (auto& ws : workspaces_) ws.fast_current = false;  // the meta-parameters changed
         pool_->run(mine, [&](index m, int t) {
             auto& ws = workspaces_[std::size_t(t)];
+            auto& out = task_outputs_[std::size_t(t)];
+            if (out.size() < width) out = vector_type(width);
             ws.sparse_task = false;
-            const auto [loss, weight] = derived().task_gradient(task_of(m), ws, slots_.data() + m * width);
+            const auto [loss, weight] = derived().task_gradient(task_of(m), ws, out.data());
             losses_[std::size_t(m)] = loss;
             weights_[std::size_t(m)] = weight;
-            // where the slot holds the task's meta-gradient: what touch_task() found, or all of it
+            // where `out` holds the task's meta-gradient: what touch_task() found, or all of it
             auto& touched = slot_touched_[std::size_t(m)];
             if (ws.sparse_task) touched.assign(ws.touched.begin(), ws.touched.end());
             else touched.assign(1, {0, p});
             if (e > 0) touched.push_back({p, e});
+            // the slot keeps those ranges, one after another: a dense meta-gradient changes places
+            // with the thread's buffer (no copy), a sparse one's few columns are copied
+            auto& slot = slots_[std::size_t(m)];
+            if (!ws.sparse_task) {
+                std::swap(slot, out);
+                return;
+            }
+            index total = 0;
+            for (const auto& r : touched) total += r.size;
+            if (slot.size() < total) slot = vector_type(std::min(width, total + total / 4));  // room for the next tasks
+            index at = 0;
+            for (const auto& r : touched) {
+                device_type::copy(r.size, out.data() + r.offset, slot.data() + at);
+                at += r.size;
+            }
         });
         double totals[3] = {0, 0, 0};  // loss, weight, tasks with a NaN/inf
         index first_bad = -1;
@@ -880,9 +898,9 @@ private:
         non_finite_.assign(std::size_t(mine), 0);
         for (index m = 0; m < mine; ++m) {
             const bool loss_bad = !std::isfinite(losses_[std::size_t(m)]);
-            bool gradient_bad = false;
-            for (const auto& r : slot_touched_[std::size_t(m)])
-                gradient_bad = gradient_bad || !device_type::all_finite(r.size, slots_.data() + m * width + r.offset);
+            index total = 0;
+            for (const auto& r : slot_touched_[std::size_t(m)]) total += r.size;
+            const bool gradient_bad = !device_type::all_finite(total, slots_[std::size_t(m)].data());
             if (loss_bad || gradient_bad) {
                 non_finite_[std::size_t(m)] = 1;
                 totals[2] += 1;
@@ -898,9 +916,11 @@ private:
         meta_touched_.clear();
         for (index m = 0; m < mine; ++m) {
             if (non_finite_[std::size_t(m)]) continue;
+            index at = 0;  // where range r starts in the slot
             for (const auto& r : slot_touched_[std::size_t(m)]) {
-                device_type::axpy(r.size, scalar_type(1), slots_.data() + m * width + r.offset, meta_gradient_.data() + r.offset);
+                device_type::axpy(r.size, scalar_type(1), slots_[std::size_t(m)].data() + at, meta_gradient_.data() + r.offset);
                 meta_touched_.push_back(r);
+                at += r.size;
             }
             totals[0] += losses_[std::size_t(m)];
             totals[1] += weights_[std::size_t(m)];
@@ -965,8 +985,12 @@ private:
     std::int64_t steps_ = 0;
     optim::state<scalar_type, device_type> theta_state_, extra_state_;
     std::vector<thread_workspace> workspaces_;
-    vector_type slots_, meta_gradient_;
-    std::vector<std::vector<parameter_range>> slot_touched_;  // per task of the meta-step: where its slot is written
+    vector_type meta_gradient_;
+    // per task of the meta-step: its meta-gradient on the ranges slot_touched_[m], stored one
+    // after another (a MeLU task: the head and the embedding columns it read)
+    std::vector<vector_type> slots_;
+    std::vector<std::vector<parameter_range>> slot_touched_;
+    std::vector<vector_type> task_outputs_;  // per thread: the full-width meta-gradient task_gradient() writes
     std::vector<parameter_range> meta_touched_, theta_touched_;  // where meta_gradient_ is nonzero; within theta
     std::vector<double> losses_, weights_;
     Distribution dist_{};
