@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -108,17 +109,28 @@ private:
     void find_constant_rows(const S* x, index n, auto& ws) const {
         ws.lead = ws.trail = 0;
         if constexpr (D::host_memory) {
-            // column by column (contiguous), shrinking the candidate rows at each mismatch
+            // column by column (contiguous), shrinking the candidate rows at each mismatch. Once
+            // the first columns have found them, a column is the same as column 0 on every
+            // candidate row: one vectorized memcmp tests that (bitwise equal is equal; a
+            // scalar scan of 1,000 columns took 14 % of a request of adapt_rank)
+            const auto same = [](const S* a, const S* b, index rows) {
+                return rows == 0 || std::memcmp(a, b, sizeof(S) * std::size_t(rows)) == 0;
+            };
             index lead = in_rows_, trail = in_rows_;
             for (index j = 1; j < n && lead + trail >= 16; ++j) {
                 const S* col = x + j * in_rows_;
-                index r = 0;
-                while (r < lead && col[r] == x[r]) ++r;
-                lead = r;
-                const index last = in_rows_ - 1, limit = std::min(trail, in_rows_ - lead);
-                index t = 0;
-                while (t < limit && col[last - t] == x[last - t]) ++t;
-                trail = t;
+                if (!same(col, x, lead)) {
+                    index r = 0;
+                    while (r < lead && col[r] == x[r]) ++r;
+                    lead = r;
+                }
+                const index limit = std::min(trail, in_rows_ - lead);
+                if (limit < trail || !same(col + in_rows_ - trail, x + in_rows_ - trail, trail)) {
+                    const index last = in_rows_ - 1;
+                    index t = 0;
+                    while (t < limit && col[last - t] == x[last - t]) ++t;
+                    trail = t;
+                }
             }
             if (n >= 2 && lead + trail >= 16) ws.lead = lead, ws.trail = trail;
         }
