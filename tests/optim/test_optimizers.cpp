@@ -6,6 +6,7 @@
 #include <numbers>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -334,6 +335,49 @@ TEST_CASE_TEMPLATE("adam and adamw on the CPU (Eigen arrays) agree with the gene
             far += double(sa_cpu.buffer[i]) != near<S>(sa_gen.buffer[i]) || double(sw_cpu.buffer[i]) != near<S>(sw_gen.buffer[i]);
         CHECK(far == 0);
         CHECK(moved == (lazy ? std::size_t(262) : std::size_t(n)));
+    }
+}
+
+TEST_CASE_TEMPLATE("adam and adamw run in parts (a meta-algorithm's threads) give the whole step's results, bit for bit", S,
+                   float, double) {
+    // 1,100 parameters: four blocks of 256 and a tail, cut as a meta-algorithm's threads cut
+    // them (at multiples of part_granularity), the parts in reverse order
+    const metarec::index n = 1100;
+    std::vector<std::pair<metarec::index, metarec::index>> seen;
+    const auto three_parts = [&](metarec::index size, const auto& update) {
+        const metarec::index cut1 = 2 * optim::part_granularity, cut2 = 3 * optim::part_granularity;
+        update(cut2, size - cut2);
+        update(cut1, cut2 - cut1);
+        update(metarec::index(0), cut1);
+        seen.emplace_back(size, 3);
+    };
+    const std::vector<metarec::parameter_range> touched{{3, 250}, {600, 10}};
+    for (const bool lazy : {false, true}) {
+        CAPTURE(lazy);
+        const optim::adam a{.lr = 0.01, .weight_decay = 0.01, .clip_norm = 5, .lazy = lazy};
+        const optim::adamw w{.lr = 0.01, .lazy = lazy};
+        auto sa_whole = optim::make_state<S>(a, n), sa_parts = optim::make_state<S>(a, n);
+        auto sw_whole = optim::make_state<S>(w, n), sw_parts = optim::make_state<S>(w, n);
+        std::vector<S> ta_whole(static_cast<std::size_t>(n)), grad(static_cast<std::size_t>(n));
+        for (metarec::index i = 0; i < n; ++i) ta_whole[std::size_t(i)] = S(std::sin(0.1 * double(i)));
+        auto ta_parts = ta_whole, tw_whole = ta_whole, tw_parts = ta_whole;
+        seen.clear();
+        for (int step = 0; step < 3; ++step) {
+            for (metarec::index i = 0; i < n; ++i) grad[std::size_t(i)] = S(std::cos(0.3 * double(i + step)));
+            a.step(sa_whole, ta_whole.data(), grad.data(), n, touched);
+            a.step(sa_parts, ta_parts.data(), grad.data(), n, touched, three_parts);
+            w.step(sw_whole, tw_whole.data(), grad.data(), n, touched);
+            w.step(sw_parts, tw_parts.data(), grad.data(), n, touched, three_parts);
+        }
+        CHECK(ta_parts == ta_whole);
+        CHECK(tw_parts == tw_whole);
+        CHECK(sa_parts.steps == 3);
+        for (metarec::index i = 0; i < 2 * n; ++i) {
+            REQUIRE(sa_parts.buffer[i] == sa_whole.buffer[i]);
+            REQUIRE(sw_parts.buffer[i] == sw_whole.buffer[i]);
+        }
+        // the dense update runs in the parts; lazy updates the touched ranges on the caller's thread
+        CHECK(seen.size() == (lazy ? 0u : 6u));
     }
 }
 

@@ -49,10 +49,10 @@ void adam_arrays(const adam_kernel<S>& k, index offset, index size) {
     using array = Eigen::Array<S, Eigen::Dynamic, 1>;
     Eigen::Map<array> theta(k.theta + offset, size), m(k.m + offset, size), v(k.v + offset, size);
     const Eigen::Map<const array> grad(k.grad + offset, size);
-    constexpr int block = 256;  // g on the stack, in L1
+    constexpr index block = part_granularity;  // g on the stack, in L1; parts of a step start at a block
     for (index b = 0; b < size; b += block) {
         const index len = std::min(index(block), size - b);
-        const Eigen::Array<S, Eigen::Dynamic, 1, 0, block, 1> g = k.scale * grad.segment(b, len) + k.l2 * theta.segment(b, len);
+        const Eigen::Array<S, Eigen::Dynamic, 1, 0, int(block), 1> g = k.scale * grad.segment(b, len) + k.l2 * theta.segment(b, len);
         m.segment(b, len) = k.beta1 * m.segment(b, len) + k.one_minus_beta1 * g;
         v.segment(b, len) = k.beta2 * v.segment(b, len) + k.one_minus_beta2 * g.square();
         theta.segment(b, len) = k.decay * theta.segment(b, len) -
@@ -70,10 +70,10 @@ void validate_adam(const Optimizer& opt) {
 }
 
 /// One adam (decoupled == false) or adamw (decoupled == true) step over `ranges` of the n
-/// parameters (every one when `ranges` is empty).
-template <bool Decoupled, class Optimizer, class S, class Device>
+/// parameters, or over every one in `parts` when `ranges` is empty.
+template <bool Decoupled, class Optimizer, class S, class Device, class Parts = one_part>
 void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* grad, index n,
-               std::span<const parameter_range> ranges = {}) {
+               std::span<const parameter_range> ranges = {}, const Parts& parts = {}) {
     const auto k = begin_step(opt, st, grad, n);
     const double t = double(st.steps + 1);  // 1-based step number of the bias correction
     const S decay = Decoupled ? S(1 - opt.lr * opt.lr_schedule.factor(st.steps) * opt.weight_decay) : S(1);
@@ -90,7 +90,7 @@ void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* gr
                                                   kernel.beta2, kernel.one_minus_beta2, kernel.bias1, kernel.bias2, kernel.eps});
     };
     if (ranges.empty()) {
-        update(0, n);
+        parts(n, update);
     } else {
         for (const auto& r : ranges) {
             if (r.offset < 0 || r.size < 0 || r.offset + r.size > n)
@@ -163,7 +163,14 @@ struct adam {
     /// parameters and their moments change; otherwise as step().
     template <class S, class Device>
     void step(state<S, Device>& st, S* theta, const S* grad, index n, std::span<const parameter_range> touched) const {
-        if (!lazy) return detail::adam_step<false>(*this, st, theta, grad, n);
+        step(st, theta, grad, n, touched, one_part{});
+    }
+    /// The same step, its update of every parameter (not `lazy`) run by `parts` (see
+    /// optim::one_part): the threads of a meta-algorithm; the results are those of step().
+    template <class S, class Device, class Parts>
+    void step(state<S, Device>& st, S* theta, const S* grad, index n, std::span<const parameter_range> touched,
+              const Parts& parts) const {
+        if (!lazy) return detail::adam_step<false>(*this, st, theta, grad, n, {}, parts);
         if (!touched.empty()) return detail::adam_step<false>(*this, st, theta, grad, n, touched);
         detail::begin_step(*this, st, grad, n);  // nothing touched: nothing changes but the step count
         ++st.steps;
@@ -221,7 +228,14 @@ struct adamw {
     /// parameters and their moments change; otherwise as step().
     template <class S, class Device>
     void step(state<S, Device>& st, S* theta, const S* grad, index n, std::span<const parameter_range> touched) const {
-        if (!lazy) return detail::adam_step<true>(*this, st, theta, grad, n);
+        step(st, theta, grad, n, touched, one_part{});
+    }
+    /// The same step, its update of every parameter (not `lazy`) run by `parts` (see
+    /// optim::one_part): the threads of a meta-algorithm; the results are those of step().
+    template <class S, class Device, class Parts>
+    void step(state<S, Device>& st, S* theta, const S* grad, index n, std::span<const parameter_range> touched,
+              const Parts& parts) const {
+        if (!lazy) return detail::adam_step<true>(*this, st, theta, grad, n, {}, parts);
         if (!touched.empty()) return detail::adam_step<true>(*this, st, theta, grad, n, touched);
         detail::begin_step(*this, st, grad, n);  // nothing touched: nothing changes but the step count
         ++st.steps;

@@ -33,6 +33,23 @@ struct state {
     std::int64_t steps = 0;                      //!< steps taken (drives bias correction and schedules)
 };
 
+/// A step's element-wise update in parts: `parts(n, update)` calls `update(offset, size)` on
+/// disjoint parts covering [0, n), possibly on several threads at once (meta-algorithms pass
+/// their threads to the optimizers that take a `parts` argument: optim::adam, optim::adamw).
+/// This one runs the whole vector as one part on the calling thread.
+struct one_part {
+    //! update(0, n)
+    template <class Update>
+    void operator()(index n, const Update& update) const {
+        update(index(0), n);
+    }
+};
+
+/// Every part but the last starts and ends at a multiple of this many parameters: the blocks
+/// of the CPU kernels, so that a step cut into parts computes every parameter exactly as the
+/// whole step does (bit for bit).
+inline constexpr index part_granularity = 256;
+
 namespace detail {
 
 //! Throws std::invalid_argument("metarec::optim::<who>: <what>").
