@@ -195,7 +195,7 @@ struct basic_cpu : execution_policy<Derived> {
                 fill(dim, S(0), o);
                 continue;
             }
-            column_copy(dim, table + index(ids[begin]) * dim, o);
+            copy(dim, table + index(ids[begin]) * dim, o);
             for (index i = begin + 1; i < end; ++i) column_add(dim, S(1), table + index(ids[i]) * dim, o);
             if (mean && end - begin > 1) {
                 const S count = S(end - begin);
@@ -229,11 +229,7 @@ struct basic_cpu : execution_policy<Derived> {
     }
 
 private:
-    // y[0, n) = x[0, n), and y[0, n) += w x[0, n): the inner loops of gather and scatter
-    template <class S>
-    static void column_copy(index n, const S* x, S* y) {
-        for_each(n, [=](index d) { y[d] = x[d]; });
-    }
+    // y[0, n) += w x[0, n): the inner loop of gather and scatter
     template <class S>
     static void column_add(index n, S w, const S* x, S* y) {
         for_each(n, [=](index d) { y[d] += w * x[d]; });
