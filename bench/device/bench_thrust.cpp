@@ -1,5 +1,7 @@
 // metarec benchmark: MeLU meta-training on device::thrust's host systems (sequential C++,
 // OpenMP, TBB), with device::cpu (Eigen) as the reference; see bench/support/device_meta_step.hpp.
+// head_passes_*: the gradient passes of MeLU's head for a meta-batch, task by task against
+// the task-batched passes (cpu and OpenMP).
 // The host systems run Thrust's generic GEMM kernel (one output element per iteration): they
 // exist to test the Thrust path without a GPU, not to replace device::cpu.
 // SPDX-License-Identifier: Apache-2.0
@@ -17,6 +19,10 @@ int main(int argc, char** argv) {
 #endif
 #if defined(METAREC_HAS_TBB)
     mr::bench::register_device_meta_step<mr::device::thrust<sys::tbb>>("thrust_tbb");
+#endif
+    mr::bench::register_head_passes<mr::device::cpu>("head_passes_cpu");
+#if defined(_OPENMP)
+    mr::bench::register_head_passes<mr::device::thrust<sys::omp>>("head_passes_thrust_omp");
 #endif
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

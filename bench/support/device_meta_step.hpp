@@ -41,4 +41,55 @@ void register_device_meta_step(const char* name, std::vector<std::int64_t> threa
         ->Unit(benchmark::kMillisecond);
 }
 
+/// head_passes/batched:M/batch:B on `Device`: the gradient passes (forward and backward) of
+/// MeLU's head (256 inputs, 64, 64, 1) for B tasks of 10 samples, each task with parameters of
+/// its own (a meta-batch's fast weights): batched 0 calls the single-task passes task by task
+/// (the per-task loop), batched 1 the task-batched passes once for all tasks (gemm_batched).
+/// Counter tasks_per_second.
+template <class Device>
+void head_passes(benchmark::State& state) {
+    using head = nn::model<recsys::melu_head, float, Device>;
+    using vector = typename Device::template vector<float>;
+    const bool batched = state.range(0) != 0;
+    const index tasks = state.range(1), n = melu_workload::shots, in = 256;
+    const head f{{.dense = in}, 1};
+    const index stride = f.parameter_count();
+    std::vector<float> host(std::size_t(std::max(stride * tasks, in * n * tasks)));
+    metarec::detail::rng g(2);
+    for (auto& v : host) v = float(g.uniform(-0.1, 0.1));
+    vector theta(stride * tasks), x(in * n * tasks), dpred(n * tasks), pred(n * tasks), grad(stride * tasks);
+    Device::to_device(stride * tasks, host.data(), theta.data());
+    Device::to_device(in * n * tasks, host.data(), x.data());
+    Device::to_device(n * tasks, host.data(), dpred.data());
+    auto ws = f.make_workspace(batched ? n * tasks : n);
+    const auto all = nn::batch<float>::dense_only(x.data(), in, n * tasks);
+    for (auto _ : state) {
+        if (batched) {
+            f.forward_batched(theta.data(), stride, all, tasks, ws, pred.data());
+            f.backward_batched(theta.data(), stride, all, tasks, ws, dpred.data(), grad.data());
+        } else {
+            for (index t = 0; t < tasks; ++t) {
+                const auto xt = nn::batch<float>::dense_only(x.data() + t * in * n, in, n);
+                f.forward(theta.data() + t * stride, xt, ws, pred.data() + t * n);
+                f.backward(theta.data() + t * stride, xt, ws, dpred.data() + t * n, grad.data() + t * stride);
+            }
+        }
+        float probe = 0;
+        Device::to_host(1, grad.data(), &probe);  // waits for a GPU to finish
+        benchmark::DoNotOptimize(probe);
+    }
+    state.counters["tasks_per_second"] =
+        benchmark::Counter(double(state.iterations()) * double(tasks), benchmark::Counter::kIsRate);
+}
+
+//! registers head_passes<Device> as `name` (e.g. "head_passes_cuda") over loop and batched, meta-batches 32, 256 and 1024
+template <class Device>
+void register_head_passes(const char* name) {
+    benchmark::RegisterBenchmark(name, head_passes<Device>)
+        ->ArgNames({"batched", "batch"})
+        ->ArgsProduct({{0, 1}, {32, 256, 1024}})
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+}
+
 }  // namespace metarec::bench

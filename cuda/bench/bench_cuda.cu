@@ -1,7 +1,9 @@
 // metarec benchmark: MeLU meta-training on device::cuda (see bench/support/device_meta_step.hpp):
 // meta-batches 32, 256 and 1,024, K 1 and 5, orders 1 and 2, with 1 host thread (the tasks
 // of a meta-batch one after another on one stream: the per-task loop) and 8 (eight tasks at
-// a time on eight per-thread streams). Needs a GPU: without one it says so and exits with 77.
+// a time on eight per-thread streams); and the gradient passes of MeLU's head for a
+// meta-batch, task by task (launch-bound) against the task-batched passes (cuBLAS
+// gemmStridedBatched). Needs a GPU: without one it says so and exits with 77.
 // SPDX-License-Identifier: Apache-2.0
 #include <cstdio>
 
@@ -16,6 +18,7 @@ int main(int argc, char** argv) {
         return 77;
     }
     mr::bench::register_device_meta_step<mr::device::cuda>("cuda", {1, 8});
+    mr::bench::register_head_passes<mr::device::cuda>("head_passes_cuda");
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

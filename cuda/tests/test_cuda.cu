@@ -28,6 +28,10 @@ TEST_CASE("cuda: gradients and H v of networks agree with device::cpu") {
     cross::check_all_derivatives<cross::config<gpu, float>>();
 }
 
+TEST_CASE("cuda: the task-batched passes (cuBLAS gemmStridedBatched) agree with device::cpu's passes task by task") {
+    cross::check_batched_passes<cross::config<gpu, float>>();
+}
+
 TEST_CASE("cuda: meta-gradients, fit(), adapt() and evaluate() agree with device::cpu") {
     cross::check_all_algorithms<cross::config<gpu, float>>();
 }

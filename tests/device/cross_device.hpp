@@ -145,6 +145,39 @@ void check_operations() {
                     CHECK(relative(download<D>(dc.data(), ld * cols), c) < tol);
                 }
     }
+    {  // gemm_batched: 3 products, every transpose, beta, a stride of 0 (one matrix for all),
+       // against one cpu::gemm per product; the batched bias operations against cpu's per task
+        const index m = 5, k = 4, cols = 3, ld = 6, count = 3;
+        for (auto ta : {transpose::no, transpose::yes})
+            for (auto tb : {transpose::no, transpose::yes})
+                for (double beta : {0.0, 0.5})
+                    for (index stride_b : {index(0), index(ld * 6)}) {
+                        CAPTURE(int(ta));
+                        CAPTURE(int(tb));
+                        CAPTURE(beta);
+                        CAPTURE(stride_b);
+                        const index stride_a = ld * 6 + 1, stride_c = ld * cols + 2;
+                        const auto a = random_values<S>(20, stride_a * count), b = random_values<S>(21, ld * 6 * count);
+                        auto c = random_values<S>(22, stride_c * count);
+                        auto da = upload<D>(a), db = upload<D>(b), dc = upload<D>(c);
+                        D::gemm_batched(ta, tb, m, cols, k, S(1.3), da.data(), ld, stride_a, db.data(), ld, stride_b,
+                                        S(beta), dc.data(), ld, stride_c, count);
+                        for (index t = 0; t < count; ++t)
+                            cpu::gemm(ta, tb, m, cols, k, S(1.3), a.data() + t * stride_a, ld, b.data() + t * stride_b, ld,
+                                      S(beta), c.data() + t * stride_c, ld);
+                        CHECK(relative(download<D>(dc.data(), stride_c * count), c) < tol);
+                    }
+        const index rows = 4, stride = 7;
+        const auto b = random_values<S>(23, stride * count), y = random_values<S>(24, rows * cols * count);
+        auto db = upload<D>(b), dy = upload<D>(y);
+        auto hb = b, hy = y;
+        D::add_to_columns_batched(rows, cols, count, db.data(), stride, dy.data());
+        for (index t = 0; t < count; ++t) cpu::add_to_columns(rows, cols, b.data() + t * stride, hy.data() + t * rows * cols);
+        CHECK(relative(download<D>(dy.data(), rows * cols * count), hy) < tol);
+        D::sum_columns_batched(rows, cols, count, dy.data(), db.data(), stride);
+        for (index t = 0; t < count; ++t) cpu::sum_columns(rows, cols, hy.data() + t * rows * cols, hb.data() + t * stride);
+        CHECK(relative(download<D>(db.data(), stride * count), hb) < tol);
+    }
     {  // embeddings: gather with sum and mean pooling, its adjoint, single ids
         const index dim = 4, vocabulary = 10, segments = 5;
         const std::vector<id_type> offsets{0, 2, 2, 5, 6, 9}, ids{1, 3, 0, 9, 9, 4, 2, 2, 7};
@@ -246,6 +279,72 @@ void check_derivatives(const nn::input_shape& shape, Loss loss = {}) {
     f.forward(theta_d.data(), x_d.view(), mws_d, pred_d.data());
     g.forward(theta.data(), x_cpu.view(), mws_cpu, pred.data());
     CHECK(relative(download<D>(pred_d.data(), rows * samples), pred) < C::tolerance);
+}
+
+/// The task-batched passes of the MLP on D (4 tasks of 5 samples, each with parameters,
+/// direction and output derivatives of its own, 3 numbers apart) against the ordinary passes
+/// on device::cpu called task by task; the gaps between the tasks' gradients stay untouched.
+/// A network with embeddings has no batched passes.
+template <class C>
+void check_batched_passes() {
+    using D = typename C::device;
+    using S = typename C::scalar;
+    static_assert(!requires(const recommender<S, D>& r, typename recommender<S, D>::workspace_type& ws, S* q) {
+        r.forward_batched(q, index(1), typename recommender<S, D>::input_type{}, index(1), ws, q);
+    });
+    const index tasks = 4, n = 5, dim = mlp_shape.dense;
+    mlp<S, D> f{mlp_shape, 1};
+    mlp<S, device::cpu> g{mlp_shape, 1};
+    const index p = f.parameter_count(), stride = p + 3, rows = f.output_rows();
+    const auto theta = random_values<S>(30, stride * tasks, -0.8, 0.8), v = random_values<S>(31, stride * tasks);
+    const auto x = random_values<S>(32, dim * n * tasks), dpred = random_values<S>(33, rows * n * tasks),
+               rdpred = random_values<S>(34, rows * n * tasks);
+    std::vector<S> sentinel(std::size_t(stride * tasks), S(0.5));  // grad and hv start here: += semantics
+    auto theta_d = upload<D>(theta), v_d = upload<D>(v), x_d = upload<D>(x), dpred_d = upload<D>(dpred),
+         rdpred_d = upload<D>(rdpred), grad_d = upload<D>(sentinel), hv_d = upload<D>(sentinel),
+         grad2_d = upload<D>(sentinel);
+    typename D::template vector<S> pred_d(rows * n * tasks), rpred_d(rows * n * tasks);
+    auto ws_d = f.make_workspace(1);
+    const auto all = nn::batch<S>::dense_only(x_d.data(), dim, n * tasks);
+    f.forward_batched(theta_d.data(), stride, all, tasks, ws_d, pred_d.data());
+    f.backward_batched(theta_d.data(), stride, all, tasks, ws_d, dpred_d.data(), grad_d.data());
+    f.r_forward_batched(theta_d.data(), v_d.data(), stride, all, tasks, ws_d, rpred_d.data());
+    f.r_backward_batched(theta_d.data(), v_d.data(), stride, all, tasks, ws_d, dpred_d.data(), rdpred_d.data(),
+                         hv_d.data(), grad2_d.data());
+
+    std::vector<S> pred(std::size_t(rows * n * tasks)), rpred(pred.size()), grad = sentinel, hv = sentinel, grad2 = sentinel;
+    auto ws = g.make_workspace(n);
+    for (index t = 0; t < tasks; ++t) {
+        const auto xt = nn::batch<S>::dense_only(x.data() + t * dim * n, dim, n);
+        const S* th = theta.data() + t * stride;
+        const S* vt = v.data() + t * stride;
+        const index out = t * rows * n;
+        g.forward(th, xt, ws, pred.data() + out);
+        g.backward(th, xt, ws, dpred.data() + out, grad.data() + t * stride);
+        g.r_forward(th, vt, xt, ws, rpred.data() + out);
+        g.r_backward(th, vt, xt, ws, dpred.data() + out, rdpred.data() + out, hv.data() + t * stride,
+                     grad2.data() + t * stride);
+    }
+    CHECK(relative(download<D>(pred_d.data(), rows * n * tasks), pred) < C::tolerance);
+    CHECK(relative(download<D>(rpred_d.data(), rows * n * tasks), rpred) < C::tolerance);
+    const auto grad_back = download<D>(grad_d.data(), stride * tasks), hv_back = download<D>(hv_d.data(), stride * tasks);
+    CHECK(relative(grad_back, grad) < C::tolerance);
+    CHECK(relative(hv_back, hv) < C::tolerance);
+    CHECK(relative(download<D>(grad2_d.data(), stride * tasks), grad2) < C::tolerance);
+    for (index t = 0; t < tasks; ++t)
+        for (index i = p; i < stride; ++i) {
+            CHECK(grad_back[std::size_t(t * stride + i)] == S(0.5));
+            CHECK(hv_back[std::size_t(t * stride + i)] == S(0.5));
+        }
+
+    CHECK_THROWS_WITH_AS(f.forward_batched(theta_d.data(), stride, nn::batch<S>::dense_only(x_d.data(), dim, 7), 2,
+                                           ws_d, pred_d.data()),
+                         "metarec: a batch of 7 samples does not split into 2 tasks of equal size", std::invalid_argument);
+    CHECK_THROWS_WITH_AS(f.forward_batched(theta_d.data(), p - 1, all, tasks, ws_d, pred_d.data()),
+                         ("metarec: the tasks' parameters are " + std::to_string(p - 1) + " apart, fewer than the model's " +
+                          std::to_string(p) + " parameters").c_str(),
+                         std::invalid_argument);
+    CHECK_THROWS_AS(f.forward_batched(theta_d.data(), stride, all, 0, ws_d, pred_d.data()), std::invalid_argument);
 }
 
 template <class C>

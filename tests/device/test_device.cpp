@@ -12,6 +12,7 @@
 
 #include "../support/generic_device.hpp"
 #include "../support/numeric.hpp"
+#include "cross_device.hpp"
 
 namespace mr = metarec;
 using mr::transpose;
@@ -89,6 +90,24 @@ TEST_CASE_TEMPLATE("BLAS-1, bias and block operations: cpu equals the generic de
     mr::device::cpu::sum_columns(rows, cols, m1.data(), s1.data());
     generic::sum_columns(rows, cols, m2.data(), s2.data());
     CHECK(mr::test::relative_error(s1, s2) < 1e-6);
+
+    // the batched bias operations of 3 tasks (biases 4 apart): cpu's task loop and the generic kernel
+    const mr::index count = 3, stride = 4;
+    std::vector<S> bb(std::size_t(stride * count)), mb1(std::size_t(rows * cols * count)), sb1(bb.size(), S(0.5));
+    for (std::size_t i = 0; i < bb.size(); ++i) bb[i] = S(i) - S(5);
+    for (std::size_t i = 0; i < mb1.size(); ++i) mb1[i] = S(0.25) * S(i % 11);
+    auto mb2 = mb1, sb2 = sb1;
+    mr::device::cpu::add_to_columns_batched(rows, cols, count, bb.data(), stride, mb1.data());
+    generic::add_to_columns_batched(rows, cols, count, bb.data(), stride, mb2.data());
+    CHECK(mb1 == mb2);
+    CHECK(mb1[std::size_t(2 * rows * cols + 3 * rows + 1)] == S(0.25) * S((2 * rows * cols + 3 * rows + 1) % 11) + bb[2 * stride + 1]);
+    mr::device::cpu::sum_columns_batched(rows, cols, count, mb1.data(), sb1.data(), stride);
+    generic::sum_columns_batched(rows, cols, count, mb2.data(), sb2.data(), stride);
+    CHECK(mr::test::relative_error(sb1, sb2) < 1e-6);
+    CHECK(sb1[3] == S(0.5));  // the gap between two tasks' biases is not written
+    S column_sum = S(0.5);
+    for (mr::index j = 0; j < cols; ++j) column_sum += mb1[std::size_t(rows * cols + j * rows + 2)];
+    CHECK(sb1[std::size_t(stride + 2)] == doctest::Approx(double(column_sum)));
 
     std::vector<S> block(2 * 3, S(0));
     generic::copy_block(2, 3, m1.data() + 1, rows, block.data(), 2);  // rows 1..2 of the 3 x 4 matrix
@@ -187,4 +206,13 @@ TEST_CASE_TEMPLATE("all_finite: NaN or an infinity anywhere, on the CPU and in t
         }
     }
     CHECK(mr::device::cpu::all_finite(0, x.data()));
+}
+
+// device::cpu's batched passes (a gemm per task, its bias kernels task by task) and the
+// generic ones (the triple-loop gemm per task, the one-kernel bias operations) against the
+// single-task passes
+TEST_CASE_TEMPLATE("task-batched passes of an MLP equal the passes task by task", C,
+                   mr::test::cross::config<mr::device::cpu, float>, mr::test::cross::config<mr::device::cpu, double>,
+                   mr::test::cross::config<generic, double>) {
+    mr::test::cross::check_batched_passes<C>();
 }

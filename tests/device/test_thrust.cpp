@@ -47,6 +47,11 @@ TEST_CASE_TEMPLATE("thrust: gradients and H v of networks agree with device::cpu
     cross::check_all_derivatives<C>();
 }
 
+TEST_CASE_TEMPLATE("thrust: the task-batched passes agree with device::cpu's passes task by task", C,
+                   METAREC_COMPOSED_CONFIGS) {
+    cross::check_batched_passes<C>();
+}
+
 TEST_CASE_TEMPLATE("thrust: meta-gradients, fit(), adapt() and evaluate() agree with device::cpu", C,
                    METAREC_COMPOSED_CONFIGS) {
     cross::check_all_algorithms<C>();

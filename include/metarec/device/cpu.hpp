@@ -228,6 +228,17 @@ struct basic_cpu : execution_policy<Derived> {
         map(b, rows) += map(y, rows, cols).rowwise().sum();
     }
 
+    //! task by task with the Eigen kernels above (the generic one divides per element)
+    template <class S>
+    static void add_to_columns_batched(index rows, index cols, index count, const S* b, index stride, S* y) {
+        for (index t = 0; t < count; ++t) add_to_columns(rows, cols, b + t * stride, y + t * rows * cols);
+    }
+    //! task by task with the Eigen kernels above
+    template <class S>
+    static void sum_columns_batched(index rows, index cols, index count, const S* y, S* b, index stride) {
+        for (index t = 0; t < count; ++t) sum_columns(rows, cols, y + t * rows * cols, b + t * stride);
+    }
+
 private:
     // y[0, n) += w x[0, n): the inner loop of gather and scatter
     template <class S>

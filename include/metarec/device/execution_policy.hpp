@@ -115,6 +115,33 @@ struct sum_columns_kernel {
     }
 };
 
+// y_t[:, j] += b_t for the count matrices y_t (rows x cols, one after another) and the
+// columns b_t = b + t stride
+template <class S>
+struct add_to_columns_batched_kernel {
+    index rows, cols;
+    const S* b;
+    index stride;
+    S* y;
+    METAREC_HOST_DEVICE void operator()(index i) const { y[i] += b[(i / (rows * cols)) * stride + i % rows]; }
+};
+
+// b_t += sum_j y_t[:, j], one (task, row) per iteration
+template <class S>
+struct sum_columns_batched_kernel {
+    index rows, cols;
+    const S* y;
+    S* b;
+    index stride;
+    METAREC_HOST_DEVICE void operator()(index i) const {
+        const index t = i / rows, r = i % rows;
+        const S* yt = y + t * rows * cols;
+        S acc = S(0);
+        for (index j = 0; j < cols; ++j) acc += yt[j * rows + r];
+        b[t * stride + r] += acc;
+    }
+};
+
 // counts entries that are NaN or infinite
 template <class S>
 struct count_non_finite_kernel {
@@ -225,6 +252,33 @@ struct execution_policy {
     static void sum_columns(index rows, index cols, const S* y, S* b) {
         Derived::for_each(rows, detail::sum_columns_kernel<S>{rows, cols, y, b});
     }
+    /// @{
+    /// @brief The batched operations: one call for the `count` tasks of a meta-batch, each with
+    /// its own matrices at a fixed stride (the layers' task-batched passes, layer.hpp).
+    ///
+    /// `gemm_batched`: `C_t = alpha op(A_t) op(B_t) + beta C_t` for t in [0, count), where
+    /// `A_t = a + t stride_a` (likewise B_t, C_t); a stride of 0 gives every product the same
+    /// matrix. Generic: one gemm() per product. device::thrust runs the batch as one kernel,
+    /// device::cuda as cuBLAS's gemmStridedBatched (one launch instead of count).
+    template <class S>
+    static void gemm_batched(transpose ta, transpose tb, index m, index n, index k, S alpha, const S* a, index lda,
+                             index stride_a, const S* b, index ldb, index stride_b, S beta, S* c, index ldc,
+                             index stride_c, index count) {
+        for (index t = 0; t < count; ++t)
+            Derived::gemm(ta, tb, m, n, k, alpha, a + t * stride_a, lda, b + t * stride_b, ldb, beta, c + t * stride_c, ldc);
+    }
+    //! `y_t[:, j] += b_t` where `y_t = y + t rows cols` (the tasks' `rows x cols` matrices one
+    //! after another) and `b_t = b + t stride`: the bias broadcast of count tasks, one kernel
+    template <class S>
+    static void add_to_columns_batched(index rows, index cols, index count, const S* b, index stride, S* y) {
+        Derived::for_each(rows * cols * count, detail::add_to_columns_batched_kernel<S>{rows, cols, b, stride, y});
+    }
+    //! `b_t += sum_j y_t[:, j]`, the adjoint of add_to_columns_batched (bias gradients), one kernel
+    template <class S>
+    static void sum_columns_batched(index rows, index cols, index count, const S* y, S* b, index stride) {
+        Derived::for_each(rows * count, detail::sum_columns_batched_kernel<S>{rows, cols, y, b, stride});
+    }
+    /// @}
     //! dst(0:rows, 0:cols) = src(0:rows, 0:cols), both column-major with leading dimensions
     template <class S>
     static void copy_block(index rows, index cols, const S* src, index lds, S* dst, index ldd) {

@@ -107,25 +107,29 @@ private:
     Container storage_;
 };
 
-// C(i, j) = alpha sum_l op(A)(i, l) op(B)(l, j) + beta C(i, j), one output element per
-// iteration: the generic gemm of the Thrust systems (column-major, as BLAS).
+// C_t(i, j) = alpha sum_l op(A_t)(i, l) op(B_t)(l, j) + beta C_t(i, j) with A_t = a + t sa
+// (likewise B_t, C_t), one output element of one product per iteration: the generic gemm
+// and gemm_batched of the Thrust systems (column-major, as BLAS; gemm is the batch of one).
 template <class S>
 struct thrust_gemm_kernel {
     bool ta, tb;
-    index m, k;
+    index m, n, k;
     S alpha;
     const S* a;
-    index lda;
+    index lda, sa;
     const S* b;
-    index ldb;
+    index ldb, sb;
     S beta;
     S* c;
-    index ldc;
+    index ldc, sc;
     METAREC_HOST_DEVICE void operator()(index e) const {
-        const index i = e % m, j = e / m;
+        const index t = e / (m * n), i = e % m, j = (e / m) % n;
+        const S* at = a + t * sa;
+        const S* bt = b + t * sb;
         S acc = S(0);
-        for (index l = 0; l < k; ++l) acc += (ta ? a[i * lda + l] : a[l * lda + i]) * (tb ? b[l * ldb + j] : b[j * ldb + l]);
-        S& out = c[j * ldc + i];
+        for (index l = 0; l < k; ++l)
+            acc += (ta ? at[i * lda + l] : at[l * lda + i]) * (tb ? bt[l * ldb + j] : bt[j * ldb + l]);
+        S& out = c[t * sc + j * ldc + i];
         out = beta == S(0) ? alpha * acc : alpha * acc + beta * out;
     }
 };
@@ -192,8 +196,29 @@ struct basic_thrust : execution_policy<Derived> {
         if constexpr (requires { traits::gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); })
             traits::gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         else
-            for_each_weighted(m * n, k, detail::thrust_gemm_kernel<S>{ta == transpose::yes, tb == transpose::yes, m, k,
-                                                                      alpha, a, lda, b, ldb, beta, c, ldc});
+            for_each_weighted(m * n, k, detail::thrust_gemm_kernel<S>{ta == transpose::yes, tb == transpose::yes, m, n, k,
+                                                                      alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0});
+    }
+
+    //! `C_t = alpha op(A_t) op(B_t) + beta C_t` for t in [0, count), `A_t = a + t stride_a`
+    //! (likewise B_t, C_t; see execution_policy): the system's own batched GEMM (cuBLAS's
+    //! gemmStridedBatched on CUDA), or the generic kernel over every output element of
+    //! every product: one launch either way.
+    template <class S>
+    static void gemm_batched(transpose ta, transpose tb, index m, index n, index k, S alpha, const S* a, index lda,
+                             index stride_a, const S* b, index ldb, index stride_b, S beta, S* c, index ldc,
+                             index stride_c, index count) {
+        using traits = detail::thrust_system<System>;
+        if constexpr (requires {
+                          traits::gemm_batched(ta, tb, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c, ldc,
+                                               stride_c, count);
+                      })
+            traits::gemm_batched(ta, tb, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c, ldc, stride_c,
+                                 count);
+        else
+            for_each_weighted(m * n * count, k,
+                              detail::thrust_gemm_kernel<S>{ta == transpose::yes, tb == transpose::yes, m, n, k, alpha, a,
+                                                            lda, stride_a, b, ldb, stride_b, beta, c, ldc, stride_c});
     }
 
     //! copies n values from the system's memory to host memory (cudaMemcpy on CUDA)

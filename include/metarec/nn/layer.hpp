@@ -56,7 +56,19 @@ struct parameter_slice {
 ///                  dx, grad as backward; rdx = R{dx}; hv += R{grad}
 ///
 ///    `dx`, `rdx`, `grad` may be null (not wanted); `rx` is null when x is data (R{x} = 0).
-///    The backward passes may read what the matching forward pass wrote into `ws`.
+///    The backward passes may read what the matching forward pass wrote into `ws`;
+///  - optionally, the task-batched passes: the same four passes for `tasks` tasks at once,
+///    task t with parameters of its own at `theta + t stride` (likewise `v`, `grad`, `hv`)
+///    and n samples of its own, the columns `[t n, (t+1) n)` of `x`, `y` and every other matrix:
+///
+///      forward_batched   (theta, stride, x, y, n, tasks, ws)
+///      backward_batched  (theta, stride, x, dy, dx, grad, n, tasks, ws)
+///      r_forward_batched (theta, v, stride, x, rx, ry, n, tasks, ws)
+///      r_backward_batched(theta, v, stride, x, rx, dy, rdy, dx, rdx, grad, hv, n, tasks, ws)
+///
+///    A device runs them as batched operations (Device::gemm_batched, the batched bias
+///    kernels): the number of launches does not grow with the tasks. dense<N> and the
+///    activations have them, and so has a sequential of such layers (task_batched_layer).
 struct layer_base {
     //! rows of the input (features per sample)
     index in_rows() const noexcept { return in_rows_; }
@@ -97,6 +109,13 @@ auto make_workspace(const L& layer, index max_samples) {
 
 template <class L, class S, class D>
 using workspace_t = decltype(make_workspace<S, D>(std::declval<const L&>(), index{}));
+
+/// A layer with the task-batched passes (layer protocol): what nn::model's batched passes
+/// need of every layer of the network.
+template <class L, class S, class D>
+concept task_batched_layer = requires(const L& l, const S* p, S* q, index n, workspace_t<L, S, D>& ws) {
+    l.template forward_batched<D>(p, n, p, q, n, n, ws);
+};
 
 template <class L>
 void collect_slices(const L& layer, std::vector<parameter_slice>& out, int depth) {

@@ -85,6 +85,26 @@ struct thrust_system<system::cuda> {
                                  int(lda), b, int(ldb), &beta, c, int(ldc)),
                      "cublasDgemm");
     }
+
+    // C_t = alpha op(A_t) op(B_t) + beta C_t for count products at fixed strides: one launch
+    static void gemm_batched(transpose ta, transpose tb, index m, index n, index k, float alpha, const float* a,
+                             index lda, index stride_a, const float* b, index ldb, index stride_b, float beta, float* c,
+                             index ldc, index stride_c, index count) {
+        if (m == 0 || n == 0 || count == 0) return;
+        cublas_check(cublasSgemmStridedBatched(cublas_handle(), cublas_op(ta), cublas_op(tb), int(m), int(n), int(k),
+                                               &alpha, a, int(lda), (long long)stride_a, b, int(ldb),
+                                               (long long)stride_b, &beta, c, int(ldc), (long long)stride_c, int(count)),
+                     "cublasSgemmStridedBatched");
+    }
+    static void gemm_batched(transpose ta, transpose tb, index m, index n, index k, double alpha, const double* a,
+                             index lda, index stride_a, const double* b, index ldb, index stride_b, double beta,
+                             double* c, index ldc, index stride_c, index count) {
+        if (m == 0 || n == 0 || count == 0) return;
+        cublas_check(cublasDgemmStridedBatched(cublas_handle(), cublas_op(ta), cublas_op(tb), int(m), int(n), int(k),
+                                               &alpha, a, int(lda), (long long)stride_a, b, int(ldb),
+                                               (long long)stride_b, &beta, c, int(ldc), (long long)stride_c, int(count)),
+                     "cublasDgemmStridedBatched");
+    }
 };
 
 }  // namespace detail
