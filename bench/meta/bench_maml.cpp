@@ -1,6 +1,6 @@
 // metarec benchmark: MAML meta-training throughput on a MeLU-sized head alone (256 -> 64 -> 64
 // -> 1, ReLU, MSE, float, every parameter adapts), meta-batch 32, support 10, query 10, K = 1
-// and 5, order 1 and 2, 1 and 2 threads; and the peak heap memory of order 2 against order 1
+// and 5, order 1 and 2, 1 and 2 threads, and task-batched (maml_head_batched); and the peak heap memory of order 2 against order 1
 // for K = 1, 5, 20. The full MeLU workload, embedding tables included, is bench_melu.cpp.
 // SPDX-License-Identifier: Apache-2.0
 #include <benchmark/benchmark.h>
@@ -44,12 +44,19 @@ struct task_set {
     }
 };
 
+// Batching: per task (the tasks on `threads` threads) or task-batched (every layer once for
+// the 32 tasks: a loop of Eigen GEMMs on the CPU, one cuBLAS call on a GPU)
+template <mr::meta::task_batching Batching>
 void maml_step(benchmark::State& state) {
     const int order = int(state.range(0)), steps = int(state.range(1)), threads = int(state.range(3));
     const task_set data{int(meta_batch)};
-    mr::meta::maml<head, mr::loss::mse> maml{
-        head{{.dense = input_dim}, 1},
-        {.inner_lr = 1e-3, .inner_steps = steps, .order = order, .meta_batch = meta_batch, .threads = threads}};
+    mr::meta::maml<head, mr::loss::mse> maml{head{{.dense = input_dim}, 1},
+                                             {.inner_lr = 1e-3,
+                                              .inner_steps = steps,
+                                              .order = order,
+                                              .meta_batch = meta_batch,
+                                              .threads = threads,
+                                              .batching = Batching}};
     maml.fit(data.tasks, {.epochs = 1});  // warm-up: workspaces
     for (auto _ : state) maml.fit(data.tasks, {.epochs = 1});  // one meta-step of 32 tasks
     const double tasks = double(state.iterations()) * double(meta_batch);
@@ -75,10 +82,16 @@ void maml_memory(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(maml_step)
+BENCHMARK(maml_step<mr::meta::task_batching::per_task>)
     ->Name("maml_head")
     ->ArgNames({"order", "steps", "batch", "threads"})
     ->ArgsProduct({{1, 2}, {1, 5}, {meta_batch}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(maml_step<mr::meta::task_batching::batched>)
+    ->Name("maml_head_batched")
+    ->ArgNames({"order", "steps", "batch", "threads"})
+    ->ArgsProduct({{1, 2}, {1, 5}, {meta_batch}, {1}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(maml_memory)

@@ -360,13 +360,14 @@ void check_all_derivatives() {
 // ---- meta-algorithms ----------------------------------------------------------------------
 
 /// meta-gradients on one task, then a few meta-steps of fit(), then adapt(): D against the CPU
+/// (with options of its own: e.g. task-batched on D, per task on the CPU)
 template <class C, template <class> class Algorithm, template <class, class> class Net>
-void check_algorithm(const nn::input_shape& shape, auto options) {
+void check_algorithm(const nn::input_shape& shape, auto options, auto cpu_options) {
     using D = typename C::device;
     using S = typename C::scalar;
     const double tol = C::tolerance;
     Algorithm<Net<S, D>> on_d{Net<S, D>{shape, 21}, options};
-    Algorithm<Net<S, device::cpu>> on_cpu{Net<S, device::cpu>{shape, 21}, options};
+    Algorithm<Net<S, device::cpu>> on_cpu{Net<S, device::cpu>{shape, 21}, cpu_options};
     const auto tasks_d = tasks_on<S, D>(shape, 6, 7, 5, 22);
     const auto tasks_cpu = tasks_on<S, device::cpu>(shape, 6, 7, 5, 22);
     const auto views_d = meta::views(tasks_d);
@@ -391,6 +392,10 @@ void check_algorithm(const nn::input_shape& shape, auto options) {
     CHECK(relative(personal_d.predict(views_d[1].query), personal_cpu.predict(views_cpu[1].query)) < tol);
     const auto report_d = on_d.evaluate(views_d), report_cpu = on_cpu.evaluate(views_cpu);
     CHECK(report_d.loss == doctest::Approx(report_cpu.loss).epsilon(tol));
+}
+template <class C, template <class> class Algorithm, template <class, class> class Net>
+void check_algorithm(const nn::input_shape& shape, auto options) {
+    check_algorithm<C, Algorithm, Net>(shape, options, options);
 }
 
 template <class L>
@@ -419,6 +424,20 @@ void check_all_algorithms() {
     }
     SUBCASE("Meta-SGD, K = 2") {
         check_algorithm<C, meta_sgd_mse, mlp>(mlp_shape, meta::maml_options{.inner_lr = 0.2, .inner_steps = 2, .meta_batch = 2});
+    }
+    SUBCASE("MAML order 2, K = 3, task-batched on the device, per task on the CPU") {
+        const meta::maml_options batched{.inner_lr = 0.3, .inner_steps = 3, .meta_batch = 3,
+                                         .batching = meta::task_batching::batched};
+        auto per_task = batched;
+        per_task.batching = meta::task_batching::per_task;
+        check_algorithm<C, maml_mse, mlp>(mlp_shape, batched, per_task);
+    }
+    SUBCASE("Meta-SGD order 1, K = 2, task-batched on the device, per task on the CPU") {
+        const meta::maml_options batched{.inner_lr = 0.2, .inner_steps = 2, .order = 1, .meta_batch = 3,
+                                         .batching = meta::task_batching::batched};
+        auto per_task = batched;
+        per_task.batching = meta::task_batching::per_task;
+        check_algorithm<C, meta_sgd_mse, mlp>(mlp_shape, batched, per_task);
     }
     SUBCASE("Reptile, K = 3") {
         check_algorithm<C, reptile_mse, recommender>(recommender_shape,

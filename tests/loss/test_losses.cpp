@@ -299,6 +299,39 @@ TEST_CASE_TEMPLATE("loss reduction: the mean, so repeating the batch keeps the v
           1e-14);
 }
 
+TEST_CASE_TEMPLATE("task-batched losses: each task's value, gradient and Hessian product, in one call", Loss, mse,
+                   bce_with_logits) {
+    const Loss loss{};
+    const mr::index tasks = 3;
+    problem pb[tasks] = {make_problem<Loss>(21), make_problem<Loss>(22), make_problem<Loss>(23)};
+    for (auto& p : pb) {  // the same sizes: the rows and samples of the first
+        p.rows = pb[0].rows, p.n = pb[0].n;
+        p.pred.resize(pb[0].pred.size(), 0.25);
+        p.target.resize(pb[0].pred.size(), 0.5);
+    }
+    const mr::index size = pb[0].rows * pb[0].n;
+    random_source g(24);
+    std::vector<double> pred, target, r = g.vector(std::size_t(size * tasks)), values(tasks), grad, hr;
+    for (const auto& p : pb) {
+        pred.insert(pred.end(), p.pred.begin(), p.pred.end());
+        target.insert(target.end(), p.target.begin(), p.target.end());
+    }
+    std::vector<double> dpred(pred.size(), std::numeric_limits<double>::quiet_NaN()), rdpred = dpred;
+    loss.template values_batched<cpu>(pred.data(), target.data(), pb[0].rows, pb[0].n, tasks, values.data());
+    loss.template gradient_batched<cpu>(pred.data(), target.data(), pb[0].rows, pb[0].n, tasks, dpred.data());
+    loss.template hessian_product_batched<cpu>(pred.data(), target.data(), pb[0].rows, pb[0].n, tasks, r.data(),
+                                               rdpred.data());
+    for (mr::index t = 0; t < tasks; ++t) {
+        const auto& p = pb[std::size_t(t)];
+        CHECK(values[std::size_t(t)] == doctest::Approx(loss_value(loss, p.pred, p.target, p.rows, p.n)).epsilon(1e-14));
+        const std::vector<double> rt(r.begin() + t * size, r.begin() + (t + 1) * size);
+        const auto gt = loss_gradient(loss, p.pred, p.target, p.rows, p.n);
+        const auto ht = loss_hessian_product(loss, p.pred, p.target, p.rows, p.n, rt);
+        CHECK(std::vector<double>(dpred.begin() + t * size, dpred.begin() + (t + 1) * size) == gt);
+        CHECK(std::vector<double>(rdpred.begin() + t * size, rdpred.begin() + (t + 1) * size) == ht);
+    }
+}
+
 TEST_CASE_TEMPLATE("loss: an empty batch has loss 0", Loss, mse, bce_with_logits, softmax_cross_entropy, bpr) {
     const Loss loss{};
     const std::vector<double> none;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "../config.hpp"
+#include "elementwise_mean.hpp"
 
 namespace metarec::loss {
 
@@ -87,42 +88,29 @@ struct bce_hessian_kernel {
 /// which is `-(1/N) sum_i t_i log sigmoid(z_i) + (1 - t_i) log(1 - sigmoid(z_i))`, computed
 /// without overflow for logits of any magnitude (also in float). Soft targets in [0, 1]
 /// are allowed and not checked. An empty batch (N = 0) has loss 0 and writes nothing.
-struct bce_with_logits {
+struct bce_with_logits : detail::elementwise_mean<bce_with_logits> {
     static constexpr std::string_view name = "bce_with_logits";  //!< identifier of the loss
 
     //! one target in [0, 1] per logit
     static constexpr index target_rows(index rows) { return rows; }
 
-    /// The mean binary cross-entropy.
-    /// @tparam Device device policy that owns the memory (e.g. device::cpu)
-    /// @tparam S      scalar type
-    /// @param pred    logits, `rows x n` column-major (device memory)
-    /// @param target  targets in [0, 1], same layout as `pred` (device memory)
-    /// @param rows    binary outputs per sample
-    /// @param n       number of samples
-    template <class Device, class S>
-    S value(const S* pred, const S* target, index rows, index n) const {
-        const index size = rows * n;
-        if (size <= 0) return S(0);
-        return Device::reduce(size, detail::bce_value_kernel<S>{pred, target}) / S(size);
+    /// @{
+    /// @brief the kernels of the mean (detail::elementwise_mean): softplus(z_i) - t_i z_i,
+    /// dpred_i = (sigmoid(z_i) - t_i) / N, rdpred_i = sigmoid(z_i) sigmoid(-z_i) r_i / N
+    /// (the Hessian product does not read the targets)
+    template <class S>
+    static detail::bce_value_kernel<S> value_kernel(const S* pred, const S* target) {
+        return {pred, target};
     }
-
-    /// `dpred = dL/dpred = (sigmoid(pred) - target) / N` (overwritten; device memory).
-    template <class Device, class S>
-    void gradient(const S* pred, const S* target, index rows, index n, S* dpred) const {
-        const index size = rows * n;
-        if (size <= 0) return;
-        Device::for_each(size, detail::bce_gradient_kernel<S>{pred, target, S(1) / S(size), dpred});
+    template <class S>
+    static detail::bce_gradient_kernel<S> gradient_kernel(const S* pred, const S* target, index size, S* dpred) {
+        return {pred, target, S(1) / S(size), dpred};
     }
-
-    /// `rdpred = (d2L/dpred2) rpred = sigmoid(pred) sigmoid(-pred) rpred / N`, element-wise
-    /// (overwritten; device memory). Does not read `target`.
-    template <class Device, class S>
-    void hessian_product(const S* pred, const S* /*target*/, index rows, index n, const S* rpred, S* rdpred) const {
-        const index size = rows * n;
-        if (size <= 0) return;
-        Device::for_each(size, detail::bce_hessian_kernel<S>{pred, rpred, S(1) / S(size), rdpred});
+    template <class S>
+    static detail::bce_hessian_kernel<S> hessian_kernel(const S* pred, const S* rpred, index size, S* rdpred) {
+        return {pred, rpred, S(1) / S(size), rdpred};
     }
+    /// @}
 };
 
 }  // namespace metarec::loss

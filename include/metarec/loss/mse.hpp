@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "../config.hpp"
+#include "elementwise_mean.hpp"
 
 namespace metarec::loss {
 
@@ -54,41 +55,28 @@ struct mse_hessian_kernel {
 ///
 /// The Hessian is constant: hessian_product does not read `pred` or `target`. An empty
 /// batch (N = 0) has loss 0 and writes nothing.
-struct mse {
+struct mse : detail::elementwise_mean<mse> {
     static constexpr std::string_view name = "mse";  //!< identifier of the loss
 
     //! one target value per prediction
     static constexpr index target_rows(index rows) { return rows; }
 
-    /// The mean squared error.
-    /// @tparam Device device policy that owns the memory (e.g. device::cpu)
-    /// @tparam S      scalar type
-    /// @param pred    predictions, `rows x n` column-major (device memory)
-    /// @param target  targets, same layout as `pred` (device memory)
-    /// @param rows    outputs per sample
-    /// @param n       number of samples
-    template <class Device, class S>
-    S value(const S* pred, const S* target, index rows, index n) const {
-        const index size = rows * n;
-        if (size <= 0) return S(0);
-        return Device::reduce(size, detail::mse_value_kernel<S>{pred, target}) / S(size);
+    /// @{
+    /// @brief the kernels of the mean (detail::elementwise_mean): (p_i - t_i)^2,
+    /// dpred_i = (2/N) (p_i - t_i), rdpred_i = (2/N) r_i
+    template <class S>
+    static detail::mse_value_kernel<S> value_kernel(const S* pred, const S* target) {
+        return {pred, target};
     }
-
-    /// `dpred = dL/dpred = (2/N) (pred - target)` (overwritten; `rows x n`, device memory).
-    template <class Device, class S>
-    void gradient(const S* pred, const S* target, index rows, index n, S* dpred) const {
-        const index size = rows * n;
-        if (size <= 0) return;
-        Device::for_each(size, detail::mse_gradient_kernel<S>{pred, target, S(2) / S(size), dpred});
+    template <class S>
+    static detail::mse_gradient_kernel<S> gradient_kernel(const S* pred, const S* target, index size, S* dpred) {
+        return {pred, target, S(2) / S(size), dpred};
     }
-
-    /// `rdpred = (d2L/dpred2) rpred = (2/N) rpred` (overwritten; `rows x n`, device memory).
-    template <class Device, class S>
-    void hessian_product(const S* /*pred*/, const S* /*target*/, index rows, index n, const S* rpred, S* rdpred) const {
-        const index size = rows * n;
-        if (size <= 0) return;
-        Device::for_each(size, detail::mse_hessian_kernel<S>{rpred, S(2) / S(size), rdpred});
+    template <class S>
+    static detail::mse_hessian_kernel<S> hessian_kernel(const S* /*pred*/, const S* rpred, index size, S* rdpred) {
+        return {rpred, S(2) / S(size), rdpred};
     }
+    /// @}
 };
 
 }  // namespace metarec::loss

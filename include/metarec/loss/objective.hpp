@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <span>
@@ -148,6 +149,54 @@ public:
         }
     }
 
+    /// Whether the task-batched methods below exist: a learner with task-batched passes
+    /// (nn::model of dense layers and activations) and a loss with task-batched members
+    /// (mse, bce_with_logits).
+    static constexpr bool task_batched =
+        requires(const Learner& f, const scalar_type* p, scalar_type* q, const input_type& x,
+                 typename Learner::workspace_type& lws, const Loss& l) {
+            f.forward_batched(p, index{}, x, index{}, lws, q);
+            f.backward_batched(p, index{}, x, index{}, lws, p, q);
+            f.r_forward_batched(p, p, index{}, x, index{}, lws, q);
+            f.r_backward_batched(p, p, index{}, x, index{}, lws, p, p, q, q);
+            l.template values_batched<device_type>(p, p, index{}, index{}, index{}, q);
+            l.template gradient_batched<device_type>(p, p, index{}, index{}, index{}, q);
+            l.template hessian_product_batched<device_type>(p, p, index{}, index{}, index{}, p, q);
+        };
+
+    /// @{
+    /// @brief The objective of `tasks` tasks at once (the learner's task-batched passes):
+    /// task t's samples are `x`'s samples `[t n, (t+1) n)` (n = x.size() / tasks), its
+    /// targets likewise one task after another, its parameters `theta + t p` (p =
+    /// parameter_count(); likewise `v`, `grad`, `hv`: p x tasks, contiguous). `losses`
+    /// (device memory, one per task) receives each task's loss. The results are those of
+    /// gradient() and hvp() task by task; every layer runs once for all tasks.
+    void gradient_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, index tasks,
+                          workspace& ws, scalar_type* grad, scalar_type* losses) const
+        requires task_batched
+    {
+        const index p = learner_->parameter_count();
+        loss_derivative_batched(theta, x, target, tasks, ws, losses);
+        device_type::fill(p * tasks, scalar_type(0), grad);
+        learner_->backward_batched(theta, p, x, tasks, ws.learner, ws.dpred.data(), grad);
+    }
+    //! `hv_t = H_t(theta_t) v_t` (overwritten) and, when not null, `grad_t` for every task t
+    void hvp_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, const scalar_type* v,
+                     index tasks, workspace& ws, scalar_type* hv, scalar_type* grad, scalar_type* losses) const
+        requires task_batched
+    {
+        const index p = learner_->parameter_count();
+        loss_derivative_batched(theta, x, target, tasks, ws, losses);  // (checks tasks >= 1)
+        const index n = x.size() / tasks;
+        learner_->r_forward_batched(theta, v, p, x, tasks, ws.learner, ws.rpred.data());
+        loss_.template hessian_product_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, ws.rpred.data(),
+                                                            ws.rdpred.data());
+        device_type::fill(p * tasks, scalar_type(0), hv);
+        if (grad) device_type::fill(p * tasks, scalar_type(0), grad);
+        learner_->r_backward_batched(theta, v, p, x, tasks, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad);
+    }
+    /// @}
+
 private:
     index rows() const { return learner_->output_rows(); }
     std::span<const parameter_range> everything() const noexcept { return {&all_, 1}; }
@@ -160,6 +209,16 @@ private:
         const index size = rows() * samples;
         for (auto* buffer : {&ws.pred, &ws.dpred, &ws.rpred, &ws.rdpred}) *buffer = typename workspace::vector(size);
         ws.capacity = samples;
+    }
+
+    // the tasks' predictions, losses and loss derivatives dL_t/dpred_t (ws.pred, ws.dpred)
+    void loss_derivative_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, index tasks,
+                                 workspace& ws, scalar_type* losses) const {
+        const index n = x.size() / std::max(tasks, index(1));
+        reserve(ws, x.size());
+        learner_->forward_batched(theta, learner_->parameter_count(), x, tasks, ws.learner, ws.pred.data());
+        loss_.template values_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, losses);
+        loss_.template gradient_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, ws.dpred.data());
     }
 
     void predict(const scalar_type* theta, const input_type& x, workspace& ws) const {

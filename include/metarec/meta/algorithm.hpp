@@ -864,67 +864,69 @@ private:
         const index mine = rank < index(batch.size()) ? (index(batch.size()) - rank + ranks - 1) / ranks : 0;
         const auto task_of = [&](index m) -> const task_type& { return tasks[std::size_t(batch[std::size_t(rank + m * ranks)])]; };
         for (auto& ws : workspaces_) ws.fast_current = false;  // the meta-parameters changed
-        pool_->run(mine, [&](index m, int t) {
-            auto& ws = workspaces_[std::size_t(t)];
-            auto& out = task_outputs_[std::size_t(t)];
-            if (out.size() < width) out = vector_type(width);
-            ws.sparse_task = false;
-            const auto [loss, weight] = derived().task_gradient(task_of(m), ws, out.data());
-            losses_[std::size_t(m)] = loss;
-            weights_[std::size_t(m)] = weight;
-            // where `out` holds the task's meta-gradient: what touch_task() found, or all of it
-            auto& touched = slot_touched_[std::size_t(m)];
-            if (ws.sparse_task) touched.assign(ws.touched.begin(), ws.touched.end());
-            else touched.assign(1, {0, p});
-            if (e > 0) touched.push_back({p, e});
-            // the slot keeps those ranges, one after another: a dense meta-gradient changes places
-            // with the thread's buffer (no copy), a sparse one's few columns are copied
-            auto& slot = slots_[std::size_t(m)];
-            if (!ws.sparse_task) {
-                std::swap(slot, out);
-                return;
-            }
-            index total = 0;
-            for (const auto& r : touched) total += r.size;
-            if (slot.size() < total) slot = vector_type(std::min(width, total + total / 4));  // room for the next tasks
-            index at = 0;
-            for (const auto& r : touched) {
-                device_type::copy(r.size, out.data() + r.offset, slot.data() + at);
-                at += r.size;
-            }
-        });
         double totals[3] = {0, 0, 0};  // loss, weight, tasks with a NaN/inf
         index first_bad = -1;
         bool bad_loss = false;
-        non_finite_.assign(std::size_t(mine), 0);
-        for (index m = 0; m < mine; ++m) {
-            const bool loss_bad = !std::isfinite(losses_[std::size_t(m)]);
-            index total = 0;
-            for (const auto& r : slot_touched_[std::size_t(m)]) total += r.size;
-            const bool gradient_bad = !device_type::all_finite(total, slots_[std::size_t(m)].data());
-            if (loss_bad || gradient_bad) {
-                non_finite_[std::size_t(m)] = 1;
-                totals[2] += 1;
-                if (first_bad < 0) {
-                    first_bad = m;
-                    bad_loss = loss_bad;
+        if (!batched_contributions(mine, task_of, width, totals, first_bad, bad_loss)) {  // one task at a time
+            pool_->run(mine, [&](index m, int t) {
+                auto& ws = workspaces_[std::size_t(t)];
+                auto& out = task_outputs_[std::size_t(t)];
+                if (out.size() < width) out = vector_type(width);
+                ws.sparse_task = false;
+                const auto [loss, weight] = derived().task_gradient(task_of(m), ws, out.data());
+                losses_[std::size_t(m)] = loss;
+                weights_[std::size_t(m)] = weight;
+                // where `out` holds the task's meta-gradient: what touch_task() found, or all of it
+                auto& touched = slot_touched_[std::size_t(m)];
+                if (ws.sparse_task) touched.assign(ws.touched.begin(), ws.touched.end());
+                else touched.assign(1, {0, p});
+                if (e > 0) touched.push_back({p, e});
+                // the slot keeps those ranges, one after another: a dense meta-gradient changes places
+                // with the thread's buffer (no copy), a sparse one's few columns are copied
+                auto& slot = slots_[std::size_t(m)];
+                if (!ws.sparse_task) {
+                    std::swap(slot, out);
+                    return;
+                }
+                index total = 0;
+                for (const auto& r : touched) total += r.size;
+                if (slot.size() < total) slot = vector_type(std::min(width, total + total / 4));  // room for the next tasks
+                index at = 0;
+                for (const auto& r : touched) {
+                    device_type::copy(r.size, out.data() + r.offset, slot.data() + at);
+                    at += r.size;
+                }
+            });
+            non_finite_.assign(std::size_t(mine), 0);
+            for (index m = 0; m < mine; ++m) {
+                const bool loss_bad = !std::isfinite(losses_[std::size_t(m)]);
+                index total = 0;
+                for (const auto& r : slot_touched_[std::size_t(m)]) total += r.size;
+                const bool gradient_bad = !device_type::all_finite(total, slots_[std::size_t(m)].data());
+                if (loss_bad || gradient_bad) {
+                    non_finite_[std::size_t(m)] = 1;
+                    totals[2] += 1;
+                    if (first_bad < 0) {
+                        first_bad = m;
+                        bad_loss = loss_bad;
+                    }
                 }
             }
-        }
-        // the sum over the tasks, in task order, of each slot's touched ranges; meta_gradient_
-        // is zero outside meta_touched_ (the last step's ranges are cleared first)
-        for (const auto& r : meta_touched_) device_type::fill(r.size, scalar_type(0), meta_gradient_.data() + r.offset);
-        meta_touched_.clear();
-        for (index m = 0; m < mine; ++m) {
-            if (non_finite_[std::size_t(m)]) continue;
-            index at = 0;  // where range r starts in the slot
-            for (const auto& r : slot_touched_[std::size_t(m)]) {
-                device_type::axpy(r.size, scalar_type(1), slots_[std::size_t(m)].data() + at, meta_gradient_.data() + r.offset);
-                meta_touched_.push_back(r);
-                at += r.size;
+            // the sum over the tasks, in task order, of each slot's touched ranges; meta_gradient_
+            // is zero outside meta_touched_ (the last step's ranges are cleared first)
+            for (const auto& r : meta_touched_) device_type::fill(r.size, scalar_type(0), meta_gradient_.data() + r.offset);
+            meta_touched_.clear();
+            for (index m = 0; m < mine; ++m) {
+                if (non_finite_[std::size_t(m)]) continue;
+                index at = 0;  // where range r starts in the slot
+                for (const auto& r : slot_touched_[std::size_t(m)]) {
+                    device_type::axpy(r.size, scalar_type(1), slots_[std::size_t(m)].data() + at, meta_gradient_.data() + r.offset);
+                    meta_touched_.push_back(r);
+                    at += r.size;
+                }
+                totals[0] += losses_[std::size_t(m)];
+                totals[1] += weights_[std::size_t(m)];
             }
-            totals[0] += losses_[std::size_t(m)];
-            totals[1] += weights_[std::size_t(m)];
         }
         detail::coalesce(meta_touched_);
         if constexpr (Distribution::distributed) {
@@ -964,6 +966,53 @@ private:
                                        ": the meta-parameters are NaN or infinite after the outer update (the "
                                        "meta-gradient was finite: lower the outer learning rate or clip it)");
         return totals[0] / kept;
+    }
+
+    // The task-batched meta-step (an algorithm with batch_gradient(), when its batched_step()
+    // accepts this meta-batch: MAML's task_batching): the `mine` tasks' meta-gradients at once,
+    // one after another in one buffer, then their sum in task order into meta_gradient_ (one
+    // batched column sum when every task is finite), as the per-task path does. Returns false
+    // when the per-task path is to run.
+    bool batched_contributions(index mine, const auto& task_of, index width, double (&totals)[3], index& first_bad,
+                               bool& bad_loss) {
+        if constexpr (!requires(Derived& d, std::span<const task_type* const> t, scalar_type* out, double* l) {
+                          { d.batched_step(t) } -> std::convertible_to<bool>;
+                          d.batch_gradient(t, out, l);
+                      }) {
+            (void)mine, (void)task_of, (void)width, (void)totals, (void)first_bad, (void)bad_loss;
+            return false;
+        } else {
+            if (mine == 0) return false;
+            batch_tasks_.clear();
+            for (index m = 0; m < mine; ++m) batch_tasks_.push_back(&task_of(m));
+            if (!derived().batched_step(batch_tasks_)) return false;
+            if (index(batch_output_.size()) < width * mine) batch_output_ = vector_type(width * mine);
+            scalar_type* out = batch_output_.data();
+            derived().batch_gradient(batch_tasks_, out, losses_.data());
+            non_finite_.assign(std::size_t(mine), 0);
+            const bool all_finite = device_type::all_finite(width * mine, out);  // the usual case: one check
+            for (index m = 0; m < mine; ++m) {
+                const bool loss_bad = !std::isfinite(losses_[std::size_t(m)]);
+                const bool gradient_bad = !all_finite && !device_type::all_finite(width, out + m * width);
+                if (loss_bad || gradient_bad) {
+                    non_finite_[std::size_t(m)] = 1;
+                    totals[2] += 1;
+                    if (first_bad < 0) first_bad = m, bad_loss = loss_bad;
+                }
+            }
+            for (const auto& r : meta_touched_) device_type::fill(r.size, scalar_type(0), meta_gradient_.data() + r.offset);
+            meta_touched_.assign(1, {0, width});
+            if (totals[2] == 0) {
+                device_type::sum_columns(width, mine, out, meta_gradient_.data());
+            }
+            for (index m = 0; m < mine; ++m) {
+                if (non_finite_[std::size_t(m)]) continue;
+                if (totals[2] > 0) device_type::axpy(width, scalar_type(1), out + m * width, meta_gradient_.data());
+                totals[0] += losses_[std::size_t(m)];
+                totals[1] += 1;
+            }
+            return true;
+        }
     }
 
     // One step of the outer optimizer. One that takes the touched ranges (optim::adam{.lazy =
@@ -1010,6 +1059,8 @@ private:
     std::vector<vector_type> slots_;
     std::vector<std::vector<parameter_range>> slot_touched_;
     std::vector<vector_type> task_outputs_;  // per thread: the full-width meta-gradient task_gradient() writes
+    std::vector<const task_type*> batch_tasks_;  // a task-batched meta-step: this rank's tasks
+    vector_type batch_output_;                   // and their meta-gradients, one after another
     std::vector<parameter_range> meta_touched_, theta_touched_;  // where meta_gradient_ is nonzero; within theta
     std::vector<double> losses_, weights_;
     Distribution dist_{};

@@ -3,14 +3,26 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "../optim/adam.hpp"
 #include "algorithm.hpp"
 
 namespace metarec::meta {
+
+/// Whether fit() runs the tasks of a meta-batch task-batched: all of them through the
+/// learner's task-batched passes at once (every layer once per meta-batch, as batched device
+/// operations), rather than one task after another.
+enum class task_batching {
+    automatic,  //!< batched where it pays and applies: on a device whose memory the host cannot read (a GPU), with a learner and loss that have task-batched passes, tasks of equal sizes
+    per_task,   //!< never: one task after another (on the algorithm's threads)
+    batched     //!< always (std::invalid_argument when the learner or loss has no task-batched passes, or a meta-batch's tasks differ in size)
+};
 
 /// Options of maml, meta_sgd, anil and melu_maml.
 struct maml_options {
@@ -20,6 +32,7 @@ struct maml_options {
     index meta_batch = 32;     //!< tasks per meta-step
     int threads = 1;           //!< threads over the tasks of a meta-batch
     std::uint64_t seed = 0;    //!< seed of the task sampler
+    task_batching batching = task_batching::automatic;  //!< task-batched meta-steps (see task_batching)
 };
 
 /// Model-agnostic meta-learning (Finn et al. 2017) with partial adaptation and optional
@@ -76,6 +89,10 @@ public:
         if (options.order != 1 && options.order != 2)
             throw std::invalid_argument("metarec: maml: order must be 1 or 2");
         if (!(options.inner_lr >= 0)) throw std::invalid_argument("metarec: maml: inner_lr must be >= 0");
+        if (options.batching == task_batching::batched && !objective<Learner, Loss>::task_batched)
+            throw std::invalid_argument(
+                "metarec: maml: task_batching::batched needs a learner and a loss with task-batched passes (an "
+                "nn::model of dense layers and activations; mse or bce_with_logits)");
         if constexpr (LearnedRates) {
             rates_ = vector_type(this->adapted_range().size);
             device_type::fill(this->adapted_range().size, scalar_type(options.inner_lr), rates_.data());
@@ -174,8 +191,138 @@ private:
         return {loss, 1.0};
     }
 
+    // ---- the task-batched meta-step ------------------------------------------------------
+
+    // whether fit() computes the meta-step of `tasks` with batch_gradient()
+    bool batched_step(std::span<const task_type* const> tasks) const {
+        if constexpr (!objective<Learner, Loss>::task_batched) {
+            (void)tasks;
+            return false;
+        } else {
+            if (options_.batching == task_batching::per_task ||
+                (options_.batching == task_batching::automatic && device_type::host_memory))
+                return false;
+            const bool forced = options_.batching == task_batching::batched;
+            const auto& shape = this->learner().shape();
+            if (!shape.categorical.empty() || !shape.multi.empty()) {
+                if (forced)
+                    throw std::invalid_argument("metarec: maml: task-batched meta-steps read dense features only; the "
+                                                "model's input has categorical or multi-valued fields");
+                return false;
+            }
+            for (const task_type* t : tasks)
+                if (t->support.size() != tasks[0]->support.size() || t->query.size() != tasks[0]->query.size()) {
+                    if (forced)
+                        throw std::invalid_argument(
+                            "metarec: maml: task-batched meta-steps need the tasks of a meta-batch to have the same "
+                            "support and query sizes: task key " + std::to_string(t->key) + " has " +
+                            std::to_string(t->support.size()) + " and " + std::to_string(t->query.size()) +
+                            ", task key " + std::to_string(tasks[0]->key) + " " +
+                            std::to_string(tasks[0]->support.size()) + " and " + std::to_string(tasks[0]->query.size()));
+                    return false;
+                }
+            return true;
+        }
+    }
+
+    // The meta-gradients of `tasks` (of equal sizes) at once, as task_gradient() computes them
+    // one by one: task t's into `out + t width` (width = parameters + extras), its query loss
+    // into losses[t]. The tasks' data are copied one task after another into device buffers
+    // (device to device, once per meta-step); then each inner step, the query gradient and
+    // each HVP of the backward sweep run every layer once for all tasks (objective's
+    // task-batched methods), with the tasks' fast weights p apart.
+    void batch_gradient(std::span<const task_type* const> tasks, scalar_type* out, double* losses)
+        requires objective<Learner, Loss>::task_batched
+    {
+        using D = device_type;
+        using S = scalar_type;
+        const auto objective = this->objective_();
+        const index T = index(tasks.size()), p = this->learner().parameter_count(), e = extra_count(), width = p + e;
+        const auto [a, m] = this->adapted_range();
+        const int steps = this->inner_steps();
+        const index ns = tasks[0]->support.size(), nq = tasks[0]->query.size();
+        const index dim = tasks[0]->support.dense_dim, tr = loss_target_rows<Loss>(this->learner().output_rows());
+        const bool second = options_.order == 2;
+        auto& b = batched_;
+        const index kept = second ? steps * m * T : 0, kept_gradients = LearnedRates && !second ? steps * m * T : 0;
+        grow(b.support, dim * ns * T);
+        grow(b.support_target, tr * ns * T);
+        grow(b.query, dim * nq * T);
+        grow(b.query_target, tr * nq * T);
+        for (auto* v : {&b.fast, &b.gradient}) grow(*v, p * T);
+        if (second) {
+            if (grow(b.direction, p * T)) D::fill(p * T, S(0), b.direction.data());  // zero outside the adapted slice
+            grow(b.product, p * T);
+            if (LearnedRates) grow(b.auxiliary, p * T);
+        }
+        grow(b.history, kept);
+        grow(b.history2, kept_gradients);
+        grow(b.losses, T);
+        for (index t = 0; t < T; ++t) {
+            const task_type& task = *tasks[std::size_t(t)];
+            D::copy(dim * ns, task.support.dense, b.support.data() + t * dim * ns);
+            D::copy(tr * ns, task.support_target, b.support_target.data() + t * tr * ns);
+            D::copy(dim * nq, task.query.dense, b.query.data() + t * dim * nq);
+            D::copy(tr * nq, task.query_target, b.query_target.data() + t * tr * nq);
+        }
+        const auto support = input_type::dense_only(b.support.data(), dim, ns * T);
+        const auto query = input_type::dense_only(b.query.data(), dim, nq * T);
+        S* fast = b.fast.data();
+        S* g = b.gradient.data();
+        if (LearnedRates) D::fill(width * T, S(0), out);  // the rates' gradients accumulate there
+
+        D::copy_block(p, T, this->learner().parameters(), 0, fast, p);  // every task starts at theta
+        for (int k = 0; k < steps; ++k) {
+            if (second) D::copy_block(m, T, fast + a, p, b.history.data() + k * m * T, m);
+            objective.gradient_batched(fast, support, b.support_target.data(), T, b.objective, g, b.losses.data());
+            if (LearnedRates && !second) D::copy_block(m, T, g + a, p, b.history2.data() + k * m * T, m);
+            D::for_each(m * T, detail::sgd_step_batched_kernel<S>{m, p, fast + a, g + a, rates(), S(options_.inner_lr)});
+        }
+        objective.gradient_batched(fast, query, b.query_target.data(), T, b.objective, g, b.losses.data());
+        if (host_losses_.size() < std::size_t(T)) host_losses_.resize(std::size_t(T));
+        D::to_host(T, b.losses.data(), host_losses_.data());
+        for (index t = 0; t < T; ++t) losses[t] = double(host_losses_[std::size_t(t)]);
+
+        if (second) {  // the backward sweep of every task at once: g_t <- g_t - H_s,t(phi_k,t) P_A (alpha (.) g_t)
+            for (int k = steps - 1; k >= 0; --k) {
+                D::copy_block(m, T, b.history.data() + k * m * T, m, fast + a, p);
+                D::for_each(m * T, detail::scaled_copy_batched_kernel<S>{m, p, b.direction.data() + a, g + a, rates(),
+                                                                         S(options_.inner_lr)});
+                S* support_gradient = LearnedRates ? b.auxiliary.data() : nullptr;
+                objective.hvp_batched(fast, support, b.support_target.data(), b.direction.data(), T, b.objective,
+                                      b.product.data(), support_gradient, b.losses.data());
+                if constexpr (LearnedRates)
+                    D::for_each(m * T, detail::subtract_product_batched_kernel<S>{m, width, p, p, out + p, g + a,
+                                                                                  support_gradient + a});
+                D::axpy(p * T, S(-1), b.product.data(), g);
+            }
+        } else if constexpr (LearnedRates) {
+            for (int k = 0; k < steps; ++k)
+                D::for_each(m * T, detail::subtract_product_batched_kernel<S>{m, width, p, m, out + p, g + a,
+                                                                              b.history2.data() + k * m * T});
+        }
+        D::copy_block(p, T, g, p, out, width);
+    }
+
+    // reallocates `v` when shorter than n; returns whether it did
+    static bool grow(vector_type& v, index n) {
+        if (index(v.size()) >= n) return false;
+        v = vector_type(n);
+        return true;
+    }
+
+    // the buffers of the task-batched meta-step: the tasks' data one task after another, and
+    // each task's vectors p apart
+    struct batch_workspace {
+        typename objective<Learner, Loss>::workspace objective;
+        vector_type support, support_target, query, query_target;
+        vector_type fast, gradient, direction, product, auxiliary, history, history2, losses;
+    };
+
     maml_options options_;
     vector_type rates_;
+    batch_workspace batched_;
+    std::vector<scalar_type> host_losses_;
 };
 
 /// MAML: every parameter adapts with one shared inner rate.
