@@ -208,6 +208,26 @@ TEST_CASE_TEMPLATE("all_finite: NaN or an infinity anywhere, on the CPU and in t
     CHECK(mr::device::cpu::all_finite(0, x.data()));
 }
 
+namespace {
+// marks element i of task t (row i of column t of an n x tasks matrix)
+struct mark_kernel {
+    mr::index n;
+    int* seen;
+    void operator()(mr::index i, mr::index t) const { seen[t * n + i] += 1; }
+};
+}  // namespace
+
+TEST_CASE("for_each_task: every element of every task once, on the CPU (task by task) and in the generic kernel") {
+    const mr::index n = 37, tasks = 5;
+    std::vector<int> cpu_seen(std::size_t(n * tasks), 0), generic_seen = cpu_seen;
+    mr::device::cpu::for_each_task(n, tasks, mark_kernel{n, cpu_seen.data()});
+    generic::for_each_task(n, tasks, mark_kernel{n, generic_seen.data()});
+    CHECK(cpu_seen == std::vector<int>(std::size_t(n * tasks), 1));
+    CHECK(generic_seen == cpu_seen);
+    mr::device::cpu::for_each_task(n, 0, mark_kernel{n, cpu_seen.data()});  // no task: nothing
+    CHECK(cpu_seen == generic_seen);
+}
+
 // device::cpu's batched passes (a gemm per task, its bias kernels task by task) and the
 // generic ones (the triple-loop gemm per task, the one-kernel bias operations) against the
 // single-task passes

@@ -115,6 +115,16 @@ struct sum_columns_kernel {
     }
 };
 
+// f(i, t) for every task t of element i: the generic for_each_task
+template <class F>
+struct for_each_task_kernel {
+    F f;
+    index tasks;
+    METAREC_HOST_DEVICE void operator()(index i) const {
+        for (index t = 0; t < tasks; ++t) f(i, t);
+    }
+};
+
 // y_t[:, j] += b_t for the count matrices y_t (rows x cols, one after another) and the
 // columns b_t = b + t stride
 template <class S>
@@ -266,6 +276,14 @@ struct execution_policy {
                              index stride_c, index count) {
         for (index t = 0; t < count; ++t)
             Derived::gemm(ta, tb, m, n, k, alpha, a + t * stride_a, lda, b + t * stride_b, ldb, beta, c + t * stride_c, ldc);
+    }
+    //! calls `f(i, t)` for every element i in [0, n) of every task t in [0, tasks), in any
+    //! order: the element-wise kernels of a task-batched step. Generic: one for_each over the
+    //! elements with the tasks inside (neighbouring iterations touch neighbouring elements,
+    //! which a GPU coalesces; no division of an index into task and element)
+    template <class F>
+    static void for_each_task(index n, index tasks, F f) {
+        Derived::for_each(n, detail::for_each_task_kernel<F>{f, tasks});
     }
     //! `y_t[:, j] += b_t` where `y_t = y + t rows cols` (the tasks' `rows x cols` matrices one
     //! after another) and `b_t = b + t stride`: the bias broadcast of count tasks, one kernel

@@ -187,6 +187,13 @@ struct basic_thrust : execution_policy<Derived> {
                                           ::thrust::counting_iterator<index>(n), f, R(0), ::thrust::plus<R>());
     }
 
+    //! `f(i, t)` for every element i of every task t (execution_policy's kernel), with the
+    //! serial threshold counting all `n tasks` units of work
+    template <class F>
+    static void for_each_task(index n, index tasks, F f) {
+        for_each_weighted(n, tasks, detail::for_each_task_kernel<F>{f, tasks});
+    }
+
     //! column-major `C = alpha op(A) op(B) + beta C` (when `beta == 0`, C is not read): the
     //! system's own GEMM (cuBLAS on CUDA) or a generic kernel with one output element per iteration
     template <class S>

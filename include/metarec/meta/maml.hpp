@@ -276,7 +276,7 @@ private:
             if (second) D::copy_block(m, T, fast + a, p, b.history.data() + k * m * T, m);
             objective.gradient_batched(fast, support, b.support_target.data(), T, b.objective, g, b.losses.data());
             if (LearnedRates && !second) D::copy_block(m, T, g + a, p, b.history2.data() + k * m * T, m);
-            D::for_each(m * T, detail::sgd_step_batched_kernel<S>{m, p, fast + a, g + a, rates(), S(options_.inner_lr)});
+            D::for_each_task(m, T, detail::sgd_step_batched_kernel<S>{p, fast + a, g + a, rates(), S(options_.inner_lr)});
         }
         objective.gradient_batched(fast, query, b.query_target.data(), T, b.objective, g, b.losses.data());
         if (host_losses_.size() < std::size_t(T)) host_losses_.resize(std::size_t(T));
@@ -286,20 +286,20 @@ private:
         if (second) {  // the backward sweep of every task at once: g_t <- g_t - H_s,t(phi_k,t) P_A (alpha (.) g_t)
             for (int k = steps - 1; k >= 0; --k) {
                 D::copy_block(m, T, b.history.data() + k * m * T, m, fast + a, p);
-                D::for_each(m * T, detail::scaled_copy_batched_kernel<S>{m, p, b.direction.data() + a, g + a, rates(),
-                                                                         S(options_.inner_lr)});
+                D::for_each_task(m, T, detail::scaled_copy_batched_kernel<S>{p, b.direction.data() + a, g + a, rates(),
+                                                                             S(options_.inner_lr)});
                 S* support_gradient = LearnedRates ? b.auxiliary.data() : nullptr;
                 objective.hvp_batched(fast, support, b.support_target.data(), b.direction.data(), T, b.objective,
                                       b.product.data(), support_gradient, b.losses.data());
                 if constexpr (LearnedRates)
-                    D::for_each(m * T, detail::subtract_product_batched_kernel<S>{m, width, p, p, out + p, g + a,
-                                                                                  support_gradient + a});
+                    D::for_each_task(m, T, detail::subtract_product_batched_kernel<S>{width, p, p, out + p, g + a,
+                                                                                      support_gradient + a});
                 D::axpy(p * T, S(-1), b.product.data(), g);
             }
         } else if constexpr (LearnedRates) {
             for (int k = 0; k < steps; ++k)
-                D::for_each(m * T, detail::subtract_product_batched_kernel<S>{m, width, p, m, out + p, g + a,
-                                                                              b.history2.data() + k * m * T});
+                D::for_each_task(m, T, detail::subtract_product_batched_kernel<S>{width, p, m, out + p, g + a,
+                                                                                  b.history2.data() + k * m * T});
         }
         D::copy_block(p, T, g, p, out, width);
     }
