@@ -127,8 +127,8 @@ private:
     // fast[A] -= alpha (.) grad[A]
     void inner_update(scalar_type* fast, const scalar_type* grad) const {
         const auto [a, m] = this->adapted_range();
-        device_type::for_each(m, detail::sgd_step_kernel<scalar_type>{fast + a, grad + a, rates(),
-                                                                        scalar_type(options_.inner_lr)});
+        device_type::for_each_task(m, 1, detail::sgd_step_kernel<scalar_type>{0, fast + a, grad + a, rates(),
+                                                                                scalar_type(options_.inner_lr)});
     }
 
     void adapt_into(const input_type& support, const scalar_type* target, int steps, thread_workspace& ws,
@@ -170,22 +170,22 @@ private:
             // backward sweep: g <- g - H_s(phi_k) P_A (alpha (.) g)
             for (int k = steps - 1; k >= 0; --k) {
                 device_type::copy(m, ws.history.data() + k * m, fast + a);
-                device_type::for_each(m, detail::scaled_copy_kernel<scalar_type>{ws.direction.data() + a, g + a, rates(),
-                                                                                   scalar_type(options_.inner_lr)});
+                device_type::for_each_task(m, 1, detail::scaled_copy_kernel<scalar_type>{
+                                                     0, ws.direction.data() + a, g + a, rates(), scalar_type(options_.inner_lr)});
                 scalar_type* support_gradient = LearnedRates ? ws.auxiliary.data() : nullptr;
                 objective.hvp(fast, task.support, task.support_target, ws.direction.data(), ws.objective,
                               ws.product.data(), support_gradient, touched, a);
                 if constexpr (LearnedRates)
-                    device_type::for_each(m, detail::subtract_product_kernel<scalar_type>{rate_gradient, g + a,
-                                                                                            support_gradient + a});
+                    device_type::for_each_task(m, 1, detail::subtract_product_kernel<scalar_type>{
+                                                         0, 0, 0, rate_gradient, g + a, support_gradient + a});
                 for (const auto& r : touched)
                     device_type::axpy(r.size, scalar_type(-1), ws.product.data() + r.offset, g + r.offset);
             }
         } else if constexpr (LearnedRates) {
             // first order: every step sees the final query gradient
             for (int k = 0; k < steps; ++k)
-                device_type::for_each(m, detail::subtract_product_kernel<scalar_type>{rate_gradient, g + a,
-                                                                                        ws.history2.data() + k * m});
+                device_type::for_each_task(m, 1, detail::subtract_product_kernel<scalar_type>{
+                                                     0, 0, 0, rate_gradient, g + a, ws.history2.data() + k * m});
         }
         for (const auto& r : touched) device_type::copy(r.size, g + r.offset, out + r.offset);
         return {loss, 1.0};
@@ -276,7 +276,7 @@ private:
             if (second) D::copy_block(m, T, fast + a, p, b.history.data() + k * m * T, m);
             objective.gradient_batched(fast, support, b.support_target.data(), T, b.objective, g, b.losses.data());
             if (LearnedRates && !second) D::copy_block(m, T, g + a, p, b.history2.data() + k * m * T, m);
-            D::for_each_task(m, T, detail::sgd_step_batched_kernel<S>{p, fast + a, g + a, rates(), S(options_.inner_lr)});
+            D::for_each_task(m, T, detail::sgd_step_kernel<S>{p, fast + a, g + a, rates(), S(options_.inner_lr)});
         }
         objective.gradient_batched(fast, query, b.query_target.data(), T, b.objective, g, b.losses.data());
         if (host_losses_.size() < std::size_t(T)) host_losses_.resize(std::size_t(T));
@@ -286,19 +286,19 @@ private:
         if (second) {  // the backward sweep of every task at once: g_t <- g_t - H_s,t(phi_k,t) P_A (alpha (.) g_t)
             for (int k = steps - 1; k >= 0; --k) {
                 D::copy_block(m, T, b.history.data() + k * m * T, m, fast + a, p);
-                D::for_each_task(m, T, detail::scaled_copy_batched_kernel<S>{p, b.direction.data() + a, g + a, rates(),
+                D::for_each_task(m, T, detail::scaled_copy_kernel<S>{p, b.direction.data() + a, g + a, rates(),
                                                                              S(options_.inner_lr)});
                 S* support_gradient = LearnedRates ? b.auxiliary.data() : nullptr;
                 objective.hvp_batched(fast, support, b.support_target.data(), b.direction.data(), T, b.objective,
                                       b.product.data(), support_gradient, b.losses.data());
                 if constexpr (LearnedRates)
-                    D::for_each_task(m, T, detail::subtract_product_batched_kernel<S>{width, p, p, out + p, g + a,
+                    D::for_each_task(m, T, detail::subtract_product_kernel<S>{width, p, p, out + p, g + a,
                                                                                       support_gradient + a});
                 D::axpy(p * T, S(-1), b.product.data(), g);
             }
         } else if constexpr (LearnedRates) {
             for (int k = 0; k < steps; ++k)
-                D::for_each_task(m, T, detail::subtract_product_batched_kernel<S>{width, p, m, out + p, g + a,
+                D::for_each_task(m, T, detail::subtract_product_kernel<S>{width, p, m, out + p, g + a,
                                                                                   b.history2.data() + k * m * T});
         }
         D::copy_block(p, T, g, p, out, width);
