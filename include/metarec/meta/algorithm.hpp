@@ -897,21 +897,11 @@ private:
                     at += r.size;
                 }
             });
-            non_finite_.assign(std::size_t(mine), 0);
-            for (index m = 0; m < mine; ++m) {
-                const bool loss_bad = !std::isfinite(losses_[std::size_t(m)]);
+            find_non_finite(mine, [&](index m) {
                 index total = 0;
                 for (const auto& r : slot_touched_[std::size_t(m)]) total += r.size;
-                const bool gradient_bad = !device_type::all_finite(total, slots_[std::size_t(m)].data());
-                if (loss_bad || gradient_bad) {
-                    non_finite_[std::size_t(m)] = 1;
-                    totals[2] += 1;
-                    if (first_bad < 0) {
-                        first_bad = m;
-                        bad_loss = loss_bad;
-                    }
-                }
-            }
+                return device_type::all_finite(total, slots_[std::size_t(m)].data());
+            }, totals, first_bad, bad_loss);
             // the sum over the tasks, in task order, of each slot's touched ranges; meta_gradient_
             // is zero outside meta_touched_ (the last step's ranges are cleared first)
             for (const auto& r : meta_touched_) device_type::fill(r.size, scalar_type(0), meta_gradient_.data() + r.offset);
@@ -989,17 +979,9 @@ private:
             if (index(batch_output_.size()) < width * mine) batch_output_ = vector_type(width * mine);
             scalar_type* out = batch_output_.data();
             derived().batch_gradient(batch_tasks_, out, losses_.data());
-            non_finite_.assign(std::size_t(mine), 0);
             const bool all_finite = device_type::all_finite(width * mine, out);  // the usual case: one check
-            for (index m = 0; m < mine; ++m) {
-                const bool loss_bad = !std::isfinite(losses_[std::size_t(m)]);
-                const bool gradient_bad = !all_finite && !device_type::all_finite(width, out + m * width);
-                if (loss_bad || gradient_bad) {
-                    non_finite_[std::size_t(m)] = 1;
-                    totals[2] += 1;
-                    if (first_bad < 0) first_bad = m, bad_loss = loss_bad;
-                }
-            }
+            find_non_finite(mine, [&](index m) { return all_finite || device_type::all_finite(width, out + m * width); },
+                            totals, first_bad, bad_loss);
             for (const auto& r : meta_touched_) device_type::fill(r.size, scalar_type(0), meta_gradient_.data() + r.offset);
             meta_touched_.assign(1, {0, width});
             if (totals[2] == 0) {
@@ -1012,6 +994,21 @@ private:
                 totals[1] += 1;
             }
             return true;
+        }
+    }
+
+    // Marks the tasks of the meta-step whose loss, or meta-gradient (`gradient_finite(m)` false),
+    // is NaN or infinite: non_finite_, their count in totals[2], and the first of them.
+    void find_non_finite(index mine, const auto& gradient_finite, double (&totals)[3], index& first_bad,
+                         bool& bad_loss) {
+        non_finite_.assign(std::size_t(mine), 0);
+        for (index m = 0; m < mine; ++m) {
+            const bool loss_bad = !std::isfinite(losses_[std::size_t(m)]);
+            if (loss_bad || !gradient_finite(m)) {
+                non_finite_[std::size_t(m)] = 1;
+                totals[2] += 1;
+                if (first_bad < 0) first_bad = m, bad_loss = loss_bad;
+            }
         }
     }
 
