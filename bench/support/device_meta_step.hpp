@@ -11,8 +11,11 @@
 
 namespace metarec::bench {
 
-/// maml/order:O/steps:K/batch:B/threads:T on `Device`: meta-steps of B tasks over a pool of
-/// max(1,024, B) distinct users; counters tasks_per_second and gflops (as bench_melu).
+/// name/order:O/steps:K/batch:B/threads:T/batched:M on `Device`: MeLU meta-steps of B tasks
+/// over a pool of max(1,024, B) distinct users, the tasks one after another on T threads
+/// (batched 0: task_batching::per_task, the per-task loop) or all at once (batched 1:
+/// task_batching::batched, the task-batched passes); counters tasks_per_second and gflops
+/// (as bench_melu).
 template <class Device>
 void device_meta_step(benchmark::State& state) {
     namespace w = melu_workload;
@@ -20,9 +23,15 @@ void device_meta_step(benchmark::State& state) {
     using algorithm = meta::melu_maml<model, loss::mse>;
     const int order = int(state.range(0)), steps = int(state.range(1)), threads = int(state.range(3));
     const index batch = state.range(2), pool = std::max(w::pool_size, batch);
+    const auto batching = state.range(4) ? meta::task_batching::batched : meta::task_batching::per_task;
     const w::task_set<Device> data{pool};
     algorithm melu{model{w::shape(), 1},
-                   {.inner_lr = 5e-3, .inner_steps = steps, .order = order, .meta_batch = batch, .threads = threads},
+                   {.inner_lr = 5e-3,
+                    .inner_steps = steps,
+                    .order = order,
+                    .meta_batch = batch,
+                    .threads = threads,
+                    .batching = batching},
                    optim::adam{.lr = 1e-4}};
     melu.fit(data.tasks, {.max_steps = 1});  // warm-up: workspaces
     for (auto _ : state) melu.fit(data.tasks, {.epochs = 1});
@@ -31,13 +40,15 @@ void device_meta_step(benchmark::State& state) {
     state.counters["gflops"] = benchmark::Counter(tasks * w::task_flops(order, steps) * 1e-9, benchmark::Counter::kIsRate);
 }
 
-//! registers device_meta_step<Device> as `name` over meta-batches 32, 256, 1024, K 1 and 5, orders 1 and 2
+//! registers device_meta_step<Device> as `name` over meta-batches 32, 256, 1024, K 1 and 5,
+//! orders 1 and 2: per task on each of `threads`, and (`batched`) task-batched
 template <class Device>
-void register_device_meta_step(const char* name, std::vector<std::int64_t> threads = {1}) {
-    benchmark::RegisterBenchmark(name, device_meta_step<Device>)
-        ->ArgNames({"order", "steps", "batch", "threads"})
-        ->ArgsProduct({{1, 2}, {1, 5}, {32, 256, 1024}, threads})
-        ->UseRealTime()
+void register_device_meta_step(const char* name, std::vector<std::int64_t> threads = {1}, bool batched = true) {
+    auto* b = benchmark::RegisterBenchmark(name, device_meta_step<Device>)
+                  ->ArgNames({"order", "steps", "batch", "threads", "batched"})
+                  ->ArgsProduct({{1, 2}, {1, 5}, {32, 256, 1024}, threads, {0}});
+    if (batched) b->ArgsProduct({{1, 2}, {1, 5}, {32, 256, 1024}, {1}, {1}});
+    b->UseRealTime()
         ->Unit(benchmark::kMillisecond);
 }
 

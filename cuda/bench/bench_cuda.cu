@@ -1,9 +1,10 @@
 // metarec benchmark: MeLU meta-training on device::cuda (see bench/support/device_meta_step.hpp):
-// meta-batches 32, 256 and 1,024, K 1 and 5, orders 1 and 2, with 1 host thread (the tasks
-// of a meta-batch one after another on one stream: the per-task loop) and 8 (eight tasks at
-// a time on eight per-thread streams); and the gradient passes of MeLU's head for a
-// meta-batch, task by task (launch-bound) against the task-batched passes (cuBLAS
-// gemmStridedBatched). Needs a GPU: without one it says so and exits with 77.
+// meta-batches 32, 256 and 1,024, K 1 and 5, orders 1 and 2, per task with 1 host thread (the
+// tasks of a meta-batch one after another on one stream: the launch-bound loop) and 8 (eight
+// tasks at a time on eight per-thread streams), and task-batched (batched:1: every layer once
+// per meta-batch, cuBLAS gemmStridedBatched); and the gradient passes of MeLU's head for a
+// meta-batch, task by task against the task-batched passes. Needs a GPU: without one it says
+// so and exits with 77.
 // SPDX-License-Identifier: Apache-2.0
 #include <cstdio>
 

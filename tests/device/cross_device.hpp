@@ -202,6 +202,41 @@ void check_operations() {
         D::gather_sum(dim, 9, static_cast<const id_type*>(nullptr), d_ids.data(), false, d_table.data(), d_out.data(), dim);
         cpu::gather_sum(dim, 9, static_cast<const id_type*>(nullptr), ids.data(), false, table.data(), out.data(), dim);
         CHECK(download<D>(d_out.data(), dim * 9) == out);
+
+        // task-batched: 2 tasks of 2 and 3 segments (the offsets of both index one ids array),
+        // task t's table at table + t stride, against gather_sum / scatter_add task by task
+        const index tasks = 2, per_task = 2, stride = dim * vocabulary + 3;
+        const auto tables = random_values<S>(8, stride * tasks);
+        auto d_tables = upload<D>(tables);
+        for (bool bags : {false, true})
+            for (bool mean : {false, true}) {
+                CAPTURE(bags);
+                CAPTURE(mean);
+                const id_type* o = bags ? offsets.data() : nullptr;
+                const id_type* d_o = bags ? d_offsets.data() : nullptr;
+                std::vector<S> batched(std::size_t(6 * per_task * tasks), S(3));
+                auto d_batched = upload<D>(batched);
+                D::gather_sum_batched(dim, per_task, tasks, d_o, d_ids.data(), mean, d_tables.data(), stride,
+                                      d_batched.data(), 6);
+                for (index t = 0; t < tasks; ++t)
+                    cpu::gather_sum(dim, per_task, bags ? o + t * per_task : nullptr,
+                                    bags ? ids.data() : ids.data() + t * per_task, mean, tables.data() + t * stride,
+                                    batched.data() + t * per_task * 6, 6);
+                CHECK(relative(download<D>(d_batched.data(), 6 * per_task * tasks), batched) < tol);
+                auto grad = tables;
+                auto d_grad = upload<D>(grad);
+                D::scatter_add_batched(dim, per_task, tasks, d_o, d_ids.data(), mean, d_src.data(), 6, d_grad.data(),
+                                       stride);
+                for (index t = 0; t < tasks; ++t)
+                    cpu::scatter_add(dim, per_task, bags ? o + t * per_task : nullptr,
+                                     bags ? ids.data() : ids.data() + t * per_task, mean, src.data() + t * per_task * 6,
+                                     6, grad.data() + t * stride);
+                const auto back = download<D>(d_grad.data(), stride * tasks);
+                CHECK(relative(back, grad) < tol);
+                for (index t = 0; t < tasks; ++t)  // the gaps between the tables stay untouched
+                    for (index i = dim * vocabulary; i < stride; ++i)
+                        CHECK(back[std::size_t(t * stride + i)] == tables[std::size_t(t * stride + i)]);
+            }
     }
     {  // bias broadcast and its adjoint, block copy
         const index rows = 6, cols = 11;
@@ -281,31 +316,50 @@ void check_derivatives(const nn::input_shape& shape, Loss loss = {}) {
     CHECK(relative(download<D>(pred_d.data(), rows * samples), pred) < C::tolerance);
 }
 
-/// The task-batched passes of the MLP on D (4 tasks of 5 samples, each with parameters,
+//! samples [first, first + count) of a host batch, as a batch of their own on the CPU (bag
+//! offsets from 0)
+template <class S>
+nn::batch_data<S, device::cpu> slice(const random_batch<S>& b, index first, index count) {
+    const auto part = [&](const auto& v, index from, index size) {
+        return std::vector<std::decay_t<decltype(v[0])>>(v.begin() + from, v.begin() + from + size);
+    };
+    std::vector<std::vector<id_type>> categorical;
+    for (const auto& f : b.categorical) categorical.push_back(part(f, first, count));
+    std::vector<nn::host_bags> bags;
+    for (std::size_t f = 0; f < b.offsets.size(); ++f) {
+        const auto& o = b.offsets[f];
+        const index begin = index(o[std::size_t(first)]), end = index(o[std::size_t(first + count)]);
+        auto offsets = part(o, first, count + 1);
+        for (auto& x : offsets) x -= id_type(begin);
+        bags.push_back({std::move(offsets), part(b.ids[f], begin, end - begin)});
+    }
+    return nn::batch_data<S, device::cpu>(count, part(b.dense, first * b.dense_dim, count * b.dense_dim), b.dense_dim,
+                                          categorical, bags);
+}
+
+/// The task-batched passes of Net on D (4 tasks of 5 samples, each with parameters,
 /// direction and output derivatives of its own, 3 numbers apart) against the ordinary passes
 /// on device::cpu called task by task; the gaps between the tasks' gradients stay untouched.
-/// A network with embeddings has no batched passes.
-template <class C>
-void check_batched_passes() {
+template <class C, template <class, class> class Net>
+void check_batched_passes_of(const nn::input_shape& shape) {
     using D = typename C::device;
     using S = typename C::scalar;
-    static_assert(!requires(const recommender<S, D>& r, typename recommender<S, D>::workspace_type& ws, S* q) {
-        r.forward_batched(q, index(1), typename recommender<S, D>::input_type{}, index(1), ws, q);
-    });
-    const index tasks = 4, n = 5, dim = mlp_shape.dense;
-    mlp<S, D> f{mlp_shape, 1};
-    mlp<S, device::cpu> g{mlp_shape, 1};
+    const index tasks = 4, n = 5;
+    Net<S, D> f{shape, 1};
+    Net<S, device::cpu> g{shape, 1};
     const index p = f.parameter_count(), stride = p + 3, rows = f.output_rows();
     const auto theta = random_values<S>(30, stride * tasks, -0.8, 0.8), v = random_values<S>(31, stride * tasks);
-    const auto x = random_values<S>(32, dim * n * tasks), dpred = random_values<S>(33, rows * n * tasks),
-               rdpred = random_values<S>(34, rows * n * tasks);
+    const auto dpred = random_values<S>(33, rows * n * tasks), rdpred = random_values<S>(34, rows * n * tasks);
+    const random_batch<S> x{shape, n * tasks, 32};
+    std::vector<nn::host_bags> bags;
+    for (std::size_t b = 0; b < x.ids.size(); ++b) bags.push_back({x.offsets[b], x.ids[b]});
+    const nn::batch_data<S, D> x_d(n * tasks, x.dense, shape.dense, x.categorical, bags);
     std::vector<S> sentinel(std::size_t(stride * tasks), S(0.5));  // grad and hv start here: += semantics
-    auto theta_d = upload<D>(theta), v_d = upload<D>(v), x_d = upload<D>(x), dpred_d = upload<D>(dpred),
-         rdpred_d = upload<D>(rdpred), grad_d = upload<D>(sentinel), hv_d = upload<D>(sentinel),
-         grad2_d = upload<D>(sentinel);
+    auto theta_d = upload<D>(theta), v_d = upload<D>(v), dpred_d = upload<D>(dpred), rdpred_d = upload<D>(rdpred),
+         grad_d = upload<D>(sentinel), hv_d = upload<D>(sentinel), grad2_d = upload<D>(sentinel);
     typename D::template vector<S> pred_d(rows * n * tasks), rpred_d(rows * n * tasks);
     auto ws_d = f.make_workspace(1);
-    const auto all = nn::batch<S>::dense_only(x_d.data(), dim, n * tasks);
+    const auto all = x_d.view();
     f.forward_batched(theta_d.data(), stride, all, tasks, ws_d, pred_d.data());
     f.backward_batched(theta_d.data(), stride, all, tasks, ws_d, dpred_d.data(), grad_d.data());
     f.r_forward_batched(theta_d.data(), v_d.data(), stride, all, tasks, ws_d, rpred_d.data());
@@ -315,7 +369,8 @@ void check_batched_passes() {
     std::vector<S> pred(std::size_t(rows * n * tasks)), rpred(pred.size()), grad = sentinel, hv = sentinel, grad2 = sentinel;
     auto ws = g.make_workspace(n);
     for (index t = 0; t < tasks; ++t) {
-        const auto xt = nn::batch<S>::dense_only(x.data() + t * dim * n, dim, n);
+        const auto part = slice(x, t * n, n);
+        const auto xt = part.view();
         const S* th = theta.data() + t * stride;
         const S* vt = v.data() + t * stride;
         const index out = t * rows * n;
@@ -337,14 +392,21 @@ void check_batched_passes() {
             CHECK(hv_back[std::size_t(t * stride + i)] == S(0.5));
         }
 
-    CHECK_THROWS_WITH_AS(f.forward_batched(theta_d.data(), stride, nn::batch<S>::dense_only(x_d.data(), dim, 7), 2,
-                                           ws_d, pred_d.data()),
-                         "metarec: a batch of 7 samples does not split into 2 tasks of equal size", std::invalid_argument);
+    CHECK_THROWS_WITH_AS(f.forward_batched(theta_d.data(), stride, all, 3, ws_d, pred_d.data()),
+                         "metarec: a batch of 20 samples does not split into 3 tasks of equal size", std::invalid_argument);
     CHECK_THROWS_WITH_AS(f.forward_batched(theta_d.data(), p - 1, all, tasks, ws_d, pred_d.data()),
                          ("metarec: the tasks' parameters are " + std::to_string(p - 1) + " apart, fewer than the model's " +
                           std::to_string(p) + " parameters").c_str(),
                          std::invalid_argument);
     CHECK_THROWS_AS(f.forward_batched(theta_d.data(), stride, all, 0, ws_d, pred_d.data()), std::invalid_argument);
+}
+
+/// check_batched_passes_of the MLP (dense layers and activations) and of the MeLU-like
+/// recommender (embeddings, a bag field, a concat with a dense branch)
+template <class C>
+void check_batched_passes() {
+    SUBCASE("mlp") { check_batched_passes_of<C, mlp>(mlp_shape); }
+    SUBCASE("recommender") { check_batched_passes_of<C, recommender>(recommender_shape); }
 }
 
 template <class C>
@@ -359,17 +421,26 @@ void check_all_derivatives() {
 
 // ---- meta-algorithms ----------------------------------------------------------------------
 
+//! 6 tasks of 7 support and 5 query samples, or (mixed_sizes) 3 such and 3 of 4 and 6
+template <class S, class D>
+std::vector<meta::task_data<S, D>> algorithm_tasks(const nn::input_shape& shape, bool mixed_sizes) {
+    if (!mixed_sizes) return tasks_on<S, D>(shape, 6, 7, 5, 22);
+    auto tasks = tasks_on<S, D>(shape, 3, 7, 5, 22);
+    for (auto& t : tasks_on<S, D>(shape, 3, 4, 6, 23)) tasks.push_back(std::move(t));
+    return tasks;
+}
+
 /// meta-gradients on one task, then a few meta-steps of fit(), then adapt(): D against the CPU
 /// (with options of its own: e.g. task-batched on D, per task on the CPU)
 template <class C, template <class> class Algorithm, template <class, class> class Net>
-void check_algorithm(const nn::input_shape& shape, auto options, auto cpu_options) {
+void check_algorithm(const nn::input_shape& shape, auto options, auto cpu_options, bool mixed_sizes = false) {
     using D = typename C::device;
     using S = typename C::scalar;
     const double tol = C::tolerance;
     Algorithm<Net<S, D>> on_d{Net<S, D>{shape, 21}, options};
     Algorithm<Net<S, device::cpu>> on_cpu{Net<S, device::cpu>{shape, 21}, cpu_options};
-    const auto tasks_d = tasks_on<S, D>(shape, 6, 7, 5, 22);
-    const auto tasks_cpu = tasks_on<S, device::cpu>(shape, 6, 7, 5, 22);
+    const auto tasks_d = algorithm_tasks<S, D>(shape, mixed_sizes);
+    const auto tasks_cpu = algorithm_tasks<S, device::cpu>(shape, mixed_sizes);
     const auto views_d = meta::views(tasks_d);
     const auto views_cpu = meta::views(tasks_cpu);
     const index width = on_d.meta_parameter_count();
@@ -438,6 +509,14 @@ void check_all_algorithms() {
         auto per_task = batched;
         per_task.batching = meta::task_batching::per_task;
         check_algorithm<C, meta_sgd_mse, mlp>(mlp_shape, batched, per_task);
+    }
+    SUBCASE("MeLU order 2, K = 2, task-batched on the device (embeddings, a bag field, tasks of two sizes), per "
+            "task on the CPU") {
+        const meta::maml_options batched{.inner_lr = 0.2, .inner_steps = 2, .meta_batch = 3,
+                                         .batching = meta::task_batching::batched};
+        auto per_task = batched;
+        per_task.batching = meta::task_batching::per_task;
+        check_algorithm<C, melu_mse, recommender>(recommender_shape, batched, per_task, true);
     }
     SUBCASE("Reptile, K = 3") {
         check_algorithm<C, reptile_mse, recommender>(recommender_shape,

@@ -317,18 +317,27 @@ TEST_CASE_TEMPLATE("task-batched losses: each task's value, gradient and Hessian
         target.insert(target.end(), p.target.begin(), p.target.end());
     }
     std::vector<double> dpred(pred.size(), std::numeric_limits<double>::quiet_NaN()), rdpred = dpred;
-    loss.template values_batched<cpu>(pred.data(), target.data(), pb[0].rows, pb[0].n, tasks, values.data());
-    loss.template gradient_batched<cpu>(pred.data(), target.data(), pb[0].rows, pb[0].n, tasks, dpred.data());
-    loss.template hessian_product_batched<cpu>(pred.data(), target.data(), pb[0].rows, pb[0].n, tasks, r.data(),
-                                               rdpred.data());
-    for (mr::index t = 0; t < tasks; ++t) {
-        const auto& p = pb[std::size_t(t)];
-        CHECK(values[std::size_t(t)] == doctest::Approx(loss_value(loss, p.pred, p.target, p.rows, p.n)).epsilon(1e-14));
-        const std::vector<double> rt(r.begin() + t * size, r.begin() + (t + 1) * size);
-        const auto gt = loss_gradient(loss, p.pred, p.target, p.rows, p.n);
-        const auto ht = loss_hessian_product(loss, p.pred, p.target, p.rows, p.n, rt);
-        CHECK(std::vector<double>(dpred.begin() + t * size, dpred.begin() + (t + 1) * size) == gt);
-        CHECK(std::vector<double>(rdpred.begin() + t * size, rdpred.begin() + (t + 1) * size) == ht);
+    // all samples, then task t using its first counts[t] samples only (the rest is padding)
+    const std::vector<mr::index> counts{pb[0].n, 1, pb[0].n - 2};
+    for (const mr::index* used : {static_cast<const mr::index*>(nullptr), counts.data()}) {
+        CAPTURE(used != nullptr);
+        loss.template values_batched<cpu>(pred.data(), target.data(), pb[0].rows, pb[0].n, tasks, used, values.data());
+        loss.template gradient_batched<cpu>(pred.data(), target.data(), pb[0].rows, pb[0].n, tasks, used, dpred.data());
+        loss.template hessian_product_batched<cpu>(pred.data(), target.data(), pb[0].rows, pb[0].n, tasks, used,
+                                                   r.data(), rdpred.data());
+        for (mr::index t = 0; t < tasks; ++t) {
+            const auto& p = pb[std::size_t(t)];
+            const mr::index n = used ? used[t] : p.n, kept = p.rows * n;
+            const std::vector<double> pt(p.pred.begin(), p.pred.begin() + kept), tt(p.target.begin(), p.target.begin() + kept),
+                rt(r.begin() + t * size, r.begin() + t * size + kept);
+            CHECK(values[std::size_t(t)] == doctest::Approx(loss_value(loss, pt, tt, p.rows, n)).epsilon(1e-14));
+            auto gt = loss_gradient(loss, pt, tt, p.rows, n);
+            auto ht = loss_hessian_product(loss, pt, tt, p.rows, n, rt);
+            gt.resize(std::size_t(size), 0.0);  // zero on the padding
+            ht.resize(std::size_t(size), 0.0);
+            CHECK(std::vector<double>(dpred.begin() + t * size, dpred.begin() + (t + 1) * size) == gt);
+            CHECK(std::vector<double>(rdpred.begin() + t * size, rdpred.begin() + (t + 1) * size) == ht);
+        }
     }
 }
 

@@ -25,27 +25,34 @@ namespace {
 using mlp = nn::model<nn::sequential<nn::dense<8>, nn::tanh, nn::dense<6>, nn::sigmoid, nn::dense<1>>, double>;
 const nn::input_shape shape{.dense = 3};
 
+// MeLU-like: two categorical fields and a bag field embedded, the dense features beside, a head
+using recommender = nn::model<nn::sequential<nn::concat<nn::field_embeddings<4>, nn::dense_features<>>, nn::dense<8>,
+                                             nn::relu, nn::dense<1>>,
+                              double>;
+const nn::input_shape recommender_shape{.dense = 2, .categorical = {5, 7}, .multi = {6}};
+
 // fit() for 2 epochs with each batching, from the same initialization: the same meta-parameters
 // (to rounding: the batched path sums in another order), the same losses step by step
-template <class Algorithm>
-void check_same_training(meta::maml_options options, const task_pool& pool) {
+template <class Algorithm, class Model = mlp>
+void check_same_training(meta::maml_options options, const std::vector<meta::task<nn::batch<double>, double>>& tasks,
+                         const nn::input_shape& input = shape) {
     std::vector<double> losses[2];
     std::vector<double> parameters[2];
     for (const int batched : {0, 1}) {
         options.batching = batched ? meta::task_batching::batched : meta::task_batching::per_task;
-        Algorithm algorithm(mlp{shape, 5}, options, mr::optim::adam{.lr = 0.01});
+        Algorithm algorithm(Model{input, 5}, options, mr::optim::adam{.lr = 0.01});
         struct record {
             std::vector<double>* out;
             void on_step_end(const mr::callbacks::step_info& s) { out->push_back(s.loss); }
         };
-        algorithm.fit(pool.tasks, {.epochs = 2}, record{&losses[batched]});
+        algorithm.fit(tasks, {.epochs = 2}, record{&losses[batched]});
         parameters[batched] = algorithm.snapshot();
     }
-    REQUIRE(losses[0].size() == 8);
+    REQUIRE(losses[0].size() == 2 * tasks.size() / std::size_t(options.meta_batch));
     REQUIRE(losses[1].size() == losses[0].size());
     for (std::size_t i = 0; i < losses[0].size(); ++i) CHECK(losses[1][i] == doctest::Approx(losses[0][i]).epsilon(1e-12));
     CHECK(relative_error(parameters[1], parameters[0]) < 1e-12);
-    const mlp initial{shape, 5};  // and training moved them
+    const Model initial{input, 5};  // and training moved them
     const std::vector<double> start(initial.parameters(), initial.parameters() + initial.parameter_count());
     CHECK(relative_error(std::vector<double>(parameters[1].begin(), parameters[1].begin() + initial.parameter_count()),
                          start) > 1e-3);
@@ -56,57 +63,81 @@ void check_same_training(meta::maml_options options, const task_pool& pool) {
 TEST_CASE("task-batched meta-steps give the per-task meta-steps: MAML, ANIL, Meta-SGD, orders 1 and 2") {
     const task_pool pool(shape, 16, 6, 4, 11);
     SUBCASE("MAML, order 2, K = 3") {
-        check_same_training<meta::maml<mlp, mr::loss::mse>>({.inner_lr = 0.3, .inner_steps = 3, .meta_batch = 4}, pool);
+        check_same_training<meta::maml<mlp, mr::loss::mse>>({.inner_lr = 0.3, .inner_steps = 3, .meta_batch = 4}, pool.tasks);
     }
     SUBCASE("MAML, order 1, K = 2, two threads (the batched step runs on one)") {
         check_same_training<meta::maml<mlp, mr::loss::mse>>(
-            {.inner_lr = 0.3, .inner_steps = 2, .order = 1, .meta_batch = 4, .threads = 2}, pool);
+            {.inner_lr = 0.3, .inner_steps = 2, .order = 1, .meta_batch = 4, .threads = 2}, pool.tasks);
     }
     SUBCASE("ANIL (the last layer adapts), order 2, K = 2, bce_with_logits") {
         check_same_training<meta::basic_maml<mlp, mr::loss::bce_with_logits, mr::optim::adam, meta::adapt_last>>(
-            {.inner_lr = 0.5, .inner_steps = 2, .meta_batch = 4}, pool);
+            {.inner_lr = 0.5, .inner_steps = 2, .meta_batch = 4}, pool.tasks);
     }
     SUBCASE("Meta-SGD, order 2, K = 2") {
         check_same_training<meta::meta_sgd<mlp, mr::loss::mse>>({.inner_lr = 0.2, .inner_steps = 2, .meta_batch = 4},
-                                                                pool);
+                                                                pool.tasks);
     }
     SUBCASE("Meta-SGD, order 1, K = 3") {
         check_same_training<meta::meta_sgd<mlp, mr::loss::mse>>(
-            {.inner_lr = 0.2, .inner_steps = 3, .order = 1, .meta_batch = 4}, pool);
+            {.inner_lr = 0.2, .inner_steps = 3, .order = 1, .meta_batch = 4}, pool.tasks);
     }
 }
 
-TEST_CASE("task-batched meta-steps: a meta-batch of unequal tasks, a model with embeddings, a NaN") {
-    SUBCASE("tasks of different sizes: batched refuses and names them, automatic runs them one by one") {
-        task_pool pool(shape, 4, 6, 4, 12);
-        const task_pool longer(shape, 1, 7, 4, 13);
-        auto tasks = pool.tasks;
-        tasks[2] = longer.tasks[0];
-        tasks[2].key = 42;
-        meta::maml<mlp, mr::loss::mse> batched(mlp{shape, 5}, {.meta_batch = 4, .batching = meta::task_batching::batched});
-        try {  // (the meta-batch's order is drawn: task 42 is named first or second)
-            batched.fit(tasks, {.max_steps = 1});
-            FAIL("fit() did not refuse");
-        } catch (const std::invalid_argument& e) {
-            const std::string what = e.what();
-            CHECK(what.starts_with("metarec: maml: task-batched meta-steps need the tasks of a meta-batch to have the "
-                                   "same support and query sizes: task key "));
-            CHECK((what.find("task key 42 has 7 and 4") != std::string::npos ||
-                   what.find("task key 42 7 and 4") != std::string::npos));
-        }
-        meta::maml<mlp, mr::loss::mse> automatic(mlp{shape, 5}, {.meta_batch = 4});
-        CHECK(automatic.fit(tasks, {.max_steps = 1}).steps == 1);
+TEST_CASE("task-batched meta-steps of a MeLU-like model (embeddings, a bag field) give the per-task meta-steps") {
+    const task_pool pool(recommender_shape, 16, 6, 4, 15);
+    SUBCASE("MeLU: the dense head adapts, order 2, K = 2") {
+        check_same_training<meta::melu_maml<recommender, mr::loss::mse>, recommender>(
+            {.inner_lr = 0.3, .inner_steps = 2, .meta_batch = 4}, pool.tasks, recommender_shape);
     }
-    SUBCASE("a network with embeddings, or a loss without batched members, has no batched path") {
-        using recommender = nn::model<nn::sequential<nn::concat<nn::embedding<3, 0>, nn::dense<2>>, nn::dense<1>>, double>;
-        static_assert(!mr::objective<recommender, mr::loss::mse>::task_batched);
+    SUBCASE("MAML: everything adapts, embeddings included, order 2, K = 2") {
+        check_same_training<meta::maml<recommender, mr::loss::mse>, recommender>(
+            {.inner_lr = 0.3, .inner_steps = 2, .meta_batch = 4}, pool.tasks, recommender_shape);
+    }
+    SUBCASE("Meta-SGD on the head, order 1, K = 3") {
+        check_same_training<meta::basic_maml<recommender, mr::loss::mse, mr::optim::adam, meta::adapt_dense_head, true>,
+                            recommender>({.inner_lr = 0.2, .inner_steps = 3, .order = 1, .meta_batch = 4},
+                                         pool.tasks, recommender_shape);
+    }
+}
+
+TEST_CASE("task-batched meta-steps: tasks of unequal sizes, a learner or loss without batched passes, a NaN") {
+    SUBCASE("tasks of different sizes: padded, the same meta-steps as one by one") {
+        const task_pool small(shape, 8, 3, 5, 12), large(shape, 8, 6, 2, 13);
+        auto tasks = small.tasks;
+        tasks.insert(tasks.end(), large.tasks.begin(), large.tasks.end());
+        check_same_training<meta::maml<mlp, mr::loss::mse>>({.inner_lr = 0.3, .inner_steps = 2, .meta_batch = 4}, tasks);
+        const task_pool small_melu(recommender_shape, 6, 2, 6, 14), large_melu(recommender_shape, 6, 7, 3, 15);
+        auto melu_tasks = small_melu.tasks;
+        melu_tasks.insert(melu_tasks.end(), large_melu.tasks.begin(), large_melu.tasks.end());
+        check_same_training<meta::melu_maml<recommender, mr::loss::bce_with_logits>, recommender>(
+            {.inner_lr = 0.3, .inner_steps = 2, .meta_batch = 4}, melu_tasks, recommender_shape);
+    }
+    SUBCASE("a network with a layer without batched passes, or a loss without batched members, has no batched path") {
+        using two_tower = nn::model<nn::sequential<nn::concat<nn::embedding<3, 0>, nn::embedding<3, 1>>, nn::dot<3>>, double>;
+        static_assert(!mr::objective<two_tower, mr::loss::mse>::task_batched);
         static_assert(!mr::objective<mlp, mr::loss::bpr>::task_batched);
         static_assert(mr::objective<mlp, mr::loss::mse>::task_batched);
-        CHECK_THROWS_WITH_AS((meta::maml<recommender, mr::loss::mse>(recommender{{.dense = 2, .categorical = {4}}, 1},
-                                                                     {.batching = meta::task_batching::batched})),
+        static_assert(mr::objective<recommender, mr::loss::bce_with_logits>::task_batched);
+        CHECK_THROWS_WITH_AS((meta::maml<two_tower, mr::loss::mse>(two_tower{{.categorical = {4, 5}}, 1},
+                                                                   {.batching = meta::task_batching::batched})),
                              "metarec: maml: task_batching::batched needs a learner and a loss with task-batched "
-                             "passes (an nn::model of dense layers and activations; mse or bce_with_logits)",
+                             "passes (an nn::model of dense layers, activations, embeddings; mse or bce_with_logits)",
                              std::invalid_argument);
+    }
+    SUBCASE("a set without the data the stacking reads: an error naming the task, not a crash") {
+        const task_pool pool(recommender_shape, 4, 3, 2, 16);
+        auto tasks = pool.tasks;
+        const mr::id_type* no_ids[2] = {nullptr, nullptr};
+        tasks[3].query.categorical = no_ids;
+        meta::melu_maml<recommender, mr::loss::mse> melu(recommender{recommender_shape, 5},
+                                                          {.meta_batch = 4, .batching = meta::task_batching::batched});
+        CHECK_THROWS_WITH_AS(melu.fit(tasks, {.max_steps = 1}),
+                             "metarec: stacked_tasks: task key 3: the query set has no ids for a categorical field",
+                             std::invalid_argument);
+        tasks = pool.tasks;
+        tasks[1].support_target = nullptr;
+        CHECK_THROWS_WITH_AS(melu.fit(tasks, {.max_steps = 1}),
+                             "metarec: fit: task 1 (key 1) has no support or query targets", std::invalid_argument);
     }
     SUBCASE("a NaN target: stopped with the task's key, or the task skipped") {
         task_pool pool(shape, 8, 6, 4, 14);

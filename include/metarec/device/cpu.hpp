@@ -245,6 +245,23 @@ struct basic_cpu : execution_policy<Derived> {
     static void sum_columns_batched(index rows, index cols, index count, const S* y, S* b, index stride) {
         for (index t = 0; t < count; ++t) sum_columns(rows, cols, y + t * rows * cols, b + t * stride);
     }
+    //! task by task with the gather_sum above (segment s of every task reads the same offsets
+    //! and ids arrays; a single-id field's ids move with the task)
+    template <class S>
+    static void gather_sum_batched(index dim, index segments, index tasks, const id_type* offsets, const id_type* ids,
+                                   bool mean, const S* table, index stride, S* out, index ldo) {
+        for (index t = 0, first = 0; t < tasks; ++t, first += segments)
+            gather_sum(dim, segments, offsets ? offsets + first : nullptr, offsets ? ids : ids + first, mean,
+                       table + t * stride, out + first * ldo, ldo);
+    }
+    //! task by task with the scatter_add above
+    template <class S>
+    static void scatter_add_batched(index dim, index segments, index tasks, const id_type* offsets,
+                                    const id_type* ids, bool mean, const S* src, index lds, S* table, index stride) {
+        for (index t = 0, first = 0; t < tasks; ++t, first += segments)
+            scatter_add(dim, segments, offsets ? offsets + first : nullptr, offsets ? ids : ids + first, mean,
+                        src + first * lds, lds, table + t * stride);
+    }
 
 private:
     // y[0, n) += w x[0, n): the inner loop of gather and scatter

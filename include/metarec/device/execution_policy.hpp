@@ -51,30 +51,37 @@ struct dot_kernel {
     METAREC_HOST_DEVICE S operator()(index i) const { return x[i] * y[i]; }
 };
 
-// out[:, s] = sum over the ids of segment s of w * table[:, id]; w = 1 or 1/length (mean).
-// Parallel over the feature dimension so that no two threads write the same element.
+// out[:, s] = sum over the ids of segment s of w * table_t[:, id]; w = 1 or 1/length (mean),
+// for the segments s of task t, [t segments, (t+1) segments), and its table table_t = table +
+// t stride (one task: t = 0). One (feature, task) per iteration, so that no two iterations
+// write the same element.
 template <class S>
 struct gather_sum_kernel {
-    index dim, segments;
-    const id_type* offsets;  // segments + 1 entries, or null: segment s is the single id s
+    index dim, segments;     // segments per task
+    const id_type* offsets;  // tasks segments + 1 entries, or null: segment s is the single id s
     const id_type* ids;
     bool mean;
     const S* table;
+    index stride;
     S* out;
     index ldo;
-    METAREC_HOST_DEVICE void operator()(index d) const {
-        for (index s = 0; s < segments; ++s) {
+    METAREC_HOST_DEVICE void operator()(index i) const {
+        const index d = i % dim, t = i / dim;
+        const S* tt = table + t * stride;
+        for (index s = t * segments; s < (t + 1) * segments; ++s) {
             const index begin = offsets ? offsets[s] : s;
             const index end = offsets ? offsets[s + 1] : s + 1;
             S acc = S(0);
-            for (index i = begin; i < end; ++i) acc += table[index(ids[i]) * dim + d];
+            for (index k = begin; k < end; ++k) acc += tt[index(ids[k]) * dim + d];
             if (mean && end > begin) acc /= S(end - begin);
             out[s * ldo + d] = acc;
         }
     }
 };
 
-// The adjoint of gather_sum: table[:, id] += w * src[:, s] for every id of segment s.
+// The adjoint of gather_sum: table_t[:, id] += w * src[:, s] for every id of segment s of
+// task t. The tasks' tables are disjoint (stride >= the table's size): no two iterations
+// write the same element.
 template <class S>
 struct scatter_add_kernel {
     index dim, segments;
@@ -84,13 +91,16 @@ struct scatter_add_kernel {
     const S* src;
     index lds;
     S* table;
-    METAREC_HOST_DEVICE void operator()(index d) const {
-        for (index s = 0; s < segments; ++s) {
+    index stride;
+    METAREC_HOST_DEVICE void operator()(index i) const {
+        const index d = i % dim, t = i / dim;
+        S* tt = table + t * stride;
+        for (index s = t * segments; s < (t + 1) * segments; ++s) {
             const index begin = offsets ? offsets[s] : s;
             const index end = offsets ? offsets[s + 1] : s + 1;
             if (end == begin) continue;
             const S w = mean ? S(1) / S(end - begin) : S(1);
-            for (index i = begin; i < end; ++i) table[index(ids[i]) * dim + d] += w * src[s * lds + d];
+            for (index k = begin; k < end; ++k) tt[index(ids[k]) * dim + d] += w * src[s * lds + d];
         }
     }
 };
@@ -240,7 +250,7 @@ struct execution_policy {
     template <class S>
     static void gather_sum(index dim, index segments, const id_type* offsets, const id_type* ids,
                            bool mean, const S* table, S* out, index ldo) {
-        Derived::for_each(dim, detail::gather_sum_kernel<S>{dim, segments, offsets, ids, mean, table, out, ldo});
+        Derived::for_each(dim, detail::gather_sum_kernel<S>{dim, segments, offsets, ids, mean, table, 0, out, ldo});
     }
 
     /// Adjoint of gather_sum: `table[:, ids[i]] += w_s src[:, s]` for every i of segment s
@@ -249,7 +259,7 @@ struct execution_policy {
     template <class S>
     static void scatter_add(index dim, index segments, const id_type* offsets, const id_type* ids,
                             bool mean, const S* src, index lds, S* table) {
-        Derived::for_each(dim, detail::scatter_add_kernel<S>{dim, segments, offsets, ids, mean, src, lds, table});
+        Derived::for_each(dim, detail::scatter_add_kernel<S>{dim, segments, offsets, ids, mean, src, lds, table, 0});
     }
 
     //! y[:, j] += b for every column j of the rows x cols matrix y (bias broadcast)
@@ -295,6 +305,22 @@ struct execution_policy {
     template <class S>
     static void sum_columns_batched(index rows, index cols, index count, const S* y, S* b, index stride) {
         Derived::for_each(rows * count, detail::sum_columns_batched_kernel<S>{rows, cols, y, b, stride});
+    }
+    //! gather_sum for `tasks` tasks of `segments` segments each, task t's table at `table + t
+    //! stride`: the segments of task t are `[t segments, (t+1) segments)` of `offsets` (which
+    //! index the one `ids` array of all tasks) and of `out`. One kernel over (feature, task).
+    template <class S>
+    static void gather_sum_batched(index dim, index segments, index tasks, const id_type* offsets, const id_type* ids,
+                                   bool mean, const S* table, index stride, S* out, index ldo) {
+        Derived::for_each(dim * tasks,
+                          detail::gather_sum_kernel<S>{dim, segments, offsets, ids, mean, table, stride, out, ldo});
+    }
+    //! the adjoint of gather_sum_batched: scatter_add of task t's segments into `table + t stride`
+    template <class S>
+    static void scatter_add_batched(index dim, index segments, index tasks, const id_type* offsets,
+                                    const id_type* ids, bool mean, const S* src, index lds, S* table, index stride) {
+        Derived::for_each(dim * tasks,
+                          detail::scatter_add_kernel<S>{dim, segments, offsets, ids, mean, src, lds, table, stride});
     }
     /// @}
     //! dst(0:rows, 0:cols) = src(0:rows, 0:cols), both column-major with leading dimensions

@@ -43,36 +43,6 @@ METAREC_HOST_DEVICE inline S sigmoid_derivative(S z) {
     return e / (d * d);
 }
 
-//! softplus(z_i) - t_i z_i
-template <class S>
-struct bce_value_kernel {
-    const S* pred;
-    const S* target;
-    METAREC_HOST_DEVICE S operator()(index i) const { return softplus(pred[i]) - target[i] * pred[i]; }
-};
-
-//! dpred_i = (sigmoid(z_i) - t_i) / N
-template <class S>
-struct bce_gradient_kernel {
-    const S* pred;
-    const S* target;
-    S inv_size;
-    S* dpred;
-    METAREC_HOST_DEVICE void operator()(index i) const { dpred[i] = (sigmoid(pred[i]) - target[i]) * inv_size; }
-};
-
-//! rdpred_i = sigmoid(z_i) sigmoid(-z_i) r_i / N
-template <class S>
-struct bce_hessian_kernel {
-    const S* pred;
-    const S* rpred;
-    S inv_size;
-    S* rdpred;
-    METAREC_HOST_DEVICE void operator()(index i) const {
-        rdpred[i] = sigmoid_derivative(pred[i]) * rpred[i] * inv_size;
-    }
-};
-
 }  // namespace detail
 
 /// Binary cross-entropy on logits, averaged over every sample and output (PyTorch's
@@ -95,20 +65,19 @@ struct bce_with_logits : detail::elementwise_mean<bce_with_logits> {
     static constexpr index target_rows(index rows) { return rows; }
 
     /// @{
-    /// @brief the kernels of the mean (detail::elementwise_mean): softplus(z_i) - t_i z_i,
-    /// dpred_i = (sigmoid(z_i) - t_i) / N, rdpred_i = sigmoid(z_i) sigmoid(-z_i) r_i / N
-    /// (the Hessian product does not read the targets)
+    /// @brief the term of the mean (detail::elementwise_mean) and its derivatives:
+    /// softplus(z) - t z, sigmoid(z) - t, sigmoid(z) sigmoid(-z)
     template <class S>
-    static detail::bce_value_kernel<S> value_kernel(const S* pred, const S* target) {
-        return {pred, target};
+    METAREC_HOST_DEVICE static S term(S z, S t) {
+        return detail::softplus(z) - t * z;
     }
     template <class S>
-    static detail::bce_gradient_kernel<S> gradient_kernel(const S* pred, const S* target, index size, S* dpred) {
-        return {pred, target, S(1) / S(size), dpred};
+    METAREC_HOST_DEVICE static S derivative(S z, S t) {
+        return detail::sigmoid(z) - t;
     }
     template <class S>
-    static detail::bce_hessian_kernel<S> hessian_kernel(const S* pred, const S* rpred, index size, S* rdpred) {
-        return {pred, rpred, S(1) / S(size), rdpred};
+    METAREC_HOST_DEVICE static S second_derivative(S z) {
+        return detail::sigmoid_derivative(z);
     }
     /// @}
 };

@@ -154,43 +154,46 @@ public:
     /// (mse, bce_with_logits).
     static constexpr bool task_batched =
         requires(const Learner& f, const scalar_type* p, scalar_type* q, const input_type& x,
-                 typename Learner::workspace_type& lws, const Loss& l) {
+                 typename Learner::workspace_type& lws, const Loss& l, const index* c) {
             f.forward_batched(p, index{}, x, index{}, lws, q);
             f.backward_batched(p, index{}, x, index{}, lws, p, q);
             f.r_forward_batched(p, p, index{}, x, index{}, lws, q);
             f.r_backward_batched(p, p, index{}, x, index{}, lws, p, p, q, q);
-            l.template values_batched<device_type>(p, p, index{}, index{}, index{}, q);
-            l.template gradient_batched<device_type>(p, p, index{}, index{}, index{}, q);
-            l.template hessian_product_batched<device_type>(p, p, index{}, index{}, index{}, p, q);
+            l.template values_batched<device_type>(p, p, index{}, index{}, index{}, c, q);
+            l.template gradient_batched<device_type>(p, p, index{}, index{}, index{}, c, q);
+            l.template hessian_product_batched<device_type>(p, p, index{}, index{}, index{}, c, p, q);
         };
 
     /// @{
     /// @brief The objective of `tasks` tasks at once (the learner's task-batched passes):
     /// task t's samples are `x`'s samples `[t n, (t+1) n)` (n = x.size() / tasks), its
     /// targets likewise one task after another, its parameters `theta + t p` (p =
-    /// parameter_count(); likewise `v`, `grad`, `hv`: p x tasks, contiguous). `losses`
-    /// (device memory, one per task) receives each task's loss. The results are those of
-    /// gradient() and hvp() task by task; every layer runs once for all tasks.
+    /// parameter_count(); likewise `v`, `grad`, `hv`: p x tasks, contiguous). `counts`
+    /// (device memory, one per task; null: n each): task t is its first `counts[t]` samples,
+    /// the others pad it to n and count for nothing (meta::stacked_tasks pads tasks of unequal
+    /// sizes). `losses` (device memory, one per task) receives each task's loss. The results
+    /// are those of gradient() and hvp() task by task; every layer runs once for all tasks.
     void gradient_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, index tasks,
-                          workspace& ws, scalar_type* grad, scalar_type* losses) const
+                          workspace& ws, scalar_type* grad, scalar_type* losses, const index* counts = nullptr) const
         requires task_batched
     {
         const index p = learner_->parameter_count();
-        loss_derivative_batched(theta, x, target, tasks, ws, losses);
+        loss_derivative_batched(theta, x, target, tasks, counts, ws, losses);
         device_type::fill(p * tasks, scalar_type(0), grad);
         learner_->backward_batched(theta, p, x, tasks, ws.learner, ws.dpred.data(), grad);
     }
     //! `hv_t = H_t(theta_t) v_t` (overwritten) and, when not null, `grad_t` for every task t
     void hvp_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, const scalar_type* v,
-                     index tasks, workspace& ws, scalar_type* hv, scalar_type* grad, scalar_type* losses) const
+                     index tasks, workspace& ws, scalar_type* hv, scalar_type* grad, scalar_type* losses,
+                     const index* counts = nullptr) const
         requires task_batched
     {
         const index p = learner_->parameter_count();
-        loss_derivative_batched(theta, x, target, tasks, ws, losses);  // (checks tasks >= 1)
+        loss_derivative_batched(theta, x, target, tasks, counts, ws, losses);  // (checks tasks >= 1)
         const index n = x.size() / tasks;
         learner_->r_forward_batched(theta, v, p, x, tasks, ws.learner, ws.rpred.data());
-        loss_.template hessian_product_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, ws.rpred.data(),
-                                                            ws.rdpred.data());
+        loss_.template hessian_product_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, counts,
+                                                            ws.rpred.data(), ws.rdpred.data());
         device_type::fill(p * tasks, scalar_type(0), hv);
         if (grad) device_type::fill(p * tasks, scalar_type(0), grad);
         learner_->r_backward_batched(theta, v, p, x, tasks, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad);
@@ -213,12 +216,12 @@ private:
 
     // the tasks' predictions, losses and loss derivatives dL_t/dpred_t (ws.pred, ws.dpred)
     void loss_derivative_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, index tasks,
-                                 workspace& ws, scalar_type* losses) const {
+                                 const index* counts, workspace& ws, scalar_type* losses) const {
         const index n = x.size() / std::max(tasks, index(1));
         reserve(ws, x.size());
         learner_->forward_batched(theta, learner_->parameter_count(), x, tasks, ws.learner, ws.pred.data());
-        loss_.template values_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, losses);
-        loss_.template gradient_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, ws.dpred.data());
+        loss_.template values_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, counts, losses);
+        loss_.template gradient_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, counts, ws.dpred.data());
     }
 
     void predict(const scalar_type* theta, const input_type& x, workspace& ws) const {

@@ -733,6 +733,9 @@ private:
                 throw std::invalid_argument(std::string("metarec: ") + where + ": task " + std::to_string(i) +
                                             " (key " + std::to_string(tasks[i].key) +
                                             ") has an empty support or query set");
+            else if (!tasks[i].support_target || !tasks[i].query_target)
+                throw std::invalid_argument(std::string("metarec: ") + where + ": task " + std::to_string(i) +
+                                            " (key " + std::to_string(tasks[i].key) + ") has no support or query targets");
     }
 
     // where fit() stands in its run: what a checkpoint needs to continue it

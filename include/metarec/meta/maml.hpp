@@ -12,16 +12,18 @@
 
 #include "../optim/adam.hpp"
 #include "algorithm.hpp"
+#include "stacked_tasks.hpp"
 
 namespace metarec::meta {
 
 /// Whether fit() runs the tasks of a meta-batch task-batched: all of them through the
 /// learner's task-batched passes at once (every layer once per meta-batch, as batched device
-/// operations), rather than one task after another.
+/// operations), rather than one task after another. Tasks of different sizes are padded to
+/// the largest (meta::stacked_tasks): the padding costs computation, it changes no result.
 enum class task_batching {
-    automatic,  //!< batched where it pays and applies: on a device whose memory the host cannot read (a GPU), with a learner and loss that have task-batched passes, tasks of equal sizes
+    automatic,  //!< batched where it pays and applies: on a device whose memory the host cannot read (a GPU), with a learner and loss that have task-batched passes
     per_task,   //!< never: one task after another (on the algorithm's threads)
-    batched     //!< always (std::invalid_argument when the learner or loss has no task-batched passes, or a meta-batch's tasks differ in size)
+    batched     //!< always (std::invalid_argument when the learner or loss has no task-batched passes)
 };
 
 /// Options of maml, meta_sgd, anil and melu_maml.
@@ -89,10 +91,10 @@ public:
         if (options.order != 1 && options.order != 2)
             throw std::invalid_argument("metarec: maml: order must be 1 or 2");
         if (!(options.inner_lr >= 0)) throw std::invalid_argument("metarec: maml: inner_lr must be >= 0");
-        if (options.batching == task_batching::batched && !objective<Learner, Loss>::task_batched)
+        if (options.batching == task_batching::batched && !batchable)
             throw std::invalid_argument(
                 "metarec: maml: task_batching::batched needs a learner and a loss with task-batched passes (an "
-                "nn::model of dense layers and activations; mse or bce_with_logits)");
+                "nn::model of dense layers, activations, embeddings; mse or bce_with_logits)");
         if constexpr (LearnedRates) {
             rates_ = vector_type(this->adapted_range().size);
             device_type::fill(this->adapted_range().size, scalar_type(options.inner_lr), rates_.data());
@@ -105,6 +107,11 @@ public:
     const scalar_type* inner_rates() const noexcept { return LearnedRates ? rates_.data() : nullptr; }
 
 private:
+    // whether batch_gradient() exists: a learner with task-batched passes reading nn::batch
+    // inputs (stacked_tasks stacks those), a loss with task-batched members
+    static constexpr bool batchable =
+        objective<Learner, Loss>::task_batched && std::is_same_v<input_type, nn::batch<scalar_type>>;
+
     index extra_count() const noexcept { return LearnedRates ? this->adapted_range().size : 0; }
     scalar_type* extras() noexcept { return LearnedRates ? rates_.data() : nullptr; }
     const scalar_type* extras() const noexcept { return LearnedRates ? rates_.data() : nullptr; }
@@ -194,45 +201,23 @@ private:
     // ---- the task-batched meta-step ------------------------------------------------------
 
     // whether fit() computes the meta-step of `tasks` with batch_gradient()
-    bool batched_step(std::span<const task_type* const> tasks) const {
-        if constexpr (!objective<Learner, Loss>::task_batched) {
-            (void)tasks;
+    bool batched_step(std::span<const task_type* const>) const {
+        if constexpr (!batchable)
             return false;
-        } else {
-            if (options_.batching == task_batching::per_task ||
-                (options_.batching == task_batching::automatic && device_type::host_memory))
-                return false;
-            const bool forced = options_.batching == task_batching::batched;
-            const auto& shape = this->learner().shape();
-            if (!shape.categorical.empty() || !shape.multi.empty()) {
-                if (forced)
-                    throw std::invalid_argument("metarec: maml: task-batched meta-steps read dense features only; the "
-                                                "model's input has categorical or multi-valued fields");
-                return false;
-            }
-            for (const task_type* t : tasks)
-                if (t->support.size() != tasks[0]->support.size() || t->query.size() != tasks[0]->query.size()) {
-                    if (forced)
-                        throw std::invalid_argument(
-                            "metarec: maml: task-batched meta-steps need the tasks of a meta-batch to have the same "
-                            "support and query sizes: task key " + std::to_string(t->key) + " has " +
-                            std::to_string(t->support.size()) + " and " + std::to_string(t->query.size()) +
-                            ", task key " + std::to_string(tasks[0]->key) + " " +
-                            std::to_string(tasks[0]->support.size()) + " and " + std::to_string(tasks[0]->query.size()));
-                    return false;
-                }
-            return true;
-        }
+        else
+            return options_.batching == task_batching::batched ||
+                   (options_.batching == task_batching::automatic && !device_type::host_memory);
     }
 
-    // The meta-gradients of `tasks` (of equal sizes) at once, as task_gradient() computes them
-    // one by one: task t's into `out + t width` (width = parameters + extras), its query loss
-    // into losses[t]. The tasks' data are copied one task after another into device buffers
-    // (device to device, once per meta-step); then each inner step, the query gradient and
-    // each HVP of the backward sweep run every layer once for all tasks (objective's
-    // task-batched methods), with the tasks' fast weights p apart.
+    // The meta-gradients of `tasks` at once, as task_gradient() computes them one by one: task
+    // t's into `out + t width` (width = parameters + extras), its query loss into losses[t].
+    // The tasks' sets are stacked into one support and one query batch (stacked_tasks: device
+    // to device, once per meta-step; smaller sets padded, the padding left out of the losses
+    // through the sets' counts); then each inner step, the query
+    // gradient and each HVP of the backward sweep run every layer once for all tasks
+    // (objective's task-batched methods), with the tasks' fast weights p apart.
     void batch_gradient(std::span<const task_type* const> tasks, scalar_type* out, double* losses)
-        requires objective<Learner, Loss>::task_batched
+        requires batchable
     {
         using D = device_type;
         using S = scalar_type;
@@ -240,15 +225,10 @@ private:
         const index T = index(tasks.size()), p = this->learner().parameter_count(), e = extra_count(), width = p + e;
         const auto [a, m] = this->adapted_range();
         const int steps = this->inner_steps();
-        const index ns = tasks[0]->support.size(), nq = tasks[0]->query.size();
-        const index dim = tasks[0]->support.dense_dim, tr = loss_target_rows<Loss>(this->learner().output_rows());
         const bool second = options_.order == 2;
         auto& b = batched_;
         const index kept = second ? steps * m * T : 0, kept_gradients = LearnedRates && !second ? steps * m * T : 0;
-        grow(b.support, dim * ns * T);
-        grow(b.support_target, tr * ns * T);
-        grow(b.query, dim * nq * T);
-        grow(b.query_target, tr * nq * T);
+        b.stacked.stack(tasks, loss_target_rows<Loss>(this->learner().output_rows()));
         for (auto* v : {&b.fast, &b.gradient}) grow(*v, p * T);
         if (second) {
             if (grow(b.direction, p * T)) D::fill(p * T, S(0), b.direction.data());  // zero outside the adapted slice
@@ -258,15 +238,8 @@ private:
         grow(b.history, kept);
         grow(b.history2, kept_gradients);
         grow(b.losses, T);
-        for (index t = 0; t < T; ++t) {
-            const task_type& task = *tasks[std::size_t(t)];
-            D::copy(dim * ns, task.support.dense, b.support.data() + t * dim * ns);
-            D::copy(tr * ns, task.support_target, b.support_target.data() + t * tr * ns);
-            D::copy(dim * nq, task.query.dense, b.query.data() + t * dim * nq);
-            D::copy(tr * nq, task.query_target, b.query_target.data() + t * tr * nq);
-        }
-        const auto support = input_type::dense_only(b.support.data(), dim, ns * T);
-        const auto query = input_type::dense_only(b.query.data(), dim, nq * T);
+        const input_type& support = b.stacked.support();
+        const input_type& query = b.stacked.query();
         S* fast = b.fast.data();
         S* g = b.gradient.data();
         if (LearnedRates) D::fill(width * T, S(0), out);  // the rates' gradients accumulate there
@@ -274,11 +247,13 @@ private:
         D::copy_block(p, T, this->learner().parameters(), 0, fast, p);  // every task starts at theta
         for (int k = 0; k < steps; ++k) {
             if (second) D::copy_block(m, T, fast + a, p, b.history.data() + k * m * T, m);
-            objective.gradient_batched(fast, support, b.support_target.data(), T, b.objective, g, b.losses.data());
+            objective.gradient_batched(fast, support, b.stacked.support_target(), T, b.objective, g, b.losses.data(),
+                                       b.stacked.support_counts());
             if (LearnedRates && !second) D::copy_block(m, T, g + a, p, b.history2.data() + k * m * T, m);
             D::for_each_task(m, T, detail::sgd_step_kernel<S>{p, fast + a, g + a, rates(), S(options_.inner_lr)});
         }
-        objective.gradient_batched(fast, query, b.query_target.data(), T, b.objective, g, b.losses.data());
+        objective.gradient_batched(fast, query, b.stacked.query_target(), T, b.objective, g, b.losses.data(),
+                                   b.stacked.query_counts());
         if (host_losses_.size() < std::size_t(T)) host_losses_.resize(std::size_t(T));
         D::to_host(T, b.losses.data(), host_losses_.data());
         for (index t = 0; t < T; ++t) losses[t] = double(host_losses_[std::size_t(t)]);
@@ -289,8 +264,8 @@ private:
                 D::for_each_task(m, T, detail::scaled_copy_kernel<S>{p, b.direction.data() + a, g + a, rates(),
                                                                              S(options_.inner_lr)});
                 S* support_gradient = LearnedRates ? b.auxiliary.data() : nullptr;
-                objective.hvp_batched(fast, support, b.support_target.data(), b.direction.data(), T, b.objective,
-                                      b.product.data(), support_gradient, b.losses.data());
+                objective.hvp_batched(fast, support, b.stacked.support_target(), b.direction.data(), T, b.objective,
+                                      b.product.data(), support_gradient, b.losses.data(), b.stacked.support_counts());
                 if constexpr (LearnedRates)
                     D::for_each_task(m, T, detail::subtract_product_kernel<S>{width, p, p, out + p, g + a,
                                                                                       support_gradient + a});
@@ -311,11 +286,11 @@ private:
         return true;
     }
 
-    // the buffers of the task-batched meta-step: the tasks' data one task after another, and
-    // each task's vectors p apart
+    // the buffers of the task-batched meta-step: the tasks' sets stacked, and each task's
+    // vectors p apart
     struct batch_workspace {
         typename objective<Learner, Loss>::workspace objective;
-        vector_type support, support_target, query, query_target;
+        stacked_tasks<scalar_type, device_type> stacked;
         vector_type fast, gradient, direction, product, auxiliary, history, history2, losses;
     };
 

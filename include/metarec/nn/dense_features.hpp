@@ -64,6 +64,25 @@ struct dense_features : layer_base {
     void r_backward(const S*, const S*, const batch<S>&, const S*, const S*, const S*, S*, S*, S*, S*, index, auto&) const {}
 
     /// @{
+    /// @brief The task-batched passes (layer.hpp): the same as above on the `n tasks` columns
+    /// of all tasks (no parameters, nothing per task).
+    template <class D, class S>
+    void forward_batched(const S* theta, index, const batch<S>& x, S* y, index n, index tasks, auto& ws) const {
+        forward<D>(theta, x, y, n * tasks, ws);
+    }
+    template <class D, class S>
+    void backward_batched(const S*, index, const batch<S>&, const S*, S*, S*, index, index, auto&) const {}
+    template <class D, class S>
+    void r_forward_batched(const S*, const S*, index, const batch<S>&, const S*, S* ry, index n, index tasks,
+                           auto&) const {
+        D::fill(out_rows_ * n * tasks, S(0), ry);
+    }
+    template <class D, class S>
+    void r_backward_batched(const S*, const S*, index, const batch<S>&, const S*, const S*, const S*, S*, S*, S*, S*,
+                            index, index, auto&) const {}
+    /// @}
+
+    /// @{
     /// @brief not the first layer: a compile-time error with a sentence (the other passes are never
     /// instantiated)
     template <class D, class S>

@@ -128,6 +128,38 @@ struct field_embeddings : layer_base {
         backward<D>(theta, x, rdy, dx, hv, n, ws);
     }
 
+    /// @{
+    /// @brief The task-batched passes (layer.hpp): task t looks its samples up in its own
+    /// tables, `theta + t stride`; per field one gather or scatter kernel for all tasks.
+    template <class D, class S, class X>
+    void forward_batched(const S* theta, index stride, const X& x, S* y, index n, index tasks, auto&) const {
+        for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index table) {
+            D::gather_sum_batched(Dim, n, tasks, offsets, ids, Pooling == pooling::mean, theta + table, stride,
+                                  y + f * Dim, out_rows_);
+        });
+    }
+    template <class D, class S, class X>
+    void backward_batched(const S*, index stride, const X& x, const S* dy, S*, S* grad, index n, index tasks,
+                          auto&) const {
+        if (!grad) return;
+        for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index table) {
+            D::scatter_add_batched(Dim, n, tasks, offsets, ids, Pooling == pooling::mean, dy + f * Dim, out_rows_,
+                                   grad + table, stride);
+        });
+    }
+    template <class D, class S, class X>
+    void r_forward_batched(const S*, const S* v, index stride, const X& x, const S*, S* ry, index n, index tasks,
+                           auto& ws) const {
+        forward_batched<D>(v, stride, x, ry, n, tasks, ws);
+    }
+    template <class D, class S, class X>
+    void r_backward_batched(const S* theta, const S*, index stride, const X& x, const S*, const S* dy, const S* rdy,
+                            S* dx, S*, S* grad, S* hv, index n, index tasks, auto& ws) const {
+        backward_batched<D>(theta, stride, x, dy, dx, grad, n, tasks, ws);
+        backward_batched<D>(theta, stride, x, rdy, dx, hv, n, tasks, ws);
+    }
+    /// @}
+
 private:
     // calls f(field, bag offsets or null, ids, offset of the field's table) for every field
     template <class S, class F>

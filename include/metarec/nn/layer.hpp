@@ -67,8 +67,10 @@ struct parameter_slice {
 ///      r_backward_batched(theta, v, stride, x, rx, dy, rdy, dx, rdx, grad, hv, n, tasks, ws)
 ///
 ///    A device runs them as batched operations (Device::gemm_batched, the batched bias
-///    kernels): the number of launches does not grow with the tasks. dense<N> and the
-///    activations have them, and so has a sequential of such layers (task_batched_layer).
+///    kernels, Device::gather_sum_batched): the number of launches does not grow with the
+///    tasks. dense<N>, the activations, the embeddings (embedding, embedding_bag,
+///    field_embeddings) and dense_features have them, and so has a sequential or a concat of
+///    such layers (task_batched_layer).
 struct layer_base {
     //! rows of the input (features per sample)
     index in_rows() const noexcept { return in_rows_; }
@@ -110,12 +112,15 @@ auto make_workspace(const L& layer, index max_samples) {
 template <class L, class S, class D>
 using workspace_t = decltype(make_workspace<S, D>(std::declval<const L&>(), index{}));
 
-/// A layer with the task-batched passes (layer protocol): what nn::model's batched passes
-/// need of every layer of the network.
+/// A layer with the task-batched passes (layer protocol), on the network input or on a
+/// layer output: what nn::model's batched passes need of every layer of the network.
 template <class L, class S, class D>
-concept task_batched_layer = requires(const L& l, const S* p, S* q, index n, workspace_t<L, S, D>& ws) {
-    l.template forward_batched<D>(p, n, p, q, n, n, ws);
-};
+concept task_batched_layer =
+    requires(const L& l, const S* p, S* q, index n, const batch<S>& x, workspace_t<L, S, D>& ws) {
+        l.template forward_batched<D>(p, n, x, q, n, n, ws);
+    } || requires(const L& l, const S* p, S* q, index n, workspace_t<L, S, D>& ws) {
+        l.template forward_batched<D>(p, n, p, q, n, n, ws);
+    };
 
 template <class L>
 void collect_slices(const L& layer, std::vector<parameter_slice>& out, int depth) {
