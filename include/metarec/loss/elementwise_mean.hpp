@@ -24,6 +24,13 @@ METAREC_HOST_DEVICE inline index used_values(index size, index rows, const index
     return counts ? rows * counts[t] : size;
 }
 
+//! the weight of value i in its task's mean: 1 / N_t (N_t: the values the task uses), 0 on padding
+template <class S>
+METAREC_HOST_DEVICE inline S mean_weight(index i, index size, index rows, const index* counts) {
+    const index t = i / size, used = used_values(size, rows, counts, t);
+    return i - t * size < used ? S(1) / S(used) : S(0);
+}
+
 //! out[t] = the mean of task t's terms (0 for a task without samples), one task per iteration
 template <class Loss, class S>
 struct task_mean_kernel {
@@ -40,7 +47,7 @@ struct task_mean_kernel {
     }
 };
 
-//! dpred_i = l'(p_i, t_i) / N_t (N_t: the values of i's task), 0 on padding
+//! dpred_i = l'(p_i, t_i) / N_t, 0 on padding (not evaluated there: padding may hold anything)
 template <class Loss, class S>
 struct mean_gradient_kernel {
     const S* pred;
@@ -49,8 +56,8 @@ struct mean_gradient_kernel {
     const index* counts;
     S* dpred;
     METAREC_HOST_DEVICE void operator()(index i) const {
-        const index t = i / size, used = used_values(size, rows, counts, t);
-        dpred[i] = i - t * size < used ? Loss::derivative(pred[i], target[i]) * (S(1) / S(used)) : S(0);
+        const S w = mean_weight<S>(i, size, rows, counts);
+        dpred[i] = w != S(0) ? Loss::derivative(pred[i], target[i]) * w : S(0);
     }
 };
 
@@ -63,8 +70,8 @@ struct mean_hessian_kernel {
     const index* counts;
     S* rdpred;
     METAREC_HOST_DEVICE void operator()(index i) const {
-        const index t = i / size, used = used_values(size, rows, counts, t);
-        rdpred[i] = i - t * size < used ? Loss::second_derivative(pred[i]) * rpred[i] * (S(1) / S(used)) : S(0);
+        const S w = mean_weight<S>(i, size, rows, counts);
+        rdpred[i] = w != S(0) ? Loss::second_derivative(pred[i]) * rpred[i] * w : S(0);
     }
 };
 

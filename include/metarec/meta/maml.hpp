@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <span>
 #include <stdexcept>
-#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -229,15 +228,15 @@ private:
         auto& b = batched_;
         const index kept = second ? steps * m * T : 0, kept_gradients = LearnedRates && !second ? steps * m * T : 0;
         b.stacked.stack(tasks, loss_target_rows<Loss>(this->learner().output_rows()));
-        for (auto* v : {&b.fast, &b.gradient}) grow(*v, p * T);
+        for (auto* v : {&b.fast, &b.gradient}) detail::grow(*v, p * T);
         if (second) {
-            if (grow(b.direction, p * T)) D::fill(p * T, S(0), b.direction.data());  // zero outside the adapted slice
-            grow(b.product, p * T);
-            if (LearnedRates) grow(b.auxiliary, p * T);
+            if (detail::grow(b.direction, p * T)) D::fill(p * T, S(0), b.direction.data());  // zero outside the adapted slice
+            detail::grow(b.product, p * T);
+            if (LearnedRates) detail::grow(b.auxiliary, p * T);
         }
-        grow(b.history, kept);
-        grow(b.history2, kept_gradients);
-        grow(b.losses, T);
+        detail::grow(b.history, kept);
+        detail::grow(b.history2, kept_gradients);
+        detail::grow(b.losses, T);
         const input_type& support = b.stacked.support();
         const input_type& query = b.stacked.query();
         S* fast = b.fast.data();
@@ -277,13 +276,6 @@ private:
                                                                                   b.history2.data() + k * m * T});
         }
         D::copy_block(p, T, g, p, out, width);
-    }
-
-    // reallocates `v` when shorter than n; returns whether it did
-    static bool grow(vector_type& v, index n) {
-        if (index(v.size()) >= n) return false;
-        v = vector_type(n);
-        return true;
     }
 
     // the buffers of the task-batched meta-step: the tasks' sets stacked, and each task's

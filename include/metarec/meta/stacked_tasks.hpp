@@ -69,6 +69,15 @@ struct stack_bags_kernel {
     }
 };
 
+//! reallocates the device buffer `v` when it holds fewer than n values (its contents are then
+//! unspecified); returns whether it did
+template <class Vector>
+bool grow(Vector& v, index n) {
+    if (index(v.size()) >= n) return false;
+    v = Vector(n);
+    return true;
+}
+
 }  // namespace metarec::detail
 
 namespace metarec::meta {
@@ -100,16 +109,6 @@ public:
         if (tasks.empty()) throw std::invalid_argument("metarec: stacked_tasks: no task to stack");
         const index T = index(tasks.size());
         const auto& first = tasks[0]->support;
-        for (const Task* task : tasks)
-            for (const auto* x : {&task->support, &task->query})
-                if (x->dense_dim != first.dense_dim || x->categorical.size() != first.categorical.size() ||
-                    x->multi.size() != first.multi.size())
-                    throw std::invalid_argument(
-                        "metarec: stacked_tasks: task key " + std::to_string(task->key) + " has " +
-                        std::to_string(x->dense_dim) + " dense features, " + std::to_string(x->categorical.size()) +
-                        " categorical and " + std::to_string(x->multi.size()) + " multi-valued fields; task key " +
-                        std::to_string(tasks[0]->key) + " " + std::to_string(first.dense_dim) + ", " +
-                        std::to_string(first.categorical.size()) + " and " + std::to_string(first.multi.size()));
         // the address table: per side, T addresses for each of dense, targets, every
         // categorical field, the offsets and the ids of every multi-valued field
         const std::size_t per_side = 2 + first.categorical.size() + 2 * first.multi.size();
@@ -117,11 +116,13 @@ public:
         const auto address = [&](std::size_t side, std::size_t array, index t) -> std::uintptr_t& {
             return host_addresses_[(side * per_side + array) * std::size_t(T) + std::size_t(t)];
         };
+        for (auto& out : sides_) out.host_counts.resize(std::size_t(T));
         for (index t = 0; t < T; ++t) {
             const Task& task = *tasks[std::size_t(t)];
             for (std::size_t side = 0; side < 2; ++side) {
                 const auto& x = side ? task.query : task.support;
-                require_data(task, side, x);
+                check_set(task, side, x, *tasks[0]);
+                sides_[side].host_counts[std::size_t(t)] = x.size();
                 std::size_t a = 0;
                 address(side, a++, t) = reinterpret_cast<std::uintptr_t>(x.dense);
                 address(side, a++, t) = reinterpret_cast<std::uintptr_t>(side ? task.query_target : task.support_target);
@@ -132,19 +133,14 @@ public:
                 }
             }
         }
-        grow(addresses_, index(host_addresses_.size()));
+        detail::grow(addresses_, index(host_addresses_.size()));
         Device::to_device(index(host_addresses_.size()), host_addresses_.data(), addresses_.data());
         for (std::size_t side = 0; side < 2; ++side) {
             auto& out = sides_[side];
-            out.host_counts.resize(std::size_t(T));
-            for (index t = 0; t < T; ++t) {
-                const auto& x = side ? tasks[std::size_t(t)]->query : tasks[std::size_t(t)]->support;
-                out.host_counts[std::size_t(t)] = x.size();
-            }
             const auto [smallest, largest] = std::minmax_element(out.host_counts.begin(), out.host_counts.end());
             out.ragged = *smallest != *largest;
             if (out.ragged) {
-                grow(out.counts, T);
+                detail::grow(out.counts, T);
                 Device::to_device(T, out.host_counts.data(), out.counts.data());
             }
             stack_side(out, side ? tasks[0]->query : first, *largest, T, target_rows,
@@ -166,9 +162,19 @@ public:
     const index* query_counts() const noexcept { return sides_[1].ragged ? sides_[1].counts.data() : nullptr; }
 
 private:
-    // the arrays the kernels will read are there (a null one would crash them)
+    // a set the kernels can read: the fields of the first task's support set (its layout of
+    // the address table), and none of the arrays they read missing (a null one would crash them)
     template <class Task>
-    static void require_data(const Task& task, std::size_t side, const nn::batch<S>& x) {
+    static void check_set(const Task& task, std::size_t side, const nn::batch<S>& x, const Task& first_task) {
+        const auto& first = first_task.support;
+        if (x.dense_dim != first.dense_dim || x.categorical.size() != first.categorical.size() ||
+            x.multi.size() != first.multi.size())
+            throw std::invalid_argument(
+                "metarec: stacked_tasks: task key " + std::to_string(task.key) + " has " + std::to_string(x.dense_dim) +
+                " dense features, " + std::to_string(x.categorical.size()) + " categorical and " +
+                std::to_string(x.multi.size()) + " multi-valued fields; task key " + std::to_string(first_task.key) +
+                " " + std::to_string(first.dense_dim) + ", " + std::to_string(first.categorical.size()) + " and " +
+                std::to_string(first.multi.size()));
         const auto fail = [&](const char* what) {
             throw std::invalid_argument("metarec: stacked_tasks: task key " + std::to_string(task.key) + ": the " +
                                         (side ? "query" : "support") + " set has no " + what);
@@ -215,8 +221,8 @@ private:
             const std::uintptr_t* offsets = table + (2 + fields + 2 * f) * std::size_t(T);
             const std::uintptr_t* ids = offsets + T;
             const index total = Device::reduce(T, detail::bag_length_kernel{offsets, counts, n});
-            grow(out.offsets[f], n * T + 1);
-            grow(out.ids[f], std::max(total, index(1)));
+            detail::grow(out.offsets[f], n * T + 1);
+            detail::grow(out.ids[f], std::max(total, index(1)));
             Device::for_each(T, detail::stack_bags_kernel{offsets, ids, counts, n, T, out.offsets[f].data(),
                                                           out.ids[f].data()});
             out.bags[f] = {out.offsets[f].data(), out.ids[f].data()};
@@ -228,14 +234,9 @@ private:
     template <class T>
     static void stack_array(vector<T>& out, index width, index n, index tasks, const index* counts,
                             const std::uintptr_t* sources) {
-        grow(out, width * n * tasks);
+        detail::grow(out, width * n * tasks);
         if (width * n > 0)
             Device::for_each(width * n * tasks, detail::stack_kernel<T>{sources, counts, width, n, out.data()});
-    }
-
-    template <class T>
-    static void grow(vector<T>& v, index n) {
-        if (index(v.size()) < n) v = vector<T>(n);
     }
 
     std::array<side, 2> sides_;

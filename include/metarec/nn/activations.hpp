@@ -112,7 +112,7 @@ struct activation_r_backward_kernel {
 /// @tparam F a struct of static functions `value`, `d1`, `d2` (f, f', f'') of a scalar, all
 ///         `METAREC_HOST_DEVICE`; see detail::tanh_fn. A user-defined F gives a new activation.
 template <class F>
-struct activation : layer_base {
+struct activation : layer_base, detail::same_for_every_task<activation<F>> {
     static constexpr std::string_view name = F::name;  //!< the function's name, e.g. "relu"
 
     //! as many output rows as input rows; no parameters
@@ -154,29 +154,6 @@ struct activation : layer_base {
             D::for_each(in_rows_ * n, detail::activation_r_backward_kernel<F, S>{detail::matrix_of(x), rx, dy, rdy, rdx});
     }
 
-    /// @{
-    /// @brief The task-batched passes (layer.hpp): no parameters and column by column, so the
-    /// tasks' n samples each are one matrix of `n tasks` columns, one kernel for all tasks.
-    template <class D, class S, class X>
-    void forward_batched(const S* theta, index, const X& x, S* y, index n, index tasks, auto& ws) const {
-        forward<D>(theta, x, y, n * tasks, ws);
-    }
-    template <class D, class S, class X>
-    void backward_batched(const S* theta, index, const X& x, const S* dy, S* dx, S* grad, index n, index tasks,
-                          auto& ws) const {
-        backward<D>(theta, x, dy, dx, grad, n * tasks, ws);
-    }
-    template <class D, class S, class X>
-    void r_forward_batched(const S* theta, const S* v, index, const X& x, const S* rx, S* ry, index n, index tasks,
-                           auto& ws) const {
-        r_forward<D>(theta, v, x, rx, ry, n * tasks, ws);
-    }
-    template <class D, class S, class X>
-    void r_backward_batched(const S* theta, const S* v, index, const X& x, const S* rx, const S* dy, const S* rdy,
-                            S* dx, S* rdx, S* grad, S* hv, index n, index tasks, auto& ws) const {
-        r_backward<D>(theta, v, x, rx, dy, rdy, dx, rdx, grad, hv, n * tasks, ws);
-    }
-    /// @}
 };
 
 using identity = activation<detail::identity_fn>;  //!< `y = x`

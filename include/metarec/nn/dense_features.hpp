@@ -18,7 +18,7 @@ namespace metarec::nn {
 /// `concat<field_embeddings<32>, dense_features<>>`.
 /// @tparam Group the feature group (input_shape::dense_group), or all_groups
 template <int Group = all_groups>
-struct dense_features : layer_base {
+struct dense_features : layer_base, detail::same_for_every_task<dense_features<Group>> {
     static constexpr std::string_view name = "dense_features";  //!< the layer's name (it has no parameters)
 
     //! finds the rows of Group among the input's dense rows (std::invalid_argument if they are
@@ -62,25 +62,6 @@ struct dense_features : layer_base {
     //! nothing to do: no parameters, and the input is data
     template <class D, class S>
     void r_backward(const S*, const S*, const batch<S>&, const S*, const S*, const S*, S*, S*, S*, S*, index, auto&) const {}
-
-    /// @{
-    /// @brief The task-batched passes (layer.hpp): the same as above on the `n tasks` columns
-    /// of all tasks (no parameters, nothing per task).
-    template <class D, class S>
-    void forward_batched(const S* theta, index, const batch<S>& x, S* y, index n, index tasks, auto& ws) const {
-        forward<D>(theta, x, y, n * tasks, ws);
-    }
-    template <class D, class S>
-    void backward_batched(const S*, index, const batch<S>&, const S*, S*, S*, index, index, auto&) const {}
-    template <class D, class S>
-    void r_forward_batched(const S*, const S*, index, const batch<S>&, const S*, S* ry, index n, index tasks,
-                           auto&) const {
-        D::fill(out_rows_ * n * tasks, S(0), ry);
-    }
-    template <class D, class S>
-    void r_backward_batched(const S*, const S*, index, const batch<S>&, const S*, const S*, const S*, S*, S*, S*, S*,
-                            index, index, auto&) const {}
-    /// @}
 
     /// @{
     /// @brief not the first layer: a compile-time error with a sentence (the other passes are never

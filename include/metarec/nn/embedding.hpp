@@ -65,10 +65,10 @@ void initialize_tables(S* tables, index count, index dim, metarec::detail::rng& 
 ///     r_forward:  ry_j = w_j sum_i V_E[:, id_i]
 ///     r_backward: hv_E[:, id_i] += w_j rdy_j
 ///
-/// y is linear in E, so its second derivative is zero and R{dy} alone feeds hv.
-/// Initialization: uniform in `[-sqrt(3/Dim), sqrt(3/Dim)]` (unit-variance dot products).
+/// y is linear in E, so its second derivative is zero and R{dy} alone feeds hv (the R-passes
+/// come from linear_in_parameters). Initialization: uniform in `[-sqrt(3/Dim), sqrt(3/Dim)]` (unit-variance dot products).
 template <index Dim, index Field, bool Bag, pooling Pooling>
-struct embedding_table : layer_base {
+struct embedding_table : layer_base, linear_in_parameters<embedding_table<Dim, Field, Bag, Pooling>> {
     static_assert(Dim >= 1, "metarec: an embedding needs Dim >= 1");
     static_assert(Field >= 0, "metarec: an embedding's field index must be >= 0");
     static constexpr std::string_view name = Bag ? "embedding_bag" : "embedding";
@@ -120,16 +120,6 @@ struct embedding_table : layer_base {
         const auto [offsets, ids] = field(x);
         D::scatter_add(Dim, n, offsets, ids, Pooling == pooling::mean, dy, Dim, grad + offset_);
     }
-    template <class D, class S, class X>
-    void r_forward(const S*, const S* v, const X& x, const S*, S* ry, index n, auto& ws) const {
-        forward<D>(v, x, ry, n, ws);
-    }
-    template <class D, class S, class X>
-    void r_backward(const S* theta, const S*, const X& x, const S*, const S* dy, const S* rdy, S* dx, S*, S* grad,
-                    S* hv, index n, auto& ws) const {
-        backward<D>(theta, x, dy, dx, grad, n, ws);
-        backward<D>(theta, x, rdy, dx, hv, n, ws);
-    }
 
     /// @{
     /// @brief The task-batched passes (layer.hpp): task t looks its samples up in its own
@@ -145,17 +135,6 @@ struct embedding_table : layer_base {
         if (!grad) return;
         const auto [offsets, ids] = field(x);
         D::scatter_add_batched(Dim, n, tasks, offsets, ids, Pooling == pooling::mean, dy, Dim, grad + offset_, stride);
-    }
-    template <class D, class S, class X>
-    void r_forward_batched(const S*, const S* v, index stride, const X& x, const S*, S* ry, index n, index tasks,
-                           auto& ws) const {
-        forward_batched<D>(v, stride, x, ry, n, tasks, ws);
-    }
-    template <class D, class S, class X>
-    void r_backward_batched(const S* theta, const S*, index stride, const X& x, const S*, const S* dy, const S* rdy,
-                            S* dx, S*, S* grad, S* hv, index n, index tasks, auto& ws) const {
-        backward_batched<D>(theta, stride, x, dy, dx, grad, n, tasks, ws);
-        backward_batched<D>(theta, stride, x, rdy, dx, hv, n, tasks, ws);
     }
     /// @}
 

@@ -20,14 +20,15 @@ namespace metarec::nn {
 /// This is the feature layer of MeLU-style recommenders, whose fields come from a data
 /// schema at run time (gender, age, occupation, zip; genres, director, actors...). With a
 /// compile-time field list, `concat<embedding<Dim, 0>, ..., embedding_bag<Dim, 0>, ...>`
-/// computes the same. Derivatives as embedding (linear in the tables, sparse gradients).
+/// computes the same. Derivatives as embedding (linear in the tables, sparse gradients; the
+/// R-passes come from detail::linear_in_parameters).
 /// Parameters: the tables in field order, each column-major.
 /// @tparam Dim     embedding dimension of every field
 /// @tparam Pooling pooling of the multi-valued fields (pooling::mean by default)
 /// @tparam Group   embed only the fields of this feature group (all_groups: every field);
 ///                 a two-tower model's user tower reads `recsys::user_group`
 template <index Dim, pooling Pooling = pooling::mean, int Group = all_groups>
-struct field_embeddings : layer_base {
+struct field_embeddings : layer_base, detail::linear_in_parameters<field_embeddings<Dim, Pooling, Group>> {
     static_assert(Dim >= 1, "metarec: field_embeddings needs Dim >= 1");
     static constexpr std::string_view name = "field_embeddings";  //!< the layer's name (its slices are named "embedding", one per table)
 
@@ -115,18 +116,6 @@ struct field_embeddings : layer_base {
             D::scatter_add(Dim, n, offsets, ids, Pooling == pooling::mean, dy + f * Dim, out_rows_, grad + table);
         });
     }
-    //! ry = the same lookup in the direction's tables V (y is linear in the tables)
-    template <class D, class S, class X>
-    void r_forward(const S*, const S* v, const X& x, const S*, S* ry, index n, auto& ws) const {
-        forward<D>(v, x, ry, n, ws);
-    }
-    //! backward, and the same scatter of rdy into hv
-    template <class D, class S, class X>
-    void r_backward(const S* theta, const S*, const X& x, const S*, const S* dy, const S* rdy, S* dx, S*, S* grad,
-                    S* hv, index n, auto& ws) const {
-        backward<D>(theta, x, dy, dx, grad, n, ws);
-        backward<D>(theta, x, rdy, dx, hv, n, ws);
-    }
 
     /// @{
     /// @brief The task-batched passes (layer.hpp): task t looks its samples up in its own
@@ -146,17 +135,6 @@ struct field_embeddings : layer_base {
             D::scatter_add_batched(Dim, n, tasks, offsets, ids, Pooling == pooling::mean, dy + f * Dim, out_rows_,
                                    grad + table, stride);
         });
-    }
-    template <class D, class S, class X>
-    void r_forward_batched(const S*, const S* v, index stride, const X& x, const S*, S* ry, index n, index tasks,
-                           auto& ws) const {
-        forward_batched<D>(v, stride, x, ry, n, tasks, ws);
-    }
-    template <class D, class S, class X>
-    void r_backward_batched(const S* theta, const S*, index stride, const X& x, const S*, const S* dy, const S* rdy,
-                            S* dx, S*, S* grad, S* hv, index n, index tasks, auto& ws) const {
-        backward_batched<D>(theta, stride, x, dy, dx, grad, n, tasks, ws);
-        backward_batched<D>(theta, stride, x, rdy, dx, hv, n, tasks, ws);
     }
     /// @}
 

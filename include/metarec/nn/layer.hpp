@@ -122,6 +122,68 @@ concept task_batched_layer =
         l.template forward_batched<D>(p, n, p, q, n, n, ws);
     };
 
+/// The R-passes, single and task-batched, of a layer that is linear in its parameters and
+/// reads the network input (the embeddings): R{y} is the layer's own computation in the
+/// direction's parameters v, and as y has no second derivative in them, R{dy} alone feeds hv
+/// (the backward pass of rdy into hv). CRTP: `Derived` gives forward, backward and their
+/// task-batched forms.
+template <class Derived>
+struct linear_in_parameters {
+    template <class D, class S, class X>
+    void r_forward(const S*, const S* v, const X& x, const S*, S* ry, index n, auto& ws) const {
+        self().template forward<D>(v, x, ry, n, ws);
+    }
+    template <class D, class S, class X>
+    void r_backward(const S* theta, const S*, const X& x, const S*, const S* dy, const S* rdy, S* dx, S*, S* grad,
+                    S* hv, index n, auto& ws) const {
+        self().template backward<D>(theta, x, dy, dx, grad, n, ws);
+        self().template backward<D>(theta, x, rdy, dx, hv, n, ws);
+    }
+    template <class D, class S, class X>
+    void r_forward_batched(const S*, const S* v, index stride, const X& x, const S*, S* ry, index n, index tasks,
+                           auto& ws) const {
+        self().template forward_batched<D>(v, stride, x, ry, n, tasks, ws);
+    }
+    template <class D, class S, class X>
+    void r_backward_batched(const S* theta, const S*, index stride, const X& x, const S*, const S* dy, const S* rdy,
+                            S* dx, S*, S* grad, S* hv, index n, index tasks, auto& ws) const {
+        self().template backward_batched<D>(theta, stride, x, dy, dx, grad, n, tasks, ws);
+        self().template backward_batched<D>(theta, stride, x, rdy, dx, hv, n, tasks, ws);
+    }
+
+private:
+    const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+};
+
+/// The task-batched passes of a layer without parameters that treats every sample (column)
+/// on its own (activations, dense_features): the tasks' n samples each are one matrix of `n
+/// tasks` columns, through the layer's single passes. CRTP: `Derived` gives the four passes.
+template <class Derived>
+struct same_for_every_task {
+    template <class D, class S, class X>
+    void forward_batched(const S* theta, index, const X& x, S* y, index n, index tasks, auto& ws) const {
+        self().template forward<D>(theta, x, y, n * tasks, ws);
+    }
+    template <class D, class S, class X>
+    void backward_batched(const S* theta, index, const X& x, const S* dy, S* dx, S* grad, index n, index tasks,
+                          auto& ws) const {
+        self().template backward<D>(theta, x, dy, dx, grad, n * tasks, ws);
+    }
+    template <class D, class S, class X>
+    void r_forward_batched(const S* theta, const S* v, index, const X& x, const S* rx, S* ry, index n, index tasks,
+                           auto& ws) const {
+        self().template r_forward<D>(theta, v, x, rx, ry, n * tasks, ws);
+    }
+    template <class D, class S, class X>
+    void r_backward_batched(const S* theta, const S* v, index, const X& x, const S* rx, const S* dy, const S* rdy,
+                            S* dx, S* rdx, S* grad, S* hv, index n, index tasks, auto& ws) const {
+        self().template r_backward<D>(theta, v, x, rx, dy, rdy, dx, rdx, grad, hv, n * tasks, ws);
+    }
+
+private:
+    const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+};
+
 template <class L>
 void collect_slices(const L& layer, std::vector<parameter_slice>& out, int depth) {
     if constexpr (requires { layer.collect_slices(out, depth); })
