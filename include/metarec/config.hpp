@@ -33,6 +33,19 @@ struct parameter_range {
     index size = 0;    //!< number of parameters
 };
 
+/// Where a task-batched pass finds each task's parameters. Parameter `o >= shared` of task t
+/// lies at `o + t stride` of the vector (`theta`, and likewise `v`, `grad`, `hv`); the first
+/// `shared` parameters are one copy that every task reads, and their gradients and Hessian
+/// products come summed over the tasks. A meta-batch whose tasks adapt only the trailing
+/// slice `[a, p)` (MeLU's head) keeps the rest once: `{p - a, a}`, `a + (p - a) tasks`
+/// numbers instead of `p tasks`. `{p, 0}` (or just `p`): every task has all of its own.
+struct task_layout {
+    index stride = 0;  //!< distance between two tasks' own parameters
+    index shared = 0;  //!< the parameters `[0, shared)` are shared by the tasks
+    //! a layout with `shared` leading parameters shared (none by default)
+    constexpr task_layout(index apart, index shared_count = 0) noexcept : stride(apart), shared(shared_count) {}
+};
+
 /// Whether a matrix operand is used as stored or transposed (BLAS convention).
 enum class transpose : bool { no = false, yes = true };
 

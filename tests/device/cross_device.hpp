@@ -340,73 +340,100 @@ nn::batch_data<S, device::cpu> slice(const random_batch<S>& b, index first, inde
 /// The task-batched passes of Net on D (4 tasks of 5 samples, each with parameters,
 /// direction and output derivatives of its own, 3 numbers apart) against the ordinary passes
 /// on device::cpu called task by task; the gaps between the tasks' gradients stay untouched.
+/// With `shared_layers` > 0, the tasks share the parameters of the first `shared_layers`
+/// layers with parameters (task_layout::shared): one copy read by every task, whose gradient
+/// and Hessian product are the sums over the tasks.
 template <class C, template <class, class> class Net>
-void check_batched_passes_of(const nn::input_shape& shape) {
+void check_batched_passes_of(const nn::input_shape& shape, std::size_t shared_layers) {
     using D = typename C::device;
     using S = typename C::scalar;
     const index tasks = 4, n = 5;
     Net<S, D> f{shape, 1};
     Net<S, device::cpu> g{shape, 1};
-    const index p = f.parameter_count(), stride = p + 3, rows = f.output_rows();
-    const auto theta = random_values<S>(30, stride * tasks, -0.8, 0.8), v = random_values<S>(31, stride * tasks);
+    const index p = f.parameter_count(), rows = f.output_rows();
+    const index shared = shared_layers == 0 ? 0 : g.slices()[shared_layers].offset, stride = p - shared + 3;
+    const index size = shared + stride * tasks;  // task t's parameter o >= shared at o + t stride
+    const task_layout layout{stride, shared};
+    const auto theta = random_values<S>(30, size, -0.8, 0.8), v = random_values<S>(31, size);
     const auto dpred = random_values<S>(33, rows * n * tasks), rdpred = random_values<S>(34, rows * n * tasks);
     const random_batch<S> x{shape, n * tasks, 32};
     std::vector<nn::host_bags> bags;
     for (std::size_t b = 0; b < x.ids.size(); ++b) bags.push_back({x.offsets[b], x.ids[b]});
     const nn::batch_data<S, D> x_d(n * tasks, x.dense, shape.dense, x.categorical, bags);
-    std::vector<S> sentinel(std::size_t(stride * tasks), S(0.5));  // grad and hv start here: += semantics
+    std::vector<S> sentinel(std::size_t(size), S(0.5));  // grad and hv start here: += semantics
     auto theta_d = upload<D>(theta), v_d = upload<D>(v), dpred_d = upload<D>(dpred), rdpred_d = upload<D>(rdpred),
          grad_d = upload<D>(sentinel), hv_d = upload<D>(sentinel), grad2_d = upload<D>(sentinel);
     typename D::template vector<S> pred_d(rows * n * tasks), rpred_d(rows * n * tasks);
     auto ws_d = f.make_workspace(1);
     const auto all = x_d.view();
-    f.forward_batched(theta_d.data(), stride, all, tasks, ws_d, pred_d.data());
-    f.backward_batched(theta_d.data(), stride, all, tasks, ws_d, dpred_d.data(), grad_d.data());
-    f.r_forward_batched(theta_d.data(), v_d.data(), stride, all, tasks, ws_d, rpred_d.data());
-    f.r_backward_batched(theta_d.data(), v_d.data(), stride, all, tasks, ws_d, dpred_d.data(), rdpred_d.data(),
+    f.forward_batched(theta_d.data(), layout, all, tasks, ws_d, pred_d.data());
+    f.backward_batched(theta_d.data(), layout, all, tasks, ws_d, dpred_d.data(), grad_d.data());
+    f.r_forward_batched(theta_d.data(), v_d.data(), layout, all, tasks, ws_d, rpred_d.data());
+    f.r_backward_batched(theta_d.data(), v_d.data(), layout, all, tasks, ws_d, dpred_d.data(), rdpred_d.data(),
                          hv_d.data(), grad2_d.data());
 
+    // task by task on the CPU, each task's whole parameter vector gathered from the layout,
+    // its gradients added back where the layout keeps them
     std::vector<S> pred(std::size_t(rows * n * tasks)), rpred(pred.size()), grad = sentinel, hv = sentinel, grad2 = sentinel;
     auto ws = g.make_workspace(n);
+    const auto where = [&](index o, index t) { return std::size_t(o < shared ? o : o + t * stride); };
     for (index t = 0; t < tasks; ++t) {
         const auto part = slice(x, t * n, n);
         const auto xt = part.view();
-        const S* th = theta.data() + t * stride;
-        const S* vt = v.data() + t * stride;
+        const auto size_p = static_cast<std::size_t>(p);
+        std::vector<S> th(size_p), vt(size_p), gt(size_p), ht(size_p), g2t(size_p);
+        for (index o = 0; o < p; ++o) th[std::size_t(o)] = theta[where(o, t)], vt[std::size_t(o)] = v[where(o, t)];
         const index out = t * rows * n;
-        g.forward(th, xt, ws, pred.data() + out);
-        g.backward(th, xt, ws, dpred.data() + out, grad.data() + t * stride);
-        g.r_forward(th, vt, xt, ws, rpred.data() + out);
-        g.r_backward(th, vt, xt, ws, dpred.data() + out, rdpred.data() + out, hv.data() + t * stride,
-                     grad2.data() + t * stride);
+        g.forward(th.data(), xt, ws, pred.data() + out);
+        g.backward(th.data(), xt, ws, dpred.data() + out, gt.data());
+        g.r_forward(th.data(), vt.data(), xt, ws, rpred.data() + out);
+        g.r_backward(th.data(), vt.data(), xt, ws, dpred.data() + out, rdpred.data() + out, ht.data(), g2t.data());
+        for (index o = 0; o < p; ++o) {
+            grad[where(o, t)] += gt[std::size_t(o)];
+            hv[where(o, t)] += ht[std::size_t(o)];
+            grad2[where(o, t)] += g2t[std::size_t(o)];
+        }
     }
     CHECK(relative(download<D>(pred_d.data(), rows * n * tasks), pred) < C::tolerance);
     CHECK(relative(download<D>(rpred_d.data(), rows * n * tasks), rpred) < C::tolerance);
-    const auto grad_back = download<D>(grad_d.data(), stride * tasks), hv_back = download<D>(hv_d.data(), stride * tasks);
+    const auto grad_back = download<D>(grad_d.data(), size), hv_back = download<D>(hv_d.data(), size);
     CHECK(relative(grad_back, grad) < C::tolerance);
     CHECK(relative(hv_back, hv) < C::tolerance);
-    CHECK(relative(download<D>(grad2_d.data(), stride * tasks), grad2) < C::tolerance);
+    CHECK(relative(download<D>(grad2_d.data(), size), grad2) < C::tolerance);
     for (index t = 0; t < tasks; ++t)
-        for (index i = p; i < stride; ++i) {
+        for (index i = p; i < shared + stride; ++i) {
             CHECK(grad_back[std::size_t(t * stride + i)] == S(0.5));
             CHECK(hv_back[std::size_t(t * stride + i)] == S(0.5));
         }
 
-    CHECK_THROWS_WITH_AS(f.forward_batched(theta_d.data(), stride, all, 3, ws_d, pred_d.data()),
+    CHECK_THROWS_WITH_AS(f.forward_batched(theta_d.data(), layout, all, 3, ws_d, pred_d.data()),
                          "metarec: a batch of 20 samples does not split into 3 tasks of equal size", std::invalid_argument);
-    CHECK_THROWS_WITH_AS(f.forward_batched(theta_d.data(), p - 1, all, tasks, ws_d, pred_d.data()),
-                         ("metarec: the tasks' parameters are " + std::to_string(p - 1) + " apart, fewer than the model's " +
-                          std::to_string(p) + " parameters").c_str(),
+    CHECK_THROWS_WITH_AS(f.forward_batched(theta_d.data(), {p - shared - 1, shared}, all, tasks, ws_d, pred_d.data()),
+                         ("metarec: the tasks' own parameters are " + std::to_string(p - shared - 1) +
+                          " apart, fewer than the model's " + std::to_string(p - shared) + " (of " + std::to_string(p) +
+                          ") not shared")
+                             .c_str(),
                          std::invalid_argument);
-    CHECK_THROWS_AS(f.forward_batched(theta_d.data(), stride, all, 0, ws_d, pred_d.data()), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(f.forward_batched(theta_d.data(), {stride, shared + 1}, all, tasks, ws_d, pred_d.data()),
+                         ("metarec: the tasks share the first " + std::to_string(shared + 1) +
+                          " parameters, which is not where a layer of the model begins")
+                             .c_str(),
+                         std::invalid_argument);
+    CHECK_THROWS_AS(f.forward_batched(theta_d.data(), layout, all, 0, ws_d, pred_d.data()), std::invalid_argument);
 }
 
 /// check_batched_passes_of the MLP (dense layers and activations) and of the MeLU-like
-/// recommender (embeddings, a bag field, a concat with a dense branch)
+/// recommender (embeddings, a bag field, a concat with a dense branch), every task with all
+/// of its own parameters, and with the first layers shared
 template <class C>
 void check_batched_passes() {
-    SUBCASE("mlp") { check_batched_passes_of<C, mlp>(mlp_shape); }
-    SUBCASE("recommender") { check_batched_passes_of<C, recommender>(recommender_shape); }
+    SUBCASE("mlp") { check_batched_passes_of<C, mlp>(mlp_shape, 0); }
+    SUBCASE("mlp, the first dense layer shared") { check_batched_passes_of<C, mlp>(mlp_shape, 1); }
+    SUBCASE("recommender") { check_batched_passes_of<C, recommender>(recommender_shape, 0); }
+    SUBCASE("recommender, the first embedding shared: the concat cut in two") {
+        check_batched_passes_of<C, recommender>(recommender_shape, 1);
+    }
+    SUBCASE("recommender, the concat shared (MeLU)") { check_batched_passes_of<C, recommender>(recommender_shape, 3); }
 }
 
 template <class C>

@@ -58,6 +58,34 @@ void check_same_training(meta::maml_options options, const std::vector<meta::tas
                          start) > 1e-3);
 }
 
+// A NaN in task 5's query targets: fit() stops naming the task, or (skip_task) leaves it out
+// and makes the step of the 7 others, as the per-task path does on them alone
+template <class Algorithm, class Model = mlp>
+void check_non_finite(std::vector<meta::task<nn::batch<double>, double>> tasks, const nn::input_shape& input = shape) {
+    std::vector<double> poisoned(4, 0.5);
+    poisoned[1] = std::numeric_limits<double>::quiet_NaN();
+    tasks[5].query_target = poisoned.data();
+    const meta::maml_options options{.inner_steps = 2, .meta_batch = 8, .batching = meta::task_batching::batched};
+    Algorithm stopped(Model{input, 5}, options);
+    try {
+        stopped.fit(tasks, {.max_steps = 1});
+        FAIL("fit() did not stop");
+    } catch (const meta::non_finite_error& e) {
+        CHECK(e.task_key() == 5);
+        CHECK(e.quantity() == "loss");
+    }
+    Algorithm skipping(Model{input, 5}, options);
+    const auto result = skipping.fit(tasks, {.max_steps = 1, .on_non_finite = meta::non_finite::skip_task});
+    CHECK(result.skipped_tasks == 1);
+    auto finite = tasks;
+    finite.erase(finite.begin() + 5);
+    Algorithm reference(Model{input, 5}, {.inner_steps = 2, .meta_batch = 7});
+    reference.fit(finite, {.max_steps = 1});
+    CHECK(relative_error(skipping.snapshot(), reference.snapshot()) < 1e-12);
+    const Algorithm untrained(Model{input, 5}, options);
+    CHECK(relative_error(skipping.snapshot(), untrained.snapshot()) > 1e-6);  // a step was made
+}
+
 }  // namespace
 
 TEST_CASE("task-batched meta-steps give the per-task meta-steps: MAML, ANIL, Meta-SGD, orders 1 and 2") {
@@ -139,30 +167,12 @@ TEST_CASE("task-batched meta-steps: tasks of unequal sizes, a learner or loss wi
         CHECK_THROWS_WITH_AS(melu.fit(tasks, {.max_steps = 1}),
                              "metarec: fit: task 1 (key 1) has no support or query targets", std::invalid_argument);
     }
-    SUBCASE("a NaN target: stopped with the task's key, or the task skipped") {
-        task_pool pool(shape, 8, 6, 4, 14);
-        std::vector<double> poisoned(4, 0.5);
-        poisoned[1] = std::numeric_limits<double>::quiet_NaN();
-        auto tasks = pool.tasks;
-        tasks[5].query_target = poisoned.data();
-        const meta::maml_options options{.inner_steps = 2, .meta_batch = 8, .batching = meta::task_batching::batched};
-        meta::maml<mlp, mr::loss::mse> stopped(mlp{shape, 5}, options);
-        try {
-            stopped.fit(tasks, {.max_steps = 1});
-            FAIL("fit() did not stop");
-        } catch (const meta::non_finite_error& e) {
-            CHECK(e.task_key() == 5);
-            CHECK(e.quantity() == "loss");
-        }
-        meta::maml<mlp, mr::loss::mse> skipping(mlp{shape, 5}, options);
-        const auto result = skipping.fit(tasks, {.max_steps = 1, .on_non_finite = meta::non_finite::skip_task});
-        CHECK(result.skipped_tasks == 1);
-        // the step of the 7 finite tasks is the per-task path's
-        auto finite = tasks;
-        finite.erase(finite.begin() + 5);
-        meta::maml<mlp, mr::loss::mse> reference(mlp{shape, 5}, {.inner_steps = 2, .meta_batch = 7});
-        reference.fit(finite, {.max_steps = 1});
-        CHECK(relative_error(skipping.snapshot(), reference.snapshot()) < 1e-12);
+    SUBCASE("a NaN target: stopped with the task's key, or the task skipped (MAML: nothing shared)") {
+        check_non_finite<meta::maml<mlp, mr::loss::mse>>(task_pool(shape, 8, 6, 4, 14).tasks);
+    }
+    SUBCASE("a NaN target under MeLU: the shared embeddings' summed gradient is NaN, the step is redone per task") {
+        check_non_finite<meta::melu_maml<recommender, mr::loss::mse>, recommender>(
+            task_pool(recommender_shape, 8, 6, 4, 17).tasks, recommender_shape);
     }
 }
 

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 
 #include "../concepts/learner.hpp"
@@ -155,10 +157,10 @@ public:
     static constexpr bool task_batched =
         requires(const Learner& f, const scalar_type* p, scalar_type* q, const input_type& x,
                  typename Learner::workspace_type& lws, const Loss& l, const index* c) {
-            f.forward_batched(p, index{}, x, index{}, lws, q);
-            f.backward_batched(p, index{}, x, index{}, lws, p, q);
-            f.r_forward_batched(p, p, index{}, x, index{}, lws, q);
-            f.r_backward_batched(p, p, index{}, x, index{}, lws, p, p, q, q);
+            f.forward_batched(p, task_layout{0}, x, index{}, lws, q);
+            f.backward_batched(p, task_layout{0}, x, index{}, lws, p, q);
+            f.r_forward_batched(p, p, task_layout{0}, x, index{}, lws, q);
+            f.r_backward_batched(p, p, task_layout{0}, x, index{}, lws, p, p, q, q);
             l.template values_batched<device_type>(p, p, index{}, index{}, index{}, c, q);
             l.template gradient_batched<device_type>(p, p, index{}, index{}, index{}, c, q);
             l.template hessian_product_batched<device_type>(p, p, index{}, index{}, index{}, c, p, q);
@@ -167,36 +169,42 @@ public:
     /// @{
     /// @brief The objective of `tasks` tasks at once (the learner's task-batched passes):
     /// task t's samples are `x`'s samples `[t n, (t+1) n)` (n = x.size() / tasks), its
-    /// targets likewise one task after another, its parameters `theta + t p` (p =
-    /// parameter_count(); likewise `v`, `grad`, `hv`: p x tasks, contiguous). `counts`
-    /// (device memory, one per task; null: n each): task t is its first `counts[t]` samples,
-    /// the others pad it to n and count for nothing (meta::stacked_tasks pads tasks of unequal
-    /// sizes). `losses` (device memory, one per task) receives each task's loss. The results
-    /// are those of gradient() and hvp() task by task; every layer runs once for all tasks.
+    /// targets likewise one task after another. The first `shared` parameters are one copy
+    /// for all tasks, the rest is each task's own (task_layout{p - shared, shared}, p =
+    /// parameter_count()): `theta`, `v`, `grad` and `hv` hold `shared + (p - shared) tasks`
+    /// numbers, task t's parameter o >= shared at `o + t (p - shared)`, and `grad`, `hv` get
+    /// the sum over the tasks on the shared ones (0, the default: `p tasks` numbers, task t's
+    /// parameters at `t p`). `counts` (device memory, one per task; null: n each): task t is
+    /// its first `counts[t]` samples, the others pad it to n and count for nothing
+    /// (meta::stacked_tasks pads tasks of unequal sizes). `losses` (device memory, one per
+    /// task) receives each task's loss. The results are those of gradient() and hvp() task by
+    /// task; every layer runs once for all tasks.
     void gradient_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, index tasks,
-                          workspace& ws, scalar_type* grad, scalar_type* losses, const index* counts = nullptr) const
+                          workspace& ws, scalar_type* grad, scalar_type* losses, const index* counts = nullptr,
+                          index shared = 0) const
         requires task_batched
     {
-        const index p = learner_->parameter_count();
-        loss_derivative_batched(theta, x, target, tasks, counts, ws, losses);
-        device_type::fill(p * tasks, scalar_type(0), grad);
-        learner_->backward_batched(theta, p, x, tasks, ws.learner, ws.dpred.data(), grad);
+        const auto layout = layout_of(shared);
+        loss_derivative_batched(theta, x, target, tasks, counts, layout, ws, losses);
+        device_type::fill(batched_size(layout, tasks), scalar_type(0), grad);
+        learner_->backward_batched(theta, layout, x, tasks, ws.learner, ws.dpred.data(), grad);
     }
     //! `hv_t = H_t(theta_t) v_t` (overwritten) and, when not null, `grad_t` for every task t
     void hvp_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, const scalar_type* v,
                      index tasks, workspace& ws, scalar_type* hv, scalar_type* grad, scalar_type* losses,
-                     const index* counts = nullptr) const
+                     const index* counts = nullptr, index shared = 0) const
         requires task_batched
     {
-        const index p = learner_->parameter_count();
-        loss_derivative_batched(theta, x, target, tasks, counts, ws, losses);  // (checks tasks >= 1)
+        const auto layout = layout_of(shared);
+        loss_derivative_batched(theta, x, target, tasks, counts, layout, ws, losses);  // (checks tasks >= 1)
         const index n = x.size() / tasks;
-        learner_->r_forward_batched(theta, v, p, x, tasks, ws.learner, ws.rpred.data());
+        learner_->r_forward_batched(theta, v, layout, x, tasks, ws.learner, ws.rpred.data());
         loss_.template hessian_product_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, counts,
                                                             ws.rpred.data(), ws.rdpred.data());
-        device_type::fill(p * tasks, scalar_type(0), hv);
-        if (grad) device_type::fill(p * tasks, scalar_type(0), grad);
-        learner_->r_backward_batched(theta, v, p, x, tasks, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad);
+        device_type::fill(batched_size(layout, tasks), scalar_type(0), hv);
+        if (grad) device_type::fill(batched_size(layout, tasks), scalar_type(0), grad);
+        learner_->r_backward_batched(theta, v, layout, x, tasks, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv,
+                                     grad);
     }
     /// @}
 
@@ -214,12 +222,24 @@ private:
         ws.capacity = samples;
     }
 
+    // the layout of the batched vectors: the first `shared` parameters once, then each task's own
+    task_layout layout_of(index shared) const {
+        const index p = learner_->parameter_count();
+        if (shared < 0 || shared > p)
+            throw std::invalid_argument("metarec: " + std::to_string(shared) + " shared parameters of " +
+                                        std::to_string(p));
+        return {p - shared, shared};
+    }
+    static index batched_size(task_layout layout, index tasks) noexcept {
+        return layout.shared + layout.stride * tasks;
+    }
+
     // the tasks' predictions, losses and loss derivatives dL_t/dpred_t (ws.pred, ws.dpred)
     void loss_derivative_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, index tasks,
-                                 const index* counts, workspace& ws, scalar_type* losses) const {
+                                 const index* counts, task_layout layout, workspace& ws, scalar_type* losses) const {
         const index n = x.size() / std::max(tasks, index(1));
         reserve(ws, x.size());
-        learner_->forward_batched(theta, learner_->parameter_count(), x, tasks, ws.learner, ws.pred.data());
+        learner_->forward_batched(theta, layout, x, tasks, ws.learner, ws.pred.data());
         loss_.template values_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, counts, losses);
         loss_.template gradient_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, counts, ws.dpred.data());
     }

@@ -870,7 +870,7 @@ private:
         double totals[3] = {0, 0, 0};  // loss, weight, tasks with a NaN/inf
         index first_bad = -1;
         bool bad_loss = false;
-        if (!batched_contributions(mine, task_of, width, totals, first_bad, bad_loss)) {  // one task at a time
+        if (!batched_contributions(mine, task_of, width, totals)) {  // one task at a time
             pool_->run(mine, [&](index m, int t) {
                 auto& ws = workspaces_[std::size_t(t)];
                 auto& out = task_outputs_[std::size_t(t)];
@@ -963,39 +963,37 @@ private:
 
     // The task-batched meta-step (an algorithm with batch_gradient(), when its batched_step()
     // accepts this meta-batch: MAML's task_batching): the `mine` tasks' meta-gradients at once,
-    // one after another in one buffer, then their sum in task order into meta_gradient_ (one
-    // batched column sum when every task is finite), as the per-task path does. Returns false
-    // when the per-task path is to run.
-    bool batched_contributions(index mine, const auto& task_of, index width, double (&totals)[3], index& first_bad,
-                               bool& bad_loss) {
+    // the sum over the tasks on the batch_shared() parameters they keep once, then each task's
+    // own parameters and extras, whose sum over the tasks is one batched column sum. A NaN or
+    // infinity anywhere (a loss, or any part of the result: the shared part cannot tell whose
+    // it is) makes the per-task path compute the meta-step again, which finds, names and, under
+    // skip_task, leaves out the tasks concerned. Returns false when the per-task path is to run.
+    bool batched_contributions(index mine, const auto& task_of, index width, double (&totals)[3]) {
         if constexpr (!requires(Derived& d, std::span<const task_type* const> t, scalar_type* out, double* l) {
                           { d.batched_step(t) } -> std::convertible_to<bool>;
+                          { d.batch_shared() } -> std::convertible_to<index>;
                           d.batch_gradient(t, out, l);
                       }) {
-            (void)mine, (void)task_of, (void)width, (void)totals, (void)first_bad, (void)bad_loss;
+            (void)mine, (void)task_of, (void)width, (void)totals;
             return false;
         } else {
             if (mine == 0) return false;
             batch_tasks_.clear();
             for (index m = 0; m < mine; ++m) batch_tasks_.push_back(&task_of(m));
             if (!derived().batched_step(batch_tasks_)) return false;
-            if (index(batch_output_.size()) < width * mine) batch_output_ = vector_type(width * mine);
+            const index shared = derived().batch_shared(), own = width - shared, size = shared + own * mine;
+            if (index(batch_output_.size()) < size) batch_output_ = vector_type(size);
             scalar_type* out = batch_output_.data();
             derived().batch_gradient(batch_tasks_, out, losses_.data());
-            const bool all_finite = device_type::all_finite(width * mine, out);  // the usual case: one check
-            find_non_finite(mine, [&](index m) { return all_finite || device_type::all_finite(width, out + m * width); },
-                            totals, first_bad, bad_loss);
+            for (index m = 0; m < mine; ++m)
+                if (!std::isfinite(losses_[std::size_t(m)])) return false;
+            if (!device_type::all_finite(size, out)) return false;
             for (const auto& r : meta_touched_) device_type::fill(r.size, scalar_type(0), meta_gradient_.data() + r.offset);
             meta_touched_.assign(1, {0, width});
-            if (totals[2] == 0) {
-                device_type::sum_columns(width, mine, out, meta_gradient_.data());
-            }
-            for (index m = 0; m < mine; ++m) {
-                if (non_finite_[std::size_t(m)]) continue;
-                if (totals[2] > 0) device_type::axpy(width, scalar_type(1), out + m * width, meta_gradient_.data());
-                totals[0] += losses_[std::size_t(m)];
-                totals[1] += 1;
-            }
+            device_type::copy(shared, out, meta_gradient_.data());
+            device_type::sum_columns(own, mine, out + shared, meta_gradient_.data() + shared);
+            for (index m = 0; m < mine; ++m) totals[0] += losses_[std::size_t(m)];
+            totals[1] += double(mine);
             return true;
         }
     }

@@ -208,78 +208,96 @@ private:
                    (options_.batching == task_batching::automatic && !device_type::host_memory);
     }
 
-    // The meta-gradients of `tasks` at once, as task_gradient() computes them one by one: task
-    // t's into `out + t width` (width = parameters + extras), its query loss into losses[t].
+    // The parameters the tasks of a batched meta-step keep once: those below the adapted slice
+    // when it is the trailing one (MeLU's embeddings under its head; ANIL's layers under the
+    // last), which the inner loop leaves at theta. Otherwise (MAML: all adapt) none.
+    index batch_shared() const noexcept {
+        const auto [a, m] = this->adapted_range();
+        return a + m == this->learner().parameter_count() ? a : 0;
+    }
+
+    // The meta-gradients of `tasks` at once, as task_gradient() computes them one by one, into
+    // `out`: the sum over the tasks on the s = batch_shared() shared parameters, then each
+    // task's own w = p - s parameters and its extras (Meta-SGD's rates), task t's at
+    // `s + t (w + extras)`; task t's query loss into losses[t].
     // The tasks' sets are stacked into one support and one query batch (stacked_tasks: device
     // to device, once per meta-step; smaller sets padded, the padding left out of the losses
-    // through the sets' counts); then each inner step, the query
-    // gradient and each HVP of the backward sweep run every layer once for all tasks
-    // (objective's task-batched methods), with the tasks' fast weights p apart.
+    // through the sets' counts). Every vector holds the shared parameters once and each
+    // task's own w (task_layout{w, s}): each inner step, the query gradient and each HVP of
+    // the backward sweep run every layer once for all tasks (objective's task-batched
+    // methods), a shared layer as one pass over all the tasks' samples.
     void batch_gradient(std::span<const task_type* const> tasks, scalar_type* out, double* losses)
         requires batchable
     {
         using D = device_type;
         using S = scalar_type;
         const auto objective = this->objective_();
-        const index T = index(tasks.size()), p = this->learner().parameter_count(), e = extra_count(), width = p + e;
+        const index T = index(tasks.size()), p = this->learner().parameter_count(), e = extra_count();
+        const index s = batch_shared(), w = p - s, size = s + w * T;  // task t's parameter o >= s at o + t w
         const auto [a, m] = this->adapted_range();
         const int steps = this->inner_steps();
         const bool second = options_.order == 2;
         auto& b = batched_;
         const index kept = second ? steps * m * T : 0, kept_gradients = LearnedRates && !second ? steps * m * T : 0;
         b.stacked.stack(tasks, loss_target_rows<Loss>(this->learner().output_rows()));
-        for (auto* v : {&b.fast, &b.gradient}) detail::grow(*v, p * T);
+        for (auto* v : {&b.fast, &b.gradient}) detail::grow(*v, size);
         if (second) {
-            if (detail::grow(b.direction, p * T)) D::fill(p * T, S(0), b.direction.data());  // zero outside the adapted slice
-            detail::grow(b.product, p * T);
-            if (LearnedRates) detail::grow(b.auxiliary, p * T);
+            // zero outside the adapted slices
+            if (detail::grow(b.direction, size)) D::fill(size, S(0), b.direction.data());
+            detail::grow(b.product, size);
+            if (LearnedRates) detail::grow(b.auxiliary, size);
         }
         detail::grow(b.history, kept);
         detail::grow(b.history2, kept_gradients);
         detail::grow(b.losses, T);
         const input_type& support = b.stacked.support();
         const input_type& query = b.stacked.query();
+        const index* support_counts = b.stacked.support_counts();
+        const index* query_counts = b.stacked.query_counts();
         S* fast = b.fast.data();
         S* g = b.gradient.data();
-        if (LearnedRates) D::fill(width * T, S(0), out);  // the rates' gradients accumulate there
+        if (LearnedRates) D::fill(s + (w + e) * T, S(0), out);  // the rates' gradients accumulate there
 
-        D::copy_block(p, T, this->learner().parameters(), 0, fast, p);  // every task starts at theta
+        const S* theta = this->learner().parameters();
+        D::copy(s, theta, fast);
+        D::copy_block(w, T, theta + s, 0, fast + s, w);  // every task starts at theta
         for (int k = 0; k < steps; ++k) {
-            if (second) D::copy_block(m, T, fast + a, p, b.history.data() + k * m * T, m);
+            if (second) D::copy_block(m, T, fast + a, w, b.history.data() + k * m * T, m);
             objective.gradient_batched(fast, support, b.stacked.support_target(), T, b.objective, g, b.losses.data(),
-                                       b.stacked.support_counts());
-            if (LearnedRates && !second) D::copy_block(m, T, g + a, p, b.history2.data() + k * m * T, m);
-            D::for_each_task(m, T, detail::sgd_step_kernel<S>{p, fast + a, g + a, rates(), S(options_.inner_lr)});
+                                       support_counts, s);
+            if (LearnedRates && !second) D::copy_block(m, T, g + a, w, b.history2.data() + k * m * T, m);
+            D::for_each_task(m, T, detail::sgd_step_kernel<S>{w, fast + a, g + a, rates(), S(options_.inner_lr)});
         }
         objective.gradient_batched(fast, query, b.stacked.query_target(), T, b.objective, g, b.losses.data(),
-                                   b.stacked.query_counts());
+                                   query_counts, s);
         if (host_losses_.size() < std::size_t(T)) host_losses_.resize(std::size_t(T));
         D::to_host(T, b.losses.data(), host_losses_.data());
         for (index t = 0; t < T; ++t) losses[t] = double(host_losses_[std::size_t(t)]);
 
         if (second) {  // the backward sweep of every task at once: g_t <- g_t - H_s,t(phi_k,t) P_A (alpha (.) g_t)
             for (int k = steps - 1; k >= 0; --k) {
-                D::copy_block(m, T, b.history.data() + k * m * T, m, fast + a, p);
-                D::for_each_task(m, T, detail::scaled_copy_kernel<S>{p, b.direction.data() + a, g + a, rates(),
-                                                                             S(options_.inner_lr)});
+                D::copy_block(m, T, b.history.data() + k * m * T, m, fast + a, w);
+                D::for_each_task(m, T, detail::scaled_copy_kernel<S>{w, b.direction.data() + a, g + a, rates(),
+                                                                     S(options_.inner_lr)});
                 S* support_gradient = LearnedRates ? b.auxiliary.data() : nullptr;
                 objective.hvp_batched(fast, support, b.stacked.support_target(), b.direction.data(), T, b.objective,
-                                      b.product.data(), support_gradient, b.losses.data(), b.stacked.support_counts());
+                                      b.product.data(), support_gradient, b.losses.data(), support_counts, s);
                 if constexpr (LearnedRates)
-                    D::for_each_task(m, T, detail::subtract_product_kernel<S>{width, p, p, out + p, g + a,
-                                                                                      support_gradient + a});
-                D::axpy(p * T, S(-1), b.product.data(), g);
+                    D::for_each_task(m, T, detail::subtract_product_kernel<S>{w + e, w, w, out + s + w, g + a,
+                                                                              support_gradient + a});
+                D::axpy(size, S(-1), b.product.data(), g);
             }
         } else if constexpr (LearnedRates) {
             for (int k = 0; k < steps; ++k)
-                D::for_each_task(m, T, detail::subtract_product_kernel<S>{width, p, m, out + p, g + a,
-                                                                                  b.history2.data() + k * m * T});
+                D::for_each_task(m, T, detail::subtract_product_kernel<S>{w + e, w, m, out + s + w, g + a,
+                                                                          b.history2.data() + k * m * T});
         }
-        D::copy_block(p, T, g, p, out, width);
+        D::copy(s, g, out);
+        D::copy_block(w, T, g + s, w, out + s, w + e);
     }
 
-    // the buffers of the task-batched meta-step: the tasks' sets stacked, and each task's
-    // vectors p apart
+    // the buffers of the task-batched meta-step: the tasks' sets stacked, and the vectors of
+    // all tasks (the shared parameters once, then each task's own)
     struct batch_workspace {
         typename objective<Learner, Loss>::workspace objective;
         stacked_tasks<scalar_type, device_type> stacked;

@@ -153,49 +153,47 @@ public:
     /// columns of all tasks; present when every branch has them. Make the workspace for `n
     /// tasks` samples.
     template <class D, class S, class X, class W>
-    void forward_batched(const S* theta, index stride, const X& x, S* y, index n, index tasks, W& ws) const
+    void forward_batched(const S* theta, task_layout layout, const X& x, S* y, index n, index tasks, W& ws) const
         requires(detail::task_batched_layer<Branches, S, D> && ...)
     {
         for_each_branch([&]<std::size_t B>(const auto& branch) {
-            if (alone(branch))
-                return branch.template forward_batched<D>(theta, stride, x, y, n, tasks, std::get<B>(ws.branches));
-            branch.template forward_batched<D>(theta, stride, x, ws.y[B].data(), n, tasks, std::get<B>(ws.branches));
+            auto& bws = std::get<B>(ws.branches);
+            if (alone(branch)) return detail::forward_batched<D>(branch, theta, layout, x, y, n, tasks, bws);
+            detail::forward_batched<D>(branch, theta, layout, x, ws.y[B].data(), n, tasks, bws);
             stack<D, B>(branch, ws.y[B].data(), y, n * tasks);
         });
     }
     template <class D, class S, class X, class W>
-    void backward_batched(const S* theta, index stride, const X& x, const S* dy, S* dx, S* grad, index n, index tasks,
-                          W& ws) const {
+    void backward_batched(const S* theta, task_layout layout, const X& x, const S* dy, S* dx, S* grad, index n,
+                          index tasks, W& ws) const {
         const index columns = n * tasks;
         for_each_branch([&]<std::size_t B>(const auto& branch) {
             const S* branch_dy = alone(branch) ? dy : unstack<D, B>(branch, dy, ws.dy[B].data(), columns);
-            branch.template backward_batched<D>(theta, stride, x, branch_dy, dx ? ws.dx[B].data() : nullptr, grad, n,
-                                                tasks, std::get<B>(ws.branches));
+            detail::backward_batched<D>(branch, theta, layout, x, branch_dy, dx ? ws.dx[B].data() : nullptr, grad, n,
+                                        tasks, std::get<B>(ws.branches));
             if (dx) accumulate<D, B>(ws.dx[B].data(), dx, columns);
         });
     }
     template <class D, class S, class X, class W>
-    void r_forward_batched(const S* theta, const S* v, index stride, const X& x, const S* rx, S* ry, index n,
+    void r_forward_batched(const S* theta, const S* v, task_layout layout, const X& x, const S* rx, S* ry, index n,
                            index tasks, W& ws) const {
         for_each_branch([&]<std::size_t B>(const auto& branch) {
-            if (alone(branch))
-                return branch.template r_forward_batched<D>(theta, v, stride, x, rx, ry, n, tasks,
-                                                            std::get<B>(ws.branches));
-            branch.template r_forward_batched<D>(theta, v, stride, x, rx, ws.ry[B].data(), n, tasks,
-                                                 std::get<B>(ws.branches));
+            auto& bws = std::get<B>(ws.branches);
+            if (alone(branch)) return detail::r_forward_batched<D>(branch, theta, v, layout, x, rx, ry, n, tasks, bws);
+            detail::r_forward_batched<D>(branch, theta, v, layout, x, rx, ws.ry[B].data(), n, tasks, bws);
             stack<D, B>(branch, ws.ry[B].data(), ry, n * tasks);
         });
     }
     template <class D, class S, class X, class W>
-    void r_backward_batched(const S* theta, const S* v, index stride, const X& x, const S* rx, const S* dy,
+    void r_backward_batched(const S* theta, const S* v, task_layout layout, const X& x, const S* rx, const S* dy,
                             const S* rdy, S* dx, S* rdx, S* grad, S* hv, index n, index tasks, W& ws) const {
         const index columns = n * tasks;
         for_each_branch([&]<std::size_t B>(const auto& branch) {
             const S* branch_dy = alone(branch) ? dy : unstack<D, B>(branch, dy, ws.dy[B].data(), columns);
             const S* branch_rdy = alone(branch) ? rdy : unstack<D, B>(branch, rdy, ws.rdy[B].data(), columns);
-            branch.template r_backward_batched<D>(theta, v, stride, x, rx, branch_dy, branch_rdy,
-                                                  dx ? ws.dx[B].data() : nullptr, rdx ? ws.rdx[B].data() : nullptr,
-                                                  grad, hv, n, tasks, std::get<B>(ws.branches));
+            detail::r_backward_batched<D>(branch, theta, v, layout, x, rx, branch_dy, branch_rdy,
+                                          dx ? ws.dx[B].data() : nullptr, rdx ? ws.rdx[B].data() : nullptr, grad, hv, n,
+                                          tasks, std::get<B>(ws.branches));
             if (dx) accumulate<D, B>(ws.dx[B].data(), dx, columns);
             if (rdx) accumulate<D, B>(ws.rdx[B].data(), rdx, columns);
         });

@@ -101,39 +101,43 @@ struct dense : layer_base {
     }
 
     /// @{
-    /// @brief The task-batched passes (layer.hpp): task t's W_t, b_t at `theta + t stride`
+    /// @brief The task-batched passes (layer.hpp): task t's W_t, b_t at `theta + t layout.stride`
     /// (likewise v, grad, hv), its samples in columns [t n, (t+1) n) of x, y and their
     /// derivatives. Each product of the passes above becomes one gemm_batched over the
     /// tasks (strides `in n` and `N n` between the tasks' matrices), each bias operation one
     /// batched kernel: a fixed number of launches whatever the number of tasks. (The
     /// constant-row shortcut of the single-task passes is not taken.)
     template <class D, class S, class X>
-    void forward_batched(const S* theta, index stride, const X& x, S* y, index n, index tasks, auto&) const {
+    void forward_batched(const S* theta, task_layout layout, const X& x, S* y, index n, index tasks, auto&) const {
+        const index stride = layout.stride;
         const S* in = detail::matrix_of(x);
         D::gemm_batched(transpose::no, transpose::no, N, n, in_rows_, S(1), weights(theta), N, stride, in, in_rows_,
                         in_rows_ * n, S(0), y, N, N * n, tasks);
         D::add_to_columns_batched(N, n, tasks, bias(theta), stride, y);
     }
     template <class D, class S, class X>
-    void backward_batched(const S* theta, index stride, const X& x, const S* dy, S* dx, S* grad, index n, index tasks,
-                          auto&) const {
+    void backward_batched(const S* theta, task_layout layout, const X& x, const S* dy, S* dx, S* grad, index n,
+                          index tasks, auto&) const {
+        const index stride = layout.stride;
         if (grad) outer_sum_batched<D>(dy, detail::matrix_of(x), grad, stride, n, tasks);
         if (dx)
             D::gemm_batched(transpose::yes, transpose::no, in_rows_, n, N, S(1), weights(theta), N, stride, dy, N, N * n,
                             S(0), dx, in_rows_, in_rows_ * n, tasks);
     }
     template <class D, class S, class X>
-    void r_forward_batched(const S* theta, const S* v, index stride, const X& x, const S* rx, S* ry, index n,
+    void r_forward_batched(const S* theta, const S* v, task_layout layout, const X& x, const S* rx, S* ry, index n,
                            index tasks, auto& ws) const {
-        forward_batched<D>(v, stride, x, ry, n, tasks, ws);
+        const index stride = layout.stride;
+        forward_batched<D>(v, layout, x, ry, n, tasks, ws);
         if (rx)
             D::gemm_batched(transpose::no, transpose::no, N, n, in_rows_, S(1), weights(theta), N, stride, rx, in_rows_,
                             in_rows_ * n, S(1), ry, N, N * n, tasks);
     }
     template <class D, class S, class X>
-    void r_backward_batched(const S* theta, const S* v, index stride, const X& x, const S* rx, const S* dy,
+    void r_backward_batched(const S* theta, const S* v, task_layout layout, const X& x, const S* rx, const S* dy,
                             const S* rdy, S* dx, S* rdx, S* grad, S* hv, index n, index tasks, auto& ws) const {
-        backward_batched<D>(theta, stride, x, dy, dx, grad, n, tasks, ws);
+        const index stride = layout.stride;
+        backward_batched<D>(theta, layout, x, dy, dx, grad, n, tasks, ws);
         outer_sum_batched<D>(rdy, detail::matrix_of(x), hv, stride, n, tasks);
         if (rx)
             D::gemm_batched(transpose::no, transpose::yes, N, in_rows_, n, S(1), dy, N, N * n, rx, in_rows_, in_rows_ * n,

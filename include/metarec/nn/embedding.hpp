@@ -123,18 +123,20 @@ struct embedding_table : layer_base, linear_in_parameters<embedding_table<Dim, F
 
     /// @{
     /// @brief The task-batched passes (layer.hpp): task t looks its samples up in its own
-    /// table, `theta + t stride + offset()`; one gather or scatter kernel for all tasks.
+    /// table, `theta + t layout.stride + offset()`; one gather or scatter kernel for all tasks.
     template <class D, class S, class X>
-    void forward_batched(const S* theta, index stride, const X& x, S* y, index n, index tasks, auto&) const {
+    void forward_batched(const S* theta, task_layout layout, const X& x, S* y, index n, index tasks, auto&) const {
         const auto [offsets, ids] = field(x);
-        D::gather_sum_batched(Dim, n, tasks, offsets, ids, Pooling == pooling::mean, theta + offset_, stride, y, Dim);
+        D::gather_sum_batched(Dim, n, tasks, offsets, ids, Pooling == pooling::mean, theta + offset_, layout.stride, y,
+                              Dim);
     }
     template <class D, class S, class X>
-    void backward_batched(const S*, index stride, const X& x, const S* dy, S*, S* grad, index n, index tasks,
+    void backward_batched(const S*, task_layout layout, const X& x, const S* dy, S*, S* grad, index n, index tasks,
                           auto&) const {
         if (!grad) return;
         const auto [offsets, ids] = field(x);
-        D::scatter_add_batched(Dim, n, tasks, offsets, ids, Pooling == pooling::mean, dy, Dim, grad + offset_, stride);
+        D::scatter_add_batched(Dim, n, tasks, offsets, ids, Pooling == pooling::mean, dy, Dim, grad + offset_,
+                               layout.stride);
     }
     /// @}
 

@@ -119,21 +119,21 @@ struct field_embeddings : layer_base, detail::linear_in_parameters<field_embeddi
 
     /// @{
     /// @brief The task-batched passes (layer.hpp): task t looks its samples up in its own
-    /// tables, `theta + t stride`; per field one gather or scatter kernel for all tasks.
+    /// tables, `theta + t layout.stride`; per field one gather or scatter kernel for all tasks.
     template <class D, class S, class X>
-    void forward_batched(const S* theta, index stride, const X& x, S* y, index n, index tasks, auto&) const {
+    void forward_batched(const S* theta, task_layout layout, const X& x, S* y, index n, index tasks, auto&) const {
         for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index table) {
-            D::gather_sum_batched(Dim, n, tasks, offsets, ids, Pooling == pooling::mean, theta + table, stride,
+            D::gather_sum_batched(Dim, n, tasks, offsets, ids, Pooling == pooling::mean, theta + table, layout.stride,
                                   y + f * Dim, out_rows_);
         });
     }
     template <class D, class S, class X>
-    void backward_batched(const S*, index stride, const X& x, const S* dy, S*, S* grad, index n, index tasks,
+    void backward_batched(const S*, task_layout layout, const X& x, const S* dy, S*, S* grad, index n, index tasks,
                           auto&) const {
         if (!grad) return;
         for_each_field(x, [&](index f, const id_type* offsets, const id_type* ids, index table) {
             D::scatter_add_batched(Dim, n, tasks, offsets, ids, Pooling == pooling::mean, dy + f * Dim, out_rows_,
-                                   grad + table, stride);
+                                   grad + table, layout.stride);
         });
     }
     /// @}

@@ -22,6 +22,9 @@ struct parameter_slice {
     int depth = 0;     //!< 0: a layer of the top-level chain; +1 inside each concat branch
 };
 
+/// Where a task-batched pass finds each task's parameters (config.hpp).
+using metarec::task_layout;
+
 /// Common state of the layers: input rows, output rows and parameter offset, fixed by
 /// `configure` when the enclosing model is built.
 ///
@@ -58,19 +61,22 @@ struct parameter_slice {
 ///    `dx`, `rdx`, `grad` may be null (not wanted); `rx` is null when x is data (R{x} = 0).
 ///    The backward passes may read what the matching forward pass wrote into `ws`;
 ///  - optionally, the task-batched passes: the same four passes for `tasks` tasks at once,
-///    task t with parameters of its own at `theta + t stride` (likewise `v`, `grad`, `hv`)
-///    and n samples of its own, the columns `[t n, (t+1) n)` of `x`, `y` and every other matrix:
+///    task t with parameters of its own at `theta + t layout.stride` (likewise `v`, `grad`,
+///    `hv`; see task_layout) and n samples of its own, the columns `[t n, (t+1) n)` of `x`,
+///    `y` and every other matrix:
 ///
-///      forward_batched   (theta, stride, x, y, n, tasks, ws)
-///      backward_batched  (theta, stride, x, dy, dx, grad, n, tasks, ws)
-///      r_forward_batched (theta, v, stride, x, rx, ry, n, tasks, ws)
-///      r_backward_batched(theta, v, stride, x, rx, dy, rdy, dx, rdx, grad, hv, n, tasks, ws)
+///      forward_batched   (theta, layout, x, y, n, tasks, ws)
+///      backward_batched  (theta, layout, x, dy, dx, grad, n, tasks, ws)
+///      r_forward_batched (theta, v, layout, x, rx, ry, n, tasks, ws)
+///      r_backward_batched(theta, v, layout, x, rx, dy, rdy, dx, rdx, grad, hv, n, tasks, ws)
 ///
 ///    A device runs them as batched operations (Device::gemm_batched, the batched bias
 ///    kernels, Device::gather_sum_batched): the number of launches does not grow with the
 ///    tasks. dense<N>, the activations, the embeddings (embedding, embedding_bag,
 ///    field_embeddings) and dense_features have them, and so has a sequential or a concat of
-///    such layers (task_batched_layer).
+///    such layers (task_batched_layer). A composite calls its parts through
+///    detail::forward_batched and the like, which run a part whose parameters the tasks
+///    share as its single pass over the `n tasks` samples.
 struct layer_base {
     //! rows of the input (features per sample)
     index in_rows() const noexcept { return in_rows_; }
@@ -140,15 +146,15 @@ struct linear_in_parameters {
         self().template backward<D>(theta, x, rdy, dx, hv, n, ws);
     }
     template <class D, class S, class X>
-    void r_forward_batched(const S*, const S* v, index stride, const X& x, const S*, S* ry, index n, index tasks,
-                           auto& ws) const {
-        self().template forward_batched<D>(v, stride, x, ry, n, tasks, ws);
+    void r_forward_batched(const S*, const S* v, task_layout layout, const X& x, const S*, S* ry, index n,
+                           index tasks, auto& ws) const {
+        self().template forward_batched<D>(v, layout, x, ry, n, tasks, ws);
     }
     template <class D, class S, class X>
-    void r_backward_batched(const S* theta, const S*, index stride, const X& x, const S*, const S* dy, const S* rdy,
-                            S* dx, S*, S* grad, S* hv, index n, index tasks, auto& ws) const {
-        self().template backward_batched<D>(theta, stride, x, dy, dx, grad, n, tasks, ws);
-        self().template backward_batched<D>(theta, stride, x, rdy, dx, hv, n, tasks, ws);
+    void r_backward_batched(const S* theta, const S*, task_layout layout, const X& x, const S*, const S* dy,
+                            const S* rdy, S* dx, S*, S* grad, S* hv, index n, index tasks, auto& ws) const {
+        self().template backward_batched<D>(theta, layout, x, dy, dx, grad, n, tasks, ws);
+        self().template backward_batched<D>(theta, layout, x, rdy, dx, hv, n, tasks, ws);
     }
 
 private:
@@ -161,28 +167,63 @@ private:
 template <class Derived>
 struct same_for_every_task {
     template <class D, class S, class X>
-    void forward_batched(const S* theta, index, const X& x, S* y, index n, index tasks, auto& ws) const {
+    void forward_batched(const S* theta, task_layout, const X& x, S* y, index n, index tasks, auto& ws) const {
         self().template forward<D>(theta, x, y, n * tasks, ws);
     }
     template <class D, class S, class X>
-    void backward_batched(const S* theta, index, const X& x, const S* dy, S* dx, S* grad, index n, index tasks,
+    void backward_batched(const S* theta, task_layout, const X& x, const S* dy, S* dx, S* grad, index n, index tasks,
                           auto& ws) const {
         self().template backward<D>(theta, x, dy, dx, grad, n * tasks, ws);
     }
     template <class D, class S, class X>
-    void r_forward_batched(const S* theta, const S* v, index, const X& x, const S* rx, S* ry, index n, index tasks,
-                           auto& ws) const {
+    void r_forward_batched(const S* theta, const S* v, task_layout, const X& x, const S* rx, S* ry, index n,
+                           index tasks, auto& ws) const {
         self().template r_forward<D>(theta, v, x, rx, ry, n * tasks, ws);
     }
     template <class D, class S, class X>
-    void r_backward_batched(const S* theta, const S* v, index, const X& x, const S* rx, const S* dy, const S* rdy,
-                            S* dx, S* rdx, S* grad, S* hv, index n, index tasks, auto& ws) const {
+    void r_backward_batched(const S* theta, const S* v, task_layout, const X& x, const S* rx, const S* dy,
+                            const S* rdy, S* dx, S* rdx, S* grad, S* hv, index n, index tasks, auto& ws) const {
         self().template r_backward<D>(theta, v, x, rx, dy, rdy, dx, rdx, grad, hv, n * tasks, ws);
     }
 
 private:
     const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 };
+
+/// @{
+/// @brief How a composite runs its part `l` task-batched: as `l`'s task-batched pass, or, when
+/// the tasks share all of `l`'s parameters (layout.shared), as its single pass over the `n
+/// tasks` samples. One set of parameters seen by every sample is a single pass, and the sum
+/// over the tasks of their gradients is the gradient over all the samples.
+template <class L>
+bool shared_by_tasks(const L& l, task_layout layout) noexcept {
+    return l.offset() + l.parameter_count() <= layout.shared;
+}
+template <class D, class L, class S, class X, class W>
+void forward_batched(const L& l, const S* theta, task_layout layout, const X& x, S* y, index n, index tasks, W& ws) {
+    if (shared_by_tasks(l, layout)) return l.template forward<D>(theta, x, y, n * tasks, ws);
+    l.template forward_batched<D>(theta, layout, x, y, n, tasks, ws);
+}
+template <class D, class L, class S, class X, class W>
+void backward_batched(const L& l, const S* theta, task_layout layout, const X& x, const S* dy, S* dx, S* grad, index n,
+                      index tasks, W& ws) {
+    if (shared_by_tasks(l, layout)) return l.template backward<D>(theta, x, dy, dx, grad, n * tasks, ws);
+    l.template backward_batched<D>(theta, layout, x, dy, dx, grad, n, tasks, ws);
+}
+template <class D, class L, class S, class X, class W>
+void r_forward_batched(const L& l, const S* theta, const S* v, task_layout layout, const X& x, const S* rx, S* ry,
+                       index n, index tasks, W& ws) {
+    if (shared_by_tasks(l, layout)) return l.template r_forward<D>(theta, v, x, rx, ry, n * tasks, ws);
+    l.template r_forward_batched<D>(theta, v, layout, x, rx, ry, n, tasks, ws);
+}
+template <class D, class L, class S, class X, class W>
+void r_backward_batched(const L& l, const S* theta, const S* v, task_layout layout, const X& x, const S* rx,
+                        const S* dy, const S* rdy, S* dx, S* rdx, S* grad, S* hv, index n, index tasks, W& ws) {
+    if (shared_by_tasks(l, layout))
+        return l.template r_backward<D>(theta, v, x, rx, dy, rdy, dx, rdx, grad, hv, n * tasks, ws);
+    l.template r_backward_batched<D>(theta, v, layout, x, rx, dy, rdy, dx, rdx, grad, hv, n, tasks, ws);
+}
+/// @}
 
 template <class L>
 void collect_slices(const L& layer, std::vector<parameter_slice>& out, int depth) {

@@ -212,55 +212,58 @@ public:
     /// @{
     /// @brief The passes for `tasks` tasks at once, each with parameters of its own (a meta-
     /// batch's fast weights): task t's samples are the samples `[t n, (t+1) n)` of `x`, n =
-    /// `x.size() / tasks`, and its parameters start at `theta + t stride` (likewise `v`,
-    /// `grad`, `hv`), `stride >= parameter_count()`; `pred` and its derivatives hold the tasks'
-    /// columns one task after another. The results are those of the passes above called task
-    /// by task, but every layer runs once for all tasks, as batched device operations
-    /// (Device::gemm_batched and the batched bias kernels): on a GPU a fixed number of launches
-    /// whatever the number of tasks. For networks whose layers all have task-batched passes
-    /// (dense layers and activations, nn::detail::task_batched_layer); std::invalid_argument
-    /// when the batch does not split into `tasks` tasks or the stride is too short.
-    void forward_batched(const Scalar* theta, index stride, const input_type& x, index tasks, workspace_type& ws,
+    /// `x.size() / tasks`, and its parameter o at `theta + o + t layout.stride` (likewise `v`,
+    /// `grad`, `hv`), except the first `layout.shared`, one copy for all tasks whose `grad`
+    /// and `hv` come summed over the tasks (task_layout: a stride alone gives every task all
+    /// of its own); `pred` and its derivatives hold the tasks' columns one task after another.
+    /// The results are those of the passes above called task by task, but every layer runs
+    /// once for all tasks, as batched device operations (Device::gemm_batched and the batched
+    /// bias kernels): on a GPU a fixed number of launches whatever the number of tasks. For
+    /// networks whose layers all have task-batched passes (dense layers, activations,
+    /// embeddings, dense_features, concat: nn::detail::task_batched_layer);
+    /// std::invalid_argument when the batch does not split into `tasks` tasks, the stride is
+    /// too short, or `layout.shared` cuts a layer's parameters in two.
+    void forward_batched(const Scalar* theta, task_layout layout, const input_type& x, index tasks, workspace_type& ws,
                          Scalar* pred) const
         requires detail::task_batched_layer<Spec, Scalar, Device>
     {
-        const index n = split(x, stride, tasks);
+        const index n = split(x, layout, tasks);
         validate(x);
         if (x.size() > ws.capacity) ws = make_workspace(x.size());
-        spec_.template forward_batched<Device>(theta, stride, x, pred, n, tasks, ws.layers);
+        spec_.template forward_batched<Device>(theta, layout, x, pred, n, tasks, ws.layers);
     }
     //! `grad_t += J_t^T dpred_t` for every task t, after forward_batched() with the same workspace
-    void backward_batched(const Scalar* theta, index stride, const input_type& x, index tasks, workspace_type& ws,
-                          const Scalar* dpred, Scalar* grad) const
+    void backward_batched(const Scalar* theta, task_layout layout, const input_type& x, index tasks,
+                          workspace_type& ws, const Scalar* dpred, Scalar* grad) const
         requires detail::task_batched_layer<Spec, Scalar, Device>
     {
-        const index n = split(x, stride, tasks);
+        const index n = split(x, layout, tasks);
         require_forward(x, ws);
-        spec_.template backward_batched<Device>(theta, stride, x, dpred, static_cast<Scalar*>(nullptr), grad, n, tasks,
+        spec_.template backward_batched<Device>(theta, layout, x, dpred, static_cast<Scalar*>(nullptr), grad, n, tasks,
                                                 ws.layers);
     }
     //! `rpred_t = J_t v_t` for every task t, after forward_batched()
-    void r_forward_batched(const Scalar* theta, const Scalar* v, index stride, const input_type& x, index tasks,
+    void r_forward_batched(const Scalar* theta, const Scalar* v, task_layout layout, const input_type& x, index tasks,
                            workspace_type& ws, Scalar* rpred) const
         requires detail::task_batched_layer<Spec, Scalar, Device>
     {
-        const index n = split(x, stride, tasks);
+        const index n = split(x, layout, tasks);
         require_forward(x, ws);
-        spec_.template r_forward_batched<Device>(theta, v, stride, x, static_cast<const Scalar*>(nullptr), rpred, n,
+        spec_.template r_forward_batched<Device>(theta, v, layout, x, static_cast<const Scalar*>(nullptr), rpred, n,
                                                  tasks, ws.layers);
     }
     //! `hv_t += R_{v_t}{J_t^T dpred_t}` (and `grad_t += J_t^T dpred_t` when `grad` is not null)
     //! for every task t, after forward_batched() and r_forward_batched()
-    void r_backward_batched(const Scalar* theta, const Scalar* v, index stride, const input_type& x, index tasks,
+    void r_backward_batched(const Scalar* theta, const Scalar* v, task_layout layout, const input_type& x, index tasks,
                             workspace_type& ws, const Scalar* dpred, const Scalar* rdpred, Scalar* hv,
                             Scalar* grad = nullptr) const
         requires detail::task_batched_layer<Spec, Scalar, Device>
     {
-        const index n = split(x, stride, tasks);
+        const index n = split(x, layout, tasks);
         require_forward(x, ws);
-        spec_.template r_backward_batched<Device>(theta, v, stride, x, static_cast<const Scalar*>(nullptr), dpred, rdpred,
-                                                  static_cast<Scalar*>(nullptr), static_cast<Scalar*>(nullptr), grad, hv,
-                                                  n, tasks, ws.layers);
+        spec_.template r_backward_batched<Device>(theta, v, layout, x, static_cast<const Scalar*>(nullptr), dpred,
+                                                  rdpred, static_cast<Scalar*>(nullptr), static_cast<Scalar*>(nullptr),
+                                                  grad, hv, n, tasks, ws.layers);
     }
     /// @}
 
@@ -270,15 +273,25 @@ private:
             throw std::invalid_argument("metarec: input_shape: " + std::to_string(groups.size()) + " groups for " +
                                         std::to_string(count) + " " + what);
     }
-    // the samples per task of a task-batched pass, after checking the split and the stride
-    index split(const input_type& x, index stride, index tasks) const {
+    // the samples per task of a task-batched pass, after checking the split and the layout
+    index split(const input_type& x, task_layout layout, index tasks) const {
         if (tasks < 1) throw std::invalid_argument("metarec: a batched pass needs at least one task");
         if (x.size() % tasks != 0)
             throw std::invalid_argument("metarec: a batch of " + std::to_string(x.size()) +
                                         " samples does not split into " + std::to_string(tasks) + " tasks of equal size");
-        if (stride < count_)
-            throw std::invalid_argument("metarec: the tasks' parameters are " + std::to_string(stride) +
-                                        " apart, fewer than the model's " + std::to_string(count_) + " parameters");
+        const auto on_boundary = [&] {
+            if (layout.shared == 0 || layout.shared == count_) return true;
+            for (const auto& s : slices_)
+                if (s.offset == layout.shared) return true;
+            return false;
+        };
+        if (layout.shared < 0 || layout.shared > count_ || !on_boundary())
+            throw std::invalid_argument("metarec: the tasks share the first " + std::to_string(layout.shared) +
+                                        " parameters, which is not where a layer of the model begins");
+        if (layout.stride < count_ - layout.shared)
+            throw std::invalid_argument("metarec: the tasks' own parameters are " + std::to_string(layout.stride) +
+                                        " apart, fewer than the model's " + std::to_string(count_ - layout.shared) +
+                                        " (of " + std::to_string(count_) + ") not shared");
         return x.size() / tasks;
     }
     static void require_forward(const input_type& x, const workspace_type& ws) {

@@ -145,38 +145,38 @@ public:
     /// every layer has them. The intermediate buffers hold the `n tasks` columns of all tasks:
     /// make the workspace for that many samples.
     template <class D, class S, class X, class W>
-    void forward_batched(const S* theta, index stride, const X& x, S* y, index n, index tasks, W& ws) const
+    void forward_batched(const S* theta, task_layout layout, const X& x, S* y, index n, index tasks, W& ws) const
         requires(detail::task_batched_layer<Layers, S, D> && ...)
     {
         for_each_index([&]<std::size_t I>() {
-            std::get<I>(layers_).template forward_batched<D>(theta, stride, input<I>(x, ws.y), output<I>(y, ws.y), n,
-                                                             tasks, std::get<I>(ws.layers));
+            detail::forward_batched<D>(std::get<I>(layers_), theta, layout, input<I>(x, ws.y), output<I>(y, ws.y), n,
+                                       tasks, std::get<I>(ws.layers));
         });
     }
     template <class D, class S, class X, class W>
-    void backward_batched(const S* theta, index stride, const X& x, const S* dy, S* dx, S* grad, index n, index tasks,
-                          W& ws) const {
+    void backward_batched(const S* theta, task_layout layout, const X& x, const S* dy, S* dx, S* grad, index n,
+                          index tasks, W& ws) const {
         for_each_index_reversed([&]<std::size_t I>() {
-            std::get<I>(layers_).template backward_batched<D>(theta, stride, input<I>(x, ws.y), output<I>(dy, ws.dy),
-                                                              input_gradient<I>(dx, ws.dy), grad, n, tasks,
-                                                              std::get<I>(ws.layers));
+            detail::backward_batched<D>(std::get<I>(layers_), theta, layout, input<I>(x, ws.y), output<I>(dy, ws.dy),
+                                        input_gradient<I>(dx, ws.dy), grad, n, tasks, std::get<I>(ws.layers));
         });
     }
     template <class D, class S, class X, class W>
-    void r_forward_batched(const S* theta, const S* v, index stride, const X& x, const S* rx, S* ry, index n,
+    void r_forward_batched(const S* theta, const S* v, task_layout layout, const X& x, const S* rx, S* ry, index n,
                            index tasks, W& ws) const {
         for_each_index([&]<std::size_t I>() {
-            std::get<I>(layers_).template r_forward_batched<D>(theta, v, stride, input<I>(x, ws.y), input<I>(rx, ws.ry),
-                                                               output<I>(ry, ws.ry), n, tasks, std::get<I>(ws.layers));
+            detail::r_forward_batched<D>(std::get<I>(layers_), theta, v, layout, input<I>(x, ws.y), input<I>(rx, ws.ry),
+                                         output<I>(ry, ws.ry), n, tasks, std::get<I>(ws.layers));
         });
     }
     template <class D, class S, class X, class W>
-    void r_backward_batched(const S* theta, const S* v, index stride, const X& x, const S* rx, const S* dy,
+    void r_backward_batched(const S* theta, const S* v, task_layout layout, const X& x, const S* rx, const S* dy,
                             const S* rdy, S* dx, S* rdx, S* grad, S* hv, index n, index tasks, W& ws) const {
         for_each_index_reversed([&]<std::size_t I>() {
-            std::get<I>(layers_).template r_backward_batched<D>(
-                theta, v, stride, input<I>(x, ws.y), input<I>(rx, ws.ry), output<I>(dy, ws.dy), output<I>(rdy, ws.rdy),
-                input_gradient<I>(dx, ws.dy), input_gradient<I>(rdx, ws.rdy), grad, hv, n, tasks, std::get<I>(ws.layers));
+            detail::r_backward_batched<D>(std::get<I>(layers_), theta, v, layout, input<I>(x, ws.y),
+                                          input<I>(rx, ws.ry), output<I>(dy, ws.dy), output<I>(rdy, ws.rdy),
+                                          input_gradient<I>(dx, ws.dy), input_gradient<I>(rdx, ws.rdy), grad, hv, n,
+                                          tasks, std::get<I>(ws.layers));
         });
     }
     /// @}
