@@ -52,6 +52,40 @@ void register_device_meta_step(const char* name, std::vector<std::int64_t> threa
         ->Unit(benchmark::kMillisecond);
 }
 
+/// name/steps:K/batch:B/batched:M on `Device`: Reptile meta-training of the same MeLU model,
+/// the head adapting by K steps of inner SGD (rate 5e-3), over the same pool: per task
+/// (batched 0) or task-batched (batched 1: every task's inner loop at once, the embeddings
+/// kept once). Counter tasks_per_second.
+template <class Device>
+void device_reptile_step(benchmark::State& state) {
+    namespace w = melu_workload;
+    using model = recsys::melu<recsys::melu_head, float, Device>;
+    using algorithm = meta::reptile<model, loss::mse, optim::sgd, optim::sgd, meta::adapt_dense_head>;
+    const int steps = int(state.range(0));
+    const index batch = state.range(1), pool = std::max(w::pool_size, batch);
+    const w::task_set<Device> data{pool};
+    algorithm reptile{model{w::shape(), 1},
+                      {.inner = {.lr = 5e-3},
+                       .inner_steps = steps,
+                       .meta_batch = batch,
+                       .batching = state.range(2) ? meta::task_batching::batched : meta::task_batching::per_task},
+                      optim::sgd{.lr = 0.1}};
+    reptile.fit(data.tasks, {.max_steps = 1});  // warm-up: workspaces
+    for (auto _ : state) reptile.fit(data.tasks, {.epochs = 1});
+    state.counters["tasks_per_second"] =
+        benchmark::Counter(double(state.iterations()) * double(pool), benchmark::Counter::kIsRate);
+}
+
+//! registers device_reptile_step<Device> as `name` over K 1 and 5, meta-batches 32, 256 and 1024, per task and batched
+template <class Device>
+void register_device_reptile_step(const char* name) {
+    benchmark::RegisterBenchmark(name, device_reptile_step<Device>)
+        ->ArgNames({"steps", "batch", "batched"})
+        ->ArgsProduct({{1, 5}, {32, 256, 1024}, {0, 1}})
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+}
+
 /// head_passes/batched:M/batch:B on `Device`: the gradient passes (forward and backward) of
 /// MeLU's head (256 inputs, 64, 64, 1) for B tasks of 10 samples, each task with parameters of
 /// its own (a meta-batch's fast weights): batched 0 calls the single-task passes task by task

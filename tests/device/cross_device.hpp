@@ -506,6 +506,8 @@ template <class L>
 using reptile_mse = meta::reptile<L, loss::mse>;
 template <class L>
 using fine_tune_mse = meta::fine_tune<L, loss::mse>;
+template <class L>
+using reptile_head_adam = meta::reptile<L, loss::mse, optim::sgd, optim::adam, meta::adapt_dense_head>;
 
 template <class C>
 void check_all_algorithms() {
@@ -548,6 +550,14 @@ void check_all_algorithms() {
     SUBCASE("Reptile, K = 3") {
         check_algorithm<C, reptile_mse, recommender>(recommender_shape,
                                                      meta::reptile_options<optim::sgd>{.inner = {.lr = 0.1}, .inner_steps = 3, .meta_batch = 2});
+    }
+    SUBCASE("Reptile, the head adapts with inner Adam, task-batched on the device (tasks of two sizes), per task on "
+            "the CPU") {
+        const meta::reptile_options<optim::adam> batched{
+            .inner = {.lr = 0.05}, .inner_steps = 2, .meta_batch = 3, .batching = meta::task_batching::batched};
+        auto per_task = batched;
+        per_task.batching = meta::task_batching::per_task;
+        check_algorithm<C, reptile_head_adam, recommender>(recommender_shape, batched, per_task, true);
     }
     SUBCASE("fine-tuning") {
         check_algorithm<C, fine_tune_mse, mlp>(mlp_shape, meta::fine_tune_options<optim::sgd>{.meta_batch = 2});

@@ -1,4 +1,4 @@
-// metarec tests: the task-batched meta-step of MAML and Meta-SGD (task_batching::batched)
+// metarec tests: the task-batched meta-step of MAML, Meta-SGD and Reptile (task_batching::batched)
 // gives the meta-steps of the per-task path, and refuses what it cannot batch.
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
@@ -33,8 +33,8 @@ const nn::input_shape recommender_shape{.dense = 2, .categorical = {5, 7}, .mult
 
 // fit() for 2 epochs with each batching, from the same initialization: the same meta-parameters
 // (to rounding: the batched path sums in another order), the same losses step by step
-template <class Algorithm, class Model = mlp>
-void check_same_training(meta::maml_options options, const std::vector<meta::task<nn::batch<double>, double>>& tasks,
+template <class Algorithm, class Model = mlp, class Options = meta::maml_options>
+void check_same_training(Options options, const std::vector<meta::task<nn::batch<double>, double>>& tasks,
                          const nn::input_shape& input = shape) {
     std::vector<double> losses[2];
     std::vector<double> parameters[2];
@@ -125,6 +125,53 @@ TEST_CASE("task-batched meta-steps of a MeLU-like model (embeddings, a bag field
         check_same_training<meta::basic_maml<recommender, mr::loss::mse, mr::optim::adam, meta::adapt_dense_head, true>,
                             recommender>({.inner_lr = 0.2, .inner_steps = 3, .order = 1, .meta_batch = 4},
                                          pool.tasks, recommender_shape);
+    }
+}
+
+template <class Model, class Inner, class Adaptation = meta::adapt_all>
+using reptile_adam = meta::reptile<Model, mr::loss::mse, mr::optim::adam, Inner, Adaptation>;
+
+TEST_CASE("task-batched Reptile gives the per-task Reptile: inner SGD, momentum and Adam, shared layers, mixed sizes") {
+    const task_pool pool(shape, 16, 6, 4, 21);
+    SUBCASE("everything adapts, inner SGD, K = 3") {
+        check_same_training<reptile_adam<mlp, mr::optim::sgd>>(
+            meta::reptile_options<mr::optim::sgd>{.inner = {.lr = 0.2}, .inner_steps = 3, .meta_batch = 4}, pool.tasks);
+    }
+    SUBCASE("the last layer adapts (the rest shared), inner Nesterov momentum with weight decay, K = 4") {
+        using inner = mr::optim::momentum;
+        check_same_training<reptile_adam<mlp, inner, meta::adapt_last>>(
+            meta::reptile_options<inner>{.inner = {.lr = 0.1, .mu = 0.9, .nesterov = true, .weight_decay = 0.01},
+                                         .inner_steps = 4,
+                                         .meta_batch = 4},
+            pool.tasks);
+    }
+    SUBCASE("MeLU-like, the head adapts, inner Adam (a state per task), tasks of two sizes") {
+        const task_pool small(recommender_shape, 6, 2, 6, 22), large(recommender_shape, 6, 7, 3, 23);
+        auto tasks = small.tasks;
+        tasks.insert(tasks.end(), large.tasks.begin(), large.tasks.end());
+        check_same_training<reptile_adam<recommender, mr::optim::adam, meta::adapt_dense_head>, recommender>(
+            meta::reptile_options<mr::optim::adam>{.inner = {.lr = 0.05}, .inner_steps = 3, .meta_batch = 4}, tasks,
+            recommender_shape);
+    }
+    SUBCASE("what cannot be batched: a clipping inner optimizer, a learner without batched passes") {
+        using sgd_options = meta::reptile_options<mr::optim::sgd>;
+        CHECK(mr::optim::elementwise(mr::optim::adam{}));
+        CHECK_FALSE(mr::optim::elementwise(mr::optim::adam{.clip_norm = 1}));
+        const std::string message =
+            "metarec: reptile: task_batching::batched needs a learner and a loss with task-batched passes (an "
+            "nn::model of dense layers, activations, embeddings; mse or bce_with_logits), an adapted slice that ends "
+            "the parameters, and an inner optimizer that steps element-wise (optim::elementwise: no clip_norm)";
+        CHECK_THROWS_WITH_AS((meta::reptile<mlp, mr::loss::mse>(
+                                 mlp{shape, 5}, sgd_options{.inner = {.lr = 0.1, .clip_norm = 1},
+                                                            .batching = meta::task_batching::batched})),
+                             message.c_str(), std::invalid_argument);
+        using two_tower = nn::model<nn::sequential<nn::concat<nn::embedding<3, 0>, nn::embedding<3, 1>>, nn::dot<3>>, double>;
+        CHECK_THROWS_WITH_AS((meta::reptile<two_tower, mr::loss::mse>(two_tower{{.categorical = {4, 5}}, 1},
+                                                                      sgd_options{.batching = meta::task_batching::batched})),
+                             message.c_str(), std::invalid_argument);
+        // a clipping inner optimizer under `automatic` runs per task (and on the CPU, automatic is per task anyway)
+        meta::reptile<mlp, mr::loss::mse> clipped(mlp{shape, 5}, sgd_options{.inner = {.lr = 0.1, .clip_norm = 1}, .meta_batch = 4});
+        CHECK(clipped.fit(pool.tasks, {.max_steps = 2}).steps == 2);
     }
 }
 

@@ -185,9 +185,19 @@ public:
         requires task_batched
     {
         const auto layout = layout_of(shared);
-        loss_derivative_batched(theta, x, target, tasks, counts, layout, ws, losses);
+        loss_derivative_batched(theta, x, target, tasks, counts, shared, ws, losses);
         device_type::fill(batched_size(layout, tasks), scalar_type(0), grad);
         learner_->backward_batched(theta, layout, x, tasks, ws.learner, ws.dpred.data(), grad);
+    }
+    //! each task's loss into `losses` (the forward pass only)
+    void value_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, index tasks,
+                       workspace& ws, scalar_type* losses, const index* counts = nullptr, index shared = 0) const
+        requires task_batched
+    {
+        const index n = x.size() / std::max(tasks, index(1));
+        reserve(ws, x.size());
+        learner_->forward_batched(theta, layout_of(shared), x, tasks, ws.learner, ws.pred.data());
+        loss_.template values_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, counts, losses);
     }
     //! `hv_t = H_t(theta_t) v_t` (overwritten) and, when not null, `grad_t` for every task t
     void hvp_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, const scalar_type* v,
@@ -196,7 +206,7 @@ public:
         requires task_batched
     {
         const auto layout = layout_of(shared);
-        loss_derivative_batched(theta, x, target, tasks, counts, layout, ws, losses);  // (checks tasks >= 1)
+        loss_derivative_batched(theta, x, target, tasks, counts, shared, ws, losses);  // (checks tasks >= 1)
         const index n = x.size() / tasks;
         learner_->r_forward_batched(theta, v, layout, x, tasks, ws.learner, ws.rpred.data());
         loss_.template hessian_product_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, counts,
@@ -236,11 +246,9 @@ private:
 
     // the tasks' predictions, losses and loss derivatives dL_t/dpred_t (ws.pred, ws.dpred)
     void loss_derivative_batched(const scalar_type* theta, const input_type& x, const scalar_type* target, index tasks,
-                                 const index* counts, task_layout layout, workspace& ws, scalar_type* losses) const {
+                                 const index* counts, index shared, workspace& ws, scalar_type* losses) const {
+        value_batched(theta, x, target, tasks, ws, losses, counts, shared);
         const index n = x.size() / std::max(tasks, index(1));
-        reserve(ws, x.size());
-        learner_->forward_batched(theta, layout, x, tasks, ws.learner, ws.pred.data());
-        loss_.template values_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, counts, losses);
         loss_.template gradient_batched<device_type>(ws.pred.data(), target, rows(), n, tasks, counts, ws.dpred.data());
     }
 

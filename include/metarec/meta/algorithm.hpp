@@ -35,12 +35,23 @@
 #include "../io/archive.hpp"
 #include "../io/configuration.hpp"
 #include "../loss/objective.hpp"
+#include "../nn/batch.hpp"
 #include "../optim/state.hpp"
 #include "adaptation.hpp"
 #include "sampler.hpp"
 #include "task.hpp"
 
 namespace metarec::meta {
+
+/// Whether fit() runs the tasks of a meta-batch task-batched (MAML and its variants,
+/// Reptile): all of them through the learner's task-batched passes at once (every layer once
+/// per meta-batch, as batched device operations), rather than one task after another. Tasks of different sizes are padded to
+/// the largest (meta::stacked_tasks): the padding costs computation, it changes no result.
+enum class task_batching {
+    automatic,  //!< batched where it pays and applies: on a device whose memory the host cannot read (a GPU), with a learner and loss that have task-batched passes
+    per_task,   //!< never: one task after another (on the algorithm's threads)
+    batched     //!< always (std::invalid_argument when it does not apply: see the algorithm)
+};
 
 /// What fit() does when a task's loss or meta-gradient is NaN or infinite.
 enum class non_finite {
@@ -640,6 +651,18 @@ protected:
 
     //! the objective (learner + loss) the algorithms differentiate
     objective<Learner, Loss> objective_() const { return objective<Learner, Loss>(learner_, loss_); }
+
+    /// Whether a task-batched meta-step can exist: a learner with task-batched passes reading
+    /// nn::batch inputs (meta::stacked_tasks stacks those) and a loss with task-batched members.
+    static constexpr bool task_batchable =
+        objective<Learner, Loss>::task_batched && std::is_same_v<input_type, nn::batch<scalar_type>>;
+
+    /// The parameters the tasks of a task-batched meta-step keep once (task_layout::shared):
+    /// those below the adapted slice when it is the trailing one (MeLU's embeddings under its
+    /// head, ANIL's layers under the last), which no inner step moves; otherwise none.
+    index batch_shared() const noexcept {
+        return range_.offset + range_.size == learner_.parameter_count() ? range_.offset : 0;
+    }
     //! inner steps at adaptation time
     int steps_of(adapt_options options) const { return options.steps >= 0 ? options.steps : inner_steps_; }
     //! inner steps at training time
@@ -971,7 +994,6 @@ private:
     bool batched_contributions(index mine, const auto& task_of, index width, double (&totals)[3]) {
         if constexpr (!requires(Derived& d, std::span<const task_type* const> t, scalar_type* out, double* l) {
                           { d.batched_step(t) } -> std::convertible_to<bool>;
-                          { d.batch_shared() } -> std::convertible_to<index>;
                           d.batch_gradient(t, out, l);
                       }) {
             (void)mine, (void)task_of, (void)width, (void)totals;

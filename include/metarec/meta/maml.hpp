@@ -15,16 +15,6 @@
 
 namespace metarec::meta {
 
-/// Whether fit() runs the tasks of a meta-batch task-batched: all of them through the
-/// learner's task-batched passes at once (every layer once per meta-batch, as batched device
-/// operations), rather than one task after another. Tasks of different sizes are padded to
-/// the largest (meta::stacked_tasks): the padding costs computation, it changes no result.
-enum class task_batching {
-    automatic,  //!< batched where it pays and applies: on a device whose memory the host cannot read (a GPU), with a learner and loss that have task-batched passes
-    per_task,   //!< never: one task after another (on the algorithm's threads)
-    batched     //!< always (std::invalid_argument when the learner or loss has no task-batched passes)
-};
-
 /// Options of maml, meta_sgd, anil and melu_maml.
 struct maml_options {
     double inner_lr = 0.01;    //!< alpha: inner SGD step (Meta-SGD: the initial per-parameter rate)
@@ -106,10 +96,7 @@ public:
     const scalar_type* inner_rates() const noexcept { return LearnedRates ? rates_.data() : nullptr; }
 
 private:
-    // whether batch_gradient() exists: a learner with task-batched passes reading nn::batch
-    // inputs (stacked_tasks stacks those), a loss with task-batched members
-    static constexpr bool batchable =
-        objective<Learner, Loss>::task_batched && std::is_same_v<input_type, nn::batch<scalar_type>>;
+    static constexpr bool batchable = base::task_batchable;  // whether batch_gradient() exists
 
     index extra_count() const noexcept { return LearnedRates ? this->adapted_range().size : 0; }
     scalar_type* extras() noexcept { return LearnedRates ? rates_.data() : nullptr; }
@@ -208,14 +195,6 @@ private:
                    (options_.batching == task_batching::automatic && !device_type::host_memory);
     }
 
-    // The parameters the tasks of a batched meta-step keep once: those below the adapted slice
-    // when it is the trailing one (MeLU's embeddings under its head; ANIL's layers under the
-    // last), which the inner loop leaves at theta. Otherwise (MAML: all adapt) none.
-    index batch_shared() const noexcept {
-        const auto [a, m] = this->adapted_range();
-        return a + m == this->learner().parameter_count() ? a : 0;
-    }
-
     // The meta-gradients of `tasks` at once, as task_gradient() computes them one by one, into
     // `out`: the sum over the tasks on the s = batch_shared() shared parameters, then each
     // task's own w = p - s parameters and its extras (Meta-SGD's rates), task t's at
@@ -233,7 +212,7 @@ private:
         using S = scalar_type;
         const auto objective = this->objective_();
         const index T = index(tasks.size()), p = this->learner().parameter_count(), e = extra_count();
-        const index s = batch_shared(), w = p - s, size = s + w * T;  // task t's parameter o >= s at o + t w
+        const index s = this->batch_shared(), w = p - s, size = s + w * T;  // task t's parameter o >= s at o + t w
         const auto [a, m] = this->adapted_range();
         const int steps = this->inner_steps();
         const bool second = options_.order == 2;

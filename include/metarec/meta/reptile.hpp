@@ -3,11 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "../optim/sgd.hpp"
 #include "algorithm.hpp"
+#include "stacked_tasks.hpp"
 
 namespace metarec::meta {
 
@@ -20,6 +24,7 @@ struct reptile_options {
     index meta_batch = 32;     //!< tasks per meta-step
     int threads = 1;           //!< threads over the tasks of a meta-batch
     std::uint64_t seed = 0;    //!< seed of the task sampler
+    task_batching batching = task_batching::automatic;  //!< task-batched meta-steps (see reptile)
 };
 
 /// Reptile (Nichol et al. 2018), batched over the meta-batch.
@@ -32,6 +37,14 @@ struct reptile_options {
 /// implemented as an outer-optimizer step on the pseudo-gradient `theta - mean phi`: with
 /// `optim::sgd{.lr = epsilon}` (the default) it is exactly the rule above; Adam on the same
 /// pseudo-gradient is a common variant. The logged loss is the query loss at phi_task.
+///
+/// Task-batched meta-steps (`reptile_options::batching`, as MAML's): every task's inner
+/// loop runs at once, through the learner's task-batched passes, the inner optimizer stepping
+/// all the tasks' adapted slices laid end to end with one state per task laid likewise. That
+/// needs an nn::model with task-batched passes and mse or bce_with_logits, the adapted slice
+/// trailing (adapt_all, adapt_last, adapt_dense_head; what lies below it is kept once), and
+/// an inner optimizer whose step splits over the tasks (optim::elementwise: the built-in
+/// ones without clip_norm, whose norm would span every task).
 /// @tparam Learner        a learner (gradients suffice)
 /// @tparam Loss           the loss
 /// @tparam Optimizer      the outer optimizer (default optim::sgd, lr = epsilon)
@@ -64,7 +77,14 @@ public:
     explicit reptile(Learner learner, options_type options = {}, Optimizer outer = {.lr = 0.1}, Loss loss = {})
         : base(std::move(learner), &Adaptation::template select<Learner>, outer, loss, options.meta_batch,
                options.threads, options.seed, options.inner_steps),
-          options_(options) {}
+          options_(options) {
+        if (options.batching == task_batching::batched && !batching_applies())
+            throw std::invalid_argument(
+                "metarec: reptile: task_batching::batched needs a learner and a loss with task-batched passes (an "
+                "nn::model of dense layers, activations, embeddings; mse or bce_with_logits), an adapted slice that "
+                "ends the parameters, and an inner optimizer that steps element-wise (optim::elementwise: no "
+                "clip_norm)");
+    }
 
     //! the options
     const options_type& options() const noexcept { return options_; }
@@ -93,7 +113,78 @@ private:
         return {loss, 1.0};
     }
 
+    // ---- the task-batched meta-step ------------------------------------------------------
+
+    // whether the tasks' inner loops can run at once: batched passes, the adapted slices of
+    // the tasks end to end (the slice ends the parameters: all below it is shared), and an
+    // inner optimizer whose one step on them is the step of each
+    bool batching_applies() const {
+        const auto [a, m] = this->adapted_range();
+        return base::task_batchable && a + m == this->learner().parameter_count() && optim::elementwise(options_.inner);
+    }
+
+    // whether fit() computes the meta-step of `tasks` with batch_gradient()
+    bool batched_step(std::span<const task_type* const>) const {
+        return batching_applies() && (options_.batching == task_batching::batched ||
+                                      (options_.batching == task_batching::automatic && !device_type::host_memory));
+    }
+
+    // task_gradient() for every task at once, into `out`: zero on the s = batch_shared()
+    // shared parameters, then task t's `theta - phi_t` on its m adapted ones at s + t m; task
+    // t's query loss at phi_t into losses[t]. Every vector is task_layout{m, s}: the shared
+    // parameters once, then the tasks' adapted slices end to end, which the inner optimizer
+    // steps as one vector with one state of m T numbers' worth.
+    void batch_gradient(std::span<const task_type* const> tasks, scalar_type* out, double* losses)
+        requires base::task_batchable
+    {
+        using D = device_type;
+        using S = scalar_type;
+        const auto objective = this->objective_();
+        const index T = index(tasks.size()), p = this->learner().parameter_count(), s = this->batch_shared();
+        const index m = p - s, size = s + m * T;
+        auto& b = batched_;
+        b.stacked.stack(tasks, loss_target_rows<Loss>(this->learner().output_rows()));
+        for (auto* v : {&b.fast, &b.gradient}) detail::grow(*v, size);
+        detail::grow(b.losses, T);
+        if (b.state_tasks != T) {  // one state per task, end to end, from the optimizer's initial state
+            b.state = optim::make_state<S, D>(options_.inner, m * T);
+            b.initial = optim::make_state<S, D>(options_.inner, m * T);
+            b.state_tasks = T;
+        }
+        D::copy(index(b.state.buffer.size()), b.initial.buffer.data(), b.state.buffer.data());
+        b.state.steps = 0;
+        const S* theta = this->learner().parameters();
+        S* fast = b.fast.data();
+        S* g = b.gradient.data();
+        D::copy(s, theta, fast);
+        D::copy_block(m, T, theta + s, 0, fast + s, m);  // every task starts at theta
+        for (int k = 0; k < this->inner_steps(); ++k) {
+            objective.gradient_batched(fast, b.stacked.support(), b.stacked.support_target(), T, b.objective, g,
+                                       b.losses.data(), b.stacked.support_counts(), s);
+            options_.inner.step(b.state, fast + s, g + s, m * T);
+        }
+        objective.value_batched(fast, b.stacked.query(), b.stacked.query_target(), T, b.objective, b.losses.data(),
+                                b.stacked.query_counts(), s);
+        host_losses_.resize(std::size_t(T));
+        D::to_host(T, b.losses.data(), host_losses_.data());
+        for (index t = 0; t < T; ++t) losses[t] = double(host_losses_[std::size_t(t)]);
+        D::fill(s, S(0), out);
+        D::copy_block(m, T, theta + s, 0, out + s, m);
+        D::axpy(m * T, S(-1), fast + s, out + s);
+    }
+
+    // the buffers of the task-batched meta-step
+    struct batch_workspace {
+        typename objective<Learner, Loss>::workspace objective;
+        stacked_tasks<scalar_type, device_type> stacked;
+        vector_type fast, gradient, losses;
+        optim::state<scalar_type, device_type> state, initial;  // the inner optimizer's, every task's
+        index state_tasks = -1;                                 // the tasks they are for
+    };
+
     options_type options_;
+    batch_workspace batched_;
+    std::vector<scalar_type> host_losses_;
 };
 
 }  // namespace metarec::meta

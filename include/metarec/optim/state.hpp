@@ -33,6 +33,24 @@ struct state {
     std::int64_t steps = 0;                      //!< steps taken (drives bias correction and schedules)
 };
 
+/// Whether one step of `opt` on several vectors laid end to end is the step of each with a
+/// state of its own (the state laid end to end likewise, the step counts equal): what
+/// Reptile's task-batched inner loop needs to step every task's fast weights at once. True
+/// for an optimizer that declares `static constexpr bool elementwise = true` (every
+/// parameter's update reads its own gradient and state and the step count only: the
+/// built-in ones) and does not clip (`clip_norm` 0: the norm spans the whole vector).
+template <class Optimizer>
+bool elementwise(const Optimizer& opt) noexcept {
+    if constexpr (requires { Optimizer::elementwise; }) {
+        if constexpr (requires { opt.clip_norm; })
+            return Optimizer::elementwise && opt.clip_norm == 0;
+        else
+            return Optimizer::elementwise;
+    } else {
+        return false;
+    }
+}
+
 /// A step's element-wise update in parts: `parts(n, update)` calls `update(offset, size)` on
 /// disjoint parts covering [0, n), possibly on several threads at once (meta-algorithms pass
 /// their threads to the optimizers that take a `parts` argument: optim::adam, optim::adamw).
