@@ -690,9 +690,9 @@ protected:
         device_type::copy(index(ws.inner_state.buffer.size()), ws.inner_state_initial.buffer.data(),
                           ws.inner_state.buffer.data());
         ws.inner_state.steps = 0;
-        const parameter_range all{0, learner_.parameter_count()};
+        touch(ws, support);  // the gradient only where the support set reaches (zero elsewhere)
         for (int k = 0; k < steps; ++k) {
-            objective.gradient(fast, support, target, ws.objective, ws.gradient.data(), {&all, 1}, a);  // the slice only
+            objective.gradient(fast, support, target, ws.objective, ws.gradient.data(), ws.touched, a);  // the slice only
             inner.step(ws.inner_state, fast + a, ws.gradient.data() + a, m);
         }
     }

@@ -101,26 +101,31 @@ private:
         this->optimizer_adapt(options_.inner, support, target, steps, ws, fast);
     }
 
+    // out = theta - phi on the adapted slice, the only part an inner loop moves (the meta-step
+    // reads and sums only that: ws.touched, ws.sparse_task)
     std::pair<double, double> task_gradient(const task_type& task, thread_workspace& ws, scalar_type* out) {
-        const index p = this->learner().parameter_count();
+        const auto [a, m] = this->adapted_range();
         const scalar_type* theta = this->learner().parameters();
-        device_type::copy(p, theta, ws.fast.data());
+        this->begin_task(ws);
         adapt_into(task.support, task.support_target, this->inner_steps(), ws, ws.fast.data());
         const double loss = this->objective_().value(ws.fast.data(), task.query, task.query_target, ws.objective);
-        // out = theta - phi (zero outside the adapted slice)
-        device_type::copy(p, theta, out);
-        device_type::axpy(p, scalar_type(-1), ws.fast.data(), out);
+        device_type::copy(m, theta + a, out + a);
+        device_type::axpy(m, scalar_type(-1), ws.fast.data() + a, out + a);
+        ws.touched.assign(1, {a, m});
+        ws.sparse_task = true;
         return {loss, 1.0};
     }
 
     // ---- the task-batched meta-step ------------------------------------------------------
+
+    static constexpr bool batchable = base::task_batchable;  // whether batch_gradient() exists
 
     // whether the tasks' inner loops can run at once: batched passes, the adapted slices of
     // the tasks end to end (the slice ends the parameters: all below it is shared), and an
     // inner optimizer whose one step on them is the step of each
     bool batching_applies() const {
         const auto [a, m] = this->adapted_range();
-        return base::task_batchable && a + m == this->learner().parameter_count() && optim::elementwise(options_.inner);
+        return batchable && a + m == this->learner().parameter_count() && optim::elementwise(options_.inner);
     }
 
     // whether fit() computes the meta-step of `tasks` with batch_gradient()
@@ -135,7 +140,7 @@ private:
     // parameters once, then the tasks' adapted slices end to end, which the inner optimizer
     // steps as one vector with one state of m T numbers' worth.
     void batch_gradient(std::span<const task_type* const> tasks, scalar_type* out, double* losses)
-        requires base::task_batchable
+        requires batchable
     {
         using D = device_type;
         using S = scalar_type;
