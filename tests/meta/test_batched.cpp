@@ -31,6 +31,9 @@ using recommender = nn::model<nn::sequential<nn::concat<nn::field_embeddings<4>,
                               double>;
 const nn::input_shape recommender_shape{.dense = 2, .categorical = {5, 7}, .multi = {6}};
 
+// a two-tower model: its dot layer has no task-batched passes
+using two_tower = nn::model<nn::sequential<nn::concat<nn::embedding<3, 0>, nn::embedding<3, 1>>, nn::dot<3>>, double>;
+
 // fit() for 2 epochs with each batching, from the same initialization: the same meta-parameters
 // (to rounding: the batched path sums in another order), the same losses step by step
 template <class Algorithm, class Model = mlp, class Options = meta::maml_options>
@@ -165,12 +168,12 @@ TEST_CASE("task-batched Reptile gives the per-task Reptile: inner SGD, momentum 
                                  mlp{shape, 5}, sgd_options{.inner = {.lr = 0.1, .clip_norm = 1},
                                                             .batching = meta::task_batching::batched})),
                              message.c_str(), std::invalid_argument);
-        using two_tower = nn::model<nn::sequential<nn::concat<nn::embedding<3, 0>, nn::embedding<3, 1>>, nn::dot<3>>, double>;
-        CHECK_THROWS_WITH_AS((meta::reptile<two_tower, mr::loss::mse>(two_tower{{.categorical = {4, 5}}, 1},
-                                                                      sgd_options{.batching = meta::task_batching::batched})),
+        const sgd_options batched{.batching = meta::task_batching::batched};
+        CHECK_THROWS_WITH_AS((meta::reptile<two_tower, mr::loss::mse>(two_tower{{.categorical = {4, 5}}, 1}, batched)),
                              message.c_str(), std::invalid_argument);
         // a clipping inner optimizer under `automatic` runs per task (and on the CPU, automatic is per task anyway)
-        meta::reptile<mlp, mr::loss::mse> clipped(mlp{shape, 5}, sgd_options{.inner = {.lr = 0.1, .clip_norm = 1}, .meta_batch = 4});
+        meta::reptile<mlp, mr::loss::mse> clipped(mlp{shape, 5},
+                                                  sgd_options{.inner = {.lr = 0.1, .clip_norm = 1}, .meta_batch = 4});
         CHECK(clipped.fit(pool.tasks, {.max_steps = 2}).steps == 2);
     }
 }
@@ -188,7 +191,6 @@ TEST_CASE("task-batched meta-steps: tasks of unequal sizes, a learner or loss wi
             {.inner_lr = 0.3, .inner_steps = 2, .meta_batch = 4}, melu_tasks, recommender_shape);
     }
     SUBCASE("a network with a layer without batched passes, or a loss without batched members, has no batched path") {
-        using two_tower = nn::model<nn::sequential<nn::concat<nn::embedding<3, 0>, nn::embedding<3, 1>>, nn::dot<3>>, double>;
         static_assert(!mr::objective<two_tower, mr::loss::mse>::task_batched);
         static_assert(!mr::objective<mlp, mr::loss::bpr>::task_batched);
         static_assert(mr::objective<mlp, mr::loss::mse>::task_batched);

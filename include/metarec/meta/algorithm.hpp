@@ -45,8 +45,9 @@ namespace metarec::meta {
 
 /// Whether fit() runs the tasks of a meta-batch task-batched (MAML and its variants,
 /// Reptile): all of them through the learner's task-batched passes at once (every layer once
-/// per meta-batch, as batched device operations), rather than one task after another. Tasks of different sizes are padded to
-/// the largest (meta::stacked_tasks): the padding costs computation, it changes no result.
+/// per meta-batch, as batched device operations), rather than one task after another. Tasks
+/// of different sizes are padded to the largest (meta::stacked_tasks): the padding costs
+/// computation, it changes no result.
 enum class task_batching {
     automatic,  //!< batched where it pays and applies: on a device whose memory the host cannot read (a GPU), with a learner and loss that have task-batched passes
     per_task,   //!< never: one task after another (on the algorithm's threads)
@@ -692,7 +693,8 @@ protected:
         ws.inner_state.steps = 0;
         touch(ws, support);  // the gradient only where the support set reaches (zero elsewhere)
         for (int k = 0; k < steps; ++k) {
-            objective.gradient(fast, support, target, ws.objective, ws.gradient.data(), ws.touched, a);  // the slice only
+            // the gradient on the adapted slice only
+            objective.gradient(fast, support, target, ws.objective, ws.gradient.data(), ws.touched, a);
             inner.step(ws.inner_state, fast + a, ws.gradient.data() + a, m);
         }
     }
@@ -985,7 +987,7 @@ private:
     }
 
     // The task-batched meta-step (an algorithm with batch_gradient(), when its batched_step()
-    // accepts this meta-batch: MAML's task_batching): the `mine` tasks' meta-gradients at once,
+    // accepts this meta-batch: MAML's and Reptile's task_batching): the `mine` tasks' meta-gradients at once,
     // the sum over the tasks on the batch_shared() parameters they keep once, then each task's
     // own parameters and extras, whose sum over the tasks is one batched column sum. A NaN or
     // infinity anywhere (a loss, or any part of the result: the shared part cannot tell whose

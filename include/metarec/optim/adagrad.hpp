@@ -53,7 +53,7 @@ struct adagrad_kernel {
 /// @endcode
 struct adagrad {
     static constexpr std::string_view name = "adagrad";  //!< used in error messages
-    static constexpr bool elementwise = true;  //!< each parameter's update reads only its own state (optim::elementwise)
+    static constexpr bool elementwise = true;  //!< each update reads its own state only (optim::elementwise)
 
     double lr = 1e-2;                             //!< base learning rate, >= 0
     double eps = 1e-10;                           //!< added to the denominator, > 0

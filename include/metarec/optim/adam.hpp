@@ -136,7 +136,7 @@ void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* gr
 /// @endcode
 struct adam {
     static constexpr std::string_view name = "adam";  //!< used in error messages
-    static constexpr bool elementwise = true;  //!< each parameter's update reads only its own state (optim::elementwise)
+    static constexpr bool elementwise = true;  //!< each update reads its own state only (optim::elementwise)
 
     double lr = 1e-3;                             //!< base learning rate, >= 0
     double beta1 = 0.9;                           //!< decay of the first moment, in [0, 1)
@@ -202,7 +202,7 @@ struct adam {
 /// @endcode
 struct adamw {
     static constexpr std::string_view name = "adamw";  //!< used in error messages
-    static constexpr bool elementwise = true;  //!< each parameter's update reads only its own state (optim::elementwise)
+    static constexpr bool elementwise = true;  //!< each update reads its own state only (optim::elementwise)
 
     double lr = 1e-3;                             //!< base learning rate, >= 0
     double beta1 = 0.9;                           //!< decay of the first moment, in [0, 1)

@@ -52,7 +52,7 @@ struct momentum_kernel {
 /// @endcode
 struct momentum {
     static constexpr std::string_view name = "momentum";  //!< used in error messages
-    static constexpr bool elementwise = true;  //!< each parameter's update reads only its own state (optim::elementwise)
+    static constexpr bool elementwise = true;  //!< each update reads its own state only (optim::elementwise)
 
     double lr = 1e-3;                             //!< base learning rate, >= 0
     double mu = 0.9;                              //!< momentum, in [0, 1) (> 0 with nesterov)

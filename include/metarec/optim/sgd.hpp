@@ -46,7 +46,7 @@ struct sgd_kernel {
 /// @endcode
 struct sgd {
     static constexpr std::string_view name = "sgd";  //!< used in error messages
-    static constexpr bool elementwise = true;  //!< each parameter's update reads only its own state (optim::elementwise)
+    static constexpr bool elementwise = true;  //!< each update reads its own state only (optim::elementwise)
 
     double lr = 1e-3;                             //!< base learning rate, >= 0
     double weight_decay = 0;                      //!< L2 penalty lambda added to the gradient, >= 0
