@@ -1,7 +1,8 @@
 // metarec tests: data-parallel meta-training over MPI. Run under `mpiexec -n 2` (ctest does):
 // after a few meta-steps the meta-parameters are bitwise identical on every rank and match a
 // single-process run of the same seed (to 1e-6 relative in double: the summation order of
-// the meta-gradient differs), for MAML (order 2), Reptile and fine-tuning; rank 0 alone runs
+// the meta-gradient differs), for MAML (order 2), Reptile and fine-tuning, MAML and Reptile also
+// task-batched on each rank; rank 0 alone runs
 // the callbacks. A plain program: it prints what failed and exits non-zero.
 // SPDX-License-Identifier: Apache-2.0
 #include <cmath>
@@ -105,6 +106,18 @@ int main(int argc, char** argv) {
         const mr::meta::reptile_options<mr::optim::sgd> reptile{.inner = {.lr = 0.05}, .inner_steps = 3, .meta_batch = 7, .seed = 5};
         compare("reptile",
                 mr::meta::reptile<net, mr::loss::mse, mr::optim::sgd, mr::optim::sgd, mr::meta::adapt_all, mpi>{net{{.dense = 1}, 3}, reptile},
+                mr::meta::reptile<net, mr::loss::mse>{net{{.dense = 1}, 3}, reptile}, tasks);
+        // task-batched on each rank (a rank's tasks are every second of the meta-batch), per task in one process
+        auto maml_batched = maml;
+        maml_batched.batching = mr::meta::task_batching::batched;
+        compare("maml order 2, task-batched",
+                mr::meta::maml<net, mr::loss::mse, mr::optim::adam, mr::meta::adapt_all, mpi>{net{{.dense = 1}, 3}, maml_batched},
+                mr::meta::maml<net, mr::loss::mse>{net{{.dense = 1}, 3}, maml}, tasks);
+        auto reptile_batched = reptile;
+        reptile_batched.batching = mr::meta::task_batching::batched;
+        compare("reptile, task-batched",
+                mr::meta::reptile<net, mr::loss::mse, mr::optim::sgd, mr::optim::sgd, mr::meta::adapt_all, mpi>{net{{.dense = 1}, 3},
+                                                                                                          reptile_batched},
                 mr::meta::reptile<net, mr::loss::mse>{net{{.dense = 1}, 3}, reptile}, tasks);
         const mr::meta::fine_tune_options<mr::optim::sgd> fine{.inner = {.lr = 0.05}, .meta_batch = 7, .seed = 5};
         compare("fine-tune",

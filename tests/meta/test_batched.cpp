@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <limits>
 #include <string>
 #include <vector>
@@ -30,6 +31,46 @@ using recommender = nn::model<nn::sequential<nn::concat<nn::field_embeddings<4>,
                                              nn::relu, nn::dense<1>>,
                               double>;
 const nn::input_shape recommender_shape{.dense = 2, .categorical = {5, 7}, .multi = {6}};
+
+// device::cpu counting its copies to device memory, and the largest copy to the host
+int copies_to_device = 0;
+mr::index largest_to_host = 0;
+struct counting_copies : mr::device::basic_cpu<counting_copies> {
+    template <class S>
+    static void to_device(mr::index n, const S* src, S* dst) {
+        ++copies_to_device;
+        basic_cpu::to_device(n, src, dst);
+    }
+    template <class S>
+    static void to_host(mr::index n, const S* src, S* dst) {
+        largest_to_host = std::max(largest_to_host, n);
+        basic_cpu::to_host(n, src, dst);
+    }
+};
+
+// the MeLU-like recommender on counting_copies
+using counted_recommender =
+    nn::model<nn::sequential<nn::concat<nn::field_embeddings<4>, nn::dense_features<>>, nn::dense<8>, nn::relu, nn::dense<1>>,
+              double, counting_copies>;
+
+// each step of a task-batched fit() over 2 epochs: its copies to the device, its largest
+// copy to the host
+template <class Algorithm, class Options>
+std::vector<std::pair<int, mr::index>> copies_per_step(Options options, const std::vector<meta::task<nn::batch<double>, double>>& tasks) {
+    options.batching = meta::task_batching::batched;
+    Algorithm algorithm(counted_recommender{recommender_shape, 5}, options);
+    struct record {
+        std::vector<std::pair<int, mr::index>>* out;
+        void on_fit_begin(const mr::callbacks::fit_begin_info&) { copies_to_device = 0, largest_to_host = 0; }
+        void on_step_end(const mr::callbacks::step_info&) {
+            out->push_back({copies_to_device, largest_to_host});
+            copies_to_device = 0, largest_to_host = 0;
+        }
+    };
+    std::vector<std::pair<int, mr::index>> copies;
+    algorithm.fit(tasks, {.epochs = 2}, record{&copies});
+    return copies;
+}
 
 // a two-tower model: its dot layer has no task-batched passes
 using two_tower = nn::model<nn::sequential<nn::concat<nn::embedding<3, 0>, nn::embedding<3, 1>>, nn::dot<3>>, double>;
@@ -175,6 +216,34 @@ TEST_CASE("task-batched Reptile gives the per-task Reptile: inner SGD, momentum 
         meta::reptile<mlp, mr::loss::mse> clipped(mlp{shape, 5},
                                                   sgd_options{.inner = {.lr = 0.1, .clip_norm = 1}, .meta_batch = 4});
         CHECK(clipped.fit(pool.tasks, {.max_steps = 2}).steps == 2);
+    }
+}
+
+TEST_CASE("a task-batched meta-step copies nothing to the device: the tasks once a fit(), their order once an epoch") {
+    const task_pool small(recommender_shape, 8, 2, 6, 24), large(recommender_shape, 8, 7, 3, 25);
+    auto tasks = small.tasks;  // of two sizes: the padded path
+    tasks.insert(tasks.end(), large.tasks.begin(), large.tasks.end());
+    const auto check = [](const std::vector<std::pair<int, mr::index>>& copies) {
+        REQUIRE(copies.size() == 8);
+        // the first step: the tasks' addresses, their sizes (support, query) and the epoch's order
+        // to the device; the 16 tasks' numbers of bag ids (per side) to the host
+        CHECK(copies[0].first == 4);
+        CHECK(copies[0].second == 16);
+        for (std::size_t step = 1; step < 8; ++step) {
+            CAPTURE(step);
+            CHECK(copies[step].first == (step == 4 ? 1 : 0));  // the second epoch's order
+            // to the host, scalars only: the 4 tasks' losses (for the log) and the validation's checks
+            CHECK(copies[step].second == 4);
+        }
+    };
+    SUBCASE("MeLU") {
+        check(copies_per_step<meta::melu_maml<counted_recommender, mr::loss::mse>>(
+            meta::maml_options{.inner_steps = 2, .meta_batch = 4}, tasks));
+    }
+    SUBCASE("Reptile on the head, inner Adam") {
+        using inner = mr::optim::adam;
+        check(copies_per_step<meta::reptile<counted_recommender, mr::loss::mse, mr::optim::sgd, inner, meta::adapt_dense_head>>(
+            meta::reptile_options<inner>{.inner = {.lr = 0.01}, .inner_steps = 2, .meta_batch = 4}, tasks));
     }
 }
 

@@ -39,6 +39,7 @@
 #include "../optim/state.hpp"
 #include "adaptation.hpp"
 #include "sampler.hpp"
+#include "stacked_tasks.hpp"
 #include "task.hpp"
 
 namespace metarec::meta {
@@ -269,6 +270,7 @@ public:
             sampler_count_ = index(tasks.size());
         }
         if (!resumed) position_ = {};
+        ++fit_generation_;  // the tasks may be new: a task-batched step prepares them again
         prepare_fit();
         // save_checkpoint() during this fit() also saves the callbacks' states
         save_callbacks_ = [&](io::archive& a) {
@@ -895,7 +897,7 @@ private:
         double totals[3] = {0, 0, 0};  // loss, weight, tasks with a NaN/inf
         index first_bad = -1;
         bool bad_loss = false;
-        if (!batched_contributions(mine, task_of, width, totals)) {  // one task at a time
+        if (!batched_contributions(tasks, batch, mine, task_of, width, totals)) {  // one task at a time
             pool_->run(mine, [&](index m, int t) {
                 auto& ws = workspaces_[std::size_t(t)];
                 auto& out = task_outputs_[std::size_t(t)];
@@ -993,22 +995,40 @@ private:
     // infinity anywhere (a loss, or any part of the result: the shared part cannot tell whose
     // it is) makes the per-task path compute the meta-step again, which finds, names and, under
     // skip_task, leaves out the tasks concerned. Returns false when the per-task path is to run.
-    bool batched_contributions(index mine, const auto& task_of, index width, double (&totals)[3]) {
-        if constexpr (!requires(Derived& d, std::span<const task_type* const> t, scalar_type* out, double* l) {
+    // The tasks reach batch_gradient() as a task_selection: their indices in fit()'s tasks,
+    // on the host and where the device holds the epoch's task order (uploaded once an epoch),
+    // so that the step copies nothing from the host.
+    bool batched_contributions(std::span<const task_type> tasks, std::span<const index> batch, index mine,
+                               const auto& task_of, index width, double (&totals)[3]) {
+        if constexpr (!requires(Derived& d, std::span<const task_type* const> t, const task_selection<task_type>& s,
+                                scalar_type* out, double* l) {
                           { d.batched_step(t) } -> std::convertible_to<bool>;
-                          d.batch_gradient(t, out, l);
+                          d.batch_gradient(s, out, l);
                       }) {
-            (void)mine, (void)task_of, (void)width, (void)totals;
+            (void)tasks, (void)batch, (void)mine, (void)task_of, (void)width, (void)totals;
             return false;
         } else {
             if (mine == 0) return false;
             batch_tasks_.clear();
             for (index m = 0; m < mine; ++m) batch_tasks_.push_back(&task_of(m));
             if (!derived().batched_step(batch_tasks_)) return false;
+            const auto order = sampler_->state().second;
+            if (order_generation_ != fit_generation_ || order_epoch_ != position_.epoch) {
+                if (index(device_order_.size()) != index(order.size())) device_order_ = index_vector(index(order.size()));
+                device_type::to_device(index(order.size()), order.data(), device_order_.data());
+                order_generation_ = fit_generation_;
+                order_epoch_ = position_.epoch;
+            }
+            const index rank = dist_.rank(), ranks = dist_.size();
+            batch_indices_.clear();
+            for (index m = 0; m < mine; ++m) batch_indices_.push_back(batch[std::size_t(rank + m * ranks)]);
+            const task_selection<task_type> selection{
+                tasks, batch_indices_, device_order_.data() + (batch.data() - order.data()) + rank, ranks,
+                fit_generation_};
             const index shared = derived().batch_shared(), own = width - shared, size = shared + own * mine;
             if (index(batch_output_.size()) < size) batch_output_ = vector_type(size);
             scalar_type* out = batch_output_.data();
-            derived().batch_gradient(batch_tasks_, out, losses_.data());
+            derived().batch_gradient(selection, out, losses_.data());
             for (index m = 0; m < mine; ++m)
                 if (!std::isfinite(losses_[std::size_t(m)])) return false;
             if (!device_type::all_finite(size, out)) return false;
@@ -1081,8 +1101,15 @@ private:
     std::vector<vector_type> slots_;
     std::vector<std::vector<parameter_range>> slot_touched_;
     std::vector<vector_type> task_outputs_;  // per thread: the full-width meta-gradient task_gradient() writes
-    std::vector<const task_type*> batch_tasks_;  // a task-batched meta-step: this rank's tasks
-    vector_type batch_output_;                   // and their meta-gradients, one after another
+    // a task-batched meta-step: this rank's tasks, their indices, their meta-gradients; the
+    // epoch's task order on the device, and the fit() and epoch it is for
+    using index_vector = typename device_type::template vector<index>;
+    std::vector<const task_type*> batch_tasks_;
+    std::vector<index> batch_indices_;
+    vector_type batch_output_;
+    index_vector device_order_;
+    std::uint64_t fit_generation_ = 0, order_generation_ = 0;
+    std::int64_t order_epoch_ = -1;
     std::vector<parameter_range> meta_touched_, theta_touched_;  // where meta_gradient_ is nonzero; within theta
     std::vector<double> losses_, weights_;
     Distribution dist_{};

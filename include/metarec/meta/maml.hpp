@@ -205,13 +205,13 @@ private:
     // task's own w (task_layout{w, s}): each inner step, the query gradient and each HVP of
     // the backward sweep run every layer once for all tasks (objective's task-batched
     // methods), a shared layer as one pass over all the tasks' samples.
-    void batch_gradient(std::span<const task_type* const> tasks, scalar_type* out, double* losses)
+    void batch_gradient(const task_selection<task_type>& tasks, scalar_type* out, double* losses)
         requires batchable
     {
         using D = device_type;
         using S = scalar_type;
         const auto objective = this->objective_();
-        const index T = index(tasks.size()), p = this->learner().parameter_count(), e = extra_count();
+        const index T = index(tasks.chosen.size()), p = this->learner().parameter_count(), e = extra_count();
         const index s = this->batch_shared(), w = p - s, size = s + w * T;  // task t's parameter o >= s at o + t w
         const auto [a, m] = this->adapted_range();
         const int steps = this->inner_steps();

@@ -139,13 +139,13 @@ private:
     // t's query loss at phi_t into losses[t]. Every vector is task_layout{m, s}: the shared
     // parameters once, then the tasks' adapted slices end to end, which the inner optimizer
     // steps as one vector with one state of m T numbers' worth.
-    void batch_gradient(std::span<const task_type* const> tasks, scalar_type* out, double* losses)
+    void batch_gradient(const task_selection<task_type>& tasks, scalar_type* out, double* losses)
         requires batchable
     {
         using D = device_type;
         using S = scalar_type;
         const auto objective = this->objective_();
-        const index T = index(tasks.size()), p = this->learner().parameter_count(), s = this->batch_shared();
+        const index T = index(tasks.chosen.size()), p = this->learner().parameter_count(), s = this->batch_shared();
         const index m = p - s, size = s + m * T;
         auto& b = batched_;
         b.stacked.stack(tasks, loss_target_rows<Loss>(this->learner().output_rows()));

@@ -15,55 +15,67 @@
 
 namespace metarec::detail {
 
-// The kernels read the tasks' arrays through a table of their addresses in device memory
-// (std::uintptr_t: every device policy's vector holds integers).
+// The kernels read the arrays of a collection of tasks (fit()'s) through a table of their
+// addresses in device memory (std::uintptr_t: every device policy's vector holds integers),
+// uploaded once; the stacked tasks are the collection's tasks `chosen[t step]`.
 
-// The samples of task t: counts[t], or all n when `counts` is null
-METAREC_HOST_DEVICE inline index task_samples(const index* counts, index n, index t) { return counts ? counts[t] : n; }
-
-// dst[t width n + i] = source_t[i] for the `width` values of each of task t's samples, 0 for
-// the samples that pad it to n (source_t: the t-th array of the table)
+// dst[t width n + i] = source_c[i] for the `width` values of each sample of the stacked task
+// t (the collection's c = chosen[t step]), 0 for the samples that pad it to n
 template <class T>
 struct stack_kernel {
     const std::uintptr_t* sources;
-    const index* counts;
+    const index* chosen;
+    index step;
+    const index* sizes;
     index width, n;
     T* dst;
     METAREC_HOST_DEVICE void operator()(index i) const {
-        const index t = i / (width * n), local = i - t * width * n;
-        dst[i] = local < width * task_samples(counts, n, t) ? reinterpret_cast<const T*>(sources[t])[local] : T(0);
+        const index t = i / (width * n), local = i - t * width * n, c = chosen[t * step];
+        dst[i] = local < width * sizes[c] ? reinterpret_cast<const T*>(sources[c])[local] : T(0);
     }
 };
 
-// the number of ids of task t's bags (its last offset)
+// counts[t] = sizes[chosen[t step]]: the stacked tasks' sizes, for the losses
+struct gather_sizes_kernel {
+    const index* sizes;
+    const index* chosen;
+    index step;
+    index* counts;
+    METAREC_HOST_DEVICE void operator()(index t) const { counts[t] = sizes[chosen[t * step]]; }
+};
+
+// lengths[c] = the number of ids of the collection's task c's bags (its last offset)
 struct bag_length_kernel {
     const std::uintptr_t* offsets;
-    const index* counts;
-    index n;
-    METAREC_HOST_DEVICE index operator()(index t) const {
-        return index(reinterpret_cast<const id_type*>(offsets[t])[task_samples(counts, n, t)]);
+    const index* sizes;
+    index* lengths;
+    METAREC_HOST_DEVICE void operator()(index c) const {
+        lengths[c] = index(reinterpret_cast<const id_type*>(offsets[c])[sizes[c]]);
     }
 };
 
-// One task per iteration: task t's bag offsets (from 0) shifted by the ids of the tasks before
-// it, empty bags for the samples that pad it to n, and its ids after theirs. Each task sums
-// the lengths of the tasks before it (T^2 / 2 reads of one number for T tasks: a meta-batch
-// has hundreds, and a prefix sum is not among the device operations).
+// One stacked task per iteration: its bag offsets (from 0) shifted by the ids of the tasks
+// before it, empty bags for the samples that pad it to n, and its ids after theirs. Each task
+// sums the lengths of the tasks before it (T^2 / 2 reads of one number for T tasks: a
+// meta-batch has hundreds, and a prefix sum is not among the device operations).
 struct stack_bags_kernel {
     const std::uintptr_t* offsets;
     const std::uintptr_t* ids;
-    const index* counts;
+    const index* chosen;
+    index step;
+    const index* sizes;
+    const index* lengths;
     index n, tasks;
     id_type* stacked_offsets;
     id_type* stacked_ids;
     METAREC_HOST_DEVICE void operator()(index t) const {
-        const bag_length_kernel length{offsets, counts, n};
         index base = 0;
-        for (index u = 0; u < t; ++u) base += length(u);
-        const id_type* o = reinterpret_cast<const id_type*>(offsets[t]);
-        const id_type* source = reinterpret_cast<const id_type*>(ids[t]);
-        const index c = task_samples(counts, n, t), end = index(o[c]);
-        for (index j = 0; j < n; ++j) stacked_offsets[t * n + j] = id_type(base + (j < c ? index(o[j]) : end));
+        for (index u = 0; u < t; ++u) base += lengths[chosen[u * step]];
+        const index c = chosen[t * step];
+        const id_type* o = reinterpret_cast<const id_type*>(offsets[c]);
+        const id_type* source = reinterpret_cast<const id_type*>(ids[c]);
+        const index count = sizes[c], end = lengths[c];
+        for (index j = 0; j < n; ++j) stacked_offsets[t * n + j] = id_type(base + (j < count ? index(o[j]) : end));
         if (t + 1 == tasks) stacked_offsets[tasks * n] = id_type(base + end);
         for (index k = 0; k < end; ++k) stacked_ids[base + k] = source[k];
     }
@@ -82,6 +94,18 @@ bool grow(Vector& v, index n) {
 
 namespace metarec::meta {
 
+/// The tasks of a task-batched meta-step: which tasks of fit()'s collection, on the host and
+/// on the device (where the epoch's task order lives), so that stacking them copies nothing
+/// between host and device.
+template <class Task>
+struct task_selection {
+    std::span<const Task> all;       //!< the collection (fit()'s tasks)
+    std::span<const index> chosen;   //!< the stacked tasks: `all[chosen[t]]`
+    const index* device_chosen;      //!< the same indices in device memory, `chosen[t]` at `device_chosen[t step]`
+    index step = 1;                  //!< (one rank's share of a meta-batch is every step-th task)
+    std::uint64_t generation = 0;    //!< changes whenever `all` may have changed (each fit())
+};
+
 /// The support sets of a meta-batch's tasks stacked into one batch on the device, and their
 /// query sets into another, as the learners' task-batched passes read them (layer.hpp): task
 /// t's samples are the samples `[t n, (t+1) n)`, its targets likewise. n is the largest set's
@@ -90,10 +114,11 @@ namespace metarec::meta {
 /// Dense features, targets and single-valued ids are copied as they are; bag offsets are
 /// shifted by the ids of the tasks before.
 ///
-/// Device to device, in a fixed number of kernels whatever the number of tasks: the kernels
-/// read the tasks' arrays through a table of their addresses (8 bytes per task and array),
-/// which is uploaded with the tasks' sizes when they differ; one reduction per multi-valued
-/// field brings the number of its ids to the host (to size the buffer). Buffers grow and are
+/// Device to device, in a fixed number of kernels whatever the number of tasks, and without
+/// a host-device copy: the kernels read the tasks' arrays through a table of the addresses
+/// of the whole collection's arrays, with the tasks' sizes and numbers of bag ids, uploaded
+/// (and read back) once per collection (each fit(): `task_selection::generation`); a
+/// meta-step reads its tasks' indices where the device holds them. Buffers grow and are
 /// reused.
 template <class S, class Device>
 class stacked_tasks {
@@ -101,50 +126,31 @@ class stacked_tasks {
     using vector = typename Device::template vector<T>;
 
 public:
-    /// Stacks the support and the query sets of `tasks` (meta::task views of nn::batch
-    /// inputs), which must have the same fields (std::invalid_argument otherwise, naming the
-    /// tasks). `target_rows`: target values per sample.
+    /// Stacks the support and the query sets of the selected tasks (meta::task views of
+    /// nn::batch inputs). Every task of the collection must have the fields of the first
+    /// (std::invalid_argument otherwise, naming the tasks). `target_rows`: target values per
+    /// sample.
     template <class Task>
-    void stack(std::span<const Task* const> tasks, index target_rows) {
-        if (tasks.empty()) throw std::invalid_argument("metarec: stacked_tasks: no task to stack");
-        const index T = index(tasks.size());
-        const auto& first = tasks[0]->support;
-        // the address table: per side, T addresses for each of dense, targets, every
-        // categorical field, the offsets and the ids of every multi-valued field
-        const std::size_t per_side = 2 + first.categorical.size() + 2 * first.multi.size();
-        host_addresses_.assign(2 * per_side * std::size_t(T), 0);
-        const auto address = [&](std::size_t side, std::size_t array, index t) -> std::uintptr_t& {
-            return host_addresses_[(side * per_side + array) * std::size_t(T) + std::size_t(t)];
-        };
-        for (auto& out : sides_) out.host_counts.resize(std::size_t(T));
-        for (index t = 0; t < T; ++t) {
-            const Task& task = *tasks[std::size_t(t)];
-            for (std::size_t side = 0; side < 2; ++side) {
-                const auto& x = side ? task.query : task.support;
-                check_set(task, side, x, *tasks[0]);
-                sides_[side].host_counts[std::size_t(t)] = x.size();
-                std::size_t a = 0;
-                address(side, a++, t) = reinterpret_cast<std::uintptr_t>(x.dense);
-                address(side, a++, t) = reinterpret_cast<std::uintptr_t>(side ? task.query_target : task.support_target);
-                for (const id_type* ids : x.categorical) address(side, a++, t) = reinterpret_cast<std::uintptr_t>(ids);
-                for (const auto& bag : x.multi) {
-                    address(side, a++, t) = reinterpret_cast<std::uintptr_t>(bag.offsets);
-                    address(side, a++, t) = reinterpret_cast<std::uintptr_t>(bag.ids);
-                }
-            }
-        }
-        detail::grow(addresses_, index(host_addresses_.size()));
-        Device::to_device(index(host_addresses_.size()), host_addresses_.data(), addresses_.data());
+    void stack(const task_selection<Task>& selection, index target_rows) {
+        if (selection.chosen.empty()) throw std::invalid_argument("metarec: stacked_tasks: no task to stack");
+        if (selection.generation != generation_ || selection.all.data() != static_cast<const void*>(collection_) ||
+            index(selection.all.size()) != collection_size_)
+            prepare(selection.all, selection.generation);
+        const index T = index(selection.chosen.size());
         for (std::size_t side = 0; side < 2; ++side) {
             auto& out = sides_[side];
-            const auto [smallest, largest] = std::minmax_element(out.host_counts.begin(), out.host_counts.end());
-            out.ragged = *smallest != *largest;
+            index smallest = out.host_sizes[std::size_t(selection.chosen[0])], largest = smallest;
+            for (const index c : selection.chosen) {
+                smallest = std::min(smallest, out.host_sizes[std::size_t(c)]);
+                largest = std::max(largest, out.host_sizes[std::size_t(c)]);
+            }
+            out.ragged = smallest != largest;
             if (out.ragged) {
                 detail::grow(out.counts, T);
-                Device::to_device(T, out.host_counts.data(), out.counts.data());
+                Device::for_each(T, detail::gather_sizes_kernel{out.sizes.data(), selection.device_chosen,
+                                                                selection.step, out.counts.data()});
             }
-            stack_side(out, side ? tasks[0]->query : first, *largest, T, target_rows,
-                       addresses_.data() + side * per_side * std::size_t(T));
+            stack_side(out, selection, largest, target_rows, addresses_.data() + side * per_side_ * std::size_t(collection_size_));
         }
     }
 
@@ -162,6 +168,59 @@ public:
     const index* query_counts() const noexcept { return sides_[1].ragged ? sides_[1].counts.data() : nullptr; }
 
 private:
+    // The collection's address table, per side: N addresses for each of dense, targets, every
+    // categorical field, the offsets and the ids of every multi-valued field; its sets' sizes
+    // and numbers of bag ids (on the device and, to size the buffers, on the host)
+    template <class Task>
+    void prepare(std::span<const Task> tasks, std::uint64_t generation) {
+        collection_ = nullptr;  // until it is done: a set that fails the checks leaves it unprepared
+        const index N = index(tasks.size());
+        const auto& first = tasks[0].support;
+        per_side_ = 2 + first.categorical.size() + 2 * first.multi.size();
+        host_addresses_.assign(2 * per_side_ * std::size_t(N), 0);
+        const auto address = [&](std::size_t side, std::size_t array, index c) -> std::uintptr_t& {
+            return host_addresses_[(side * per_side_ + array) * std::size_t(N) + std::size_t(c)];
+        };
+        for (auto& out : sides_) out.host_sizes.resize(std::size_t(N));
+        for (index c = 0; c < N; ++c) {
+            const Task& task = tasks[std::size_t(c)];
+            for (std::size_t side = 0; side < 2; ++side) {
+                const auto& x = side ? task.query : task.support;
+                check_set(task, side, x, tasks[0]);
+                sides_[side].host_sizes[std::size_t(c)] = x.size();
+                std::size_t a = 0;
+                address(side, a++, c) = reinterpret_cast<std::uintptr_t>(x.dense);
+                address(side, a++, c) = reinterpret_cast<std::uintptr_t>(side ? task.query_target : task.support_target);
+                for (const id_type* ids : x.categorical) address(side, a++, c) = reinterpret_cast<std::uintptr_t>(ids);
+                for (const auto& bag : x.multi) {
+                    address(side, a++, c) = reinterpret_cast<std::uintptr_t>(bag.offsets);
+                    address(side, a++, c) = reinterpret_cast<std::uintptr_t>(bag.ids);
+                }
+            }
+        }
+        addresses_ = vector<std::uintptr_t>(index(host_addresses_.size()));
+        Device::to_device(index(host_addresses_.size()), host_addresses_.data(), addresses_.data());
+        const std::size_t bag_fields = first.multi.size();
+        for (std::size_t side = 0; side < 2; ++side) {
+            auto& out = sides_[side];
+            out.sizes = vector<index>(N);
+            Device::to_device(N, out.host_sizes.data(), out.sizes.data());
+            out.lengths.resize(bag_fields);
+            out.host_lengths.resize(bag_fields);
+            for (std::size_t f = 0; f < bag_fields; ++f) {
+                const std::uintptr_t* offsets =
+                    addresses_.data() + (side * per_side_ + 2 + first.categorical.size() + 2 * f) * std::size_t(N);
+                out.lengths[f] = vector<index>(N);
+                Device::for_each(N, detail::bag_length_kernel{offsets, out.sizes.data(), out.lengths[f].data()});
+                out.host_lengths[f].resize(std::size_t(N));
+                Device::to_host(N, out.lengths[f].data(), out.host_lengths[f].data());
+            }
+        }
+        generation_ = generation;
+        collection_ = tasks.data();
+        collection_size_ = N;
+    }
+
     // a set the kernels can read: the fields of the first task's support set (its layout of
     // the address table), and none of the arrays they read missing (a null one would crash them)
     template <class Task>
@@ -189,8 +248,11 @@ private:
     }
 
     struct side {
-        std::vector<index> host_counts;  // the tasks' sizes
-        bool ragged = false;             // whether they differ (then `counts` holds them)
+        std::vector<index> host_sizes;                 // the collection's sets' sizes
+        std::vector<std::vector<index>> host_lengths;  // and per multi-valued field, their numbers of ids
+        vector<index> sizes;                           // the same on the device
+        std::vector<vector<index>> lengths;
+        bool ragged = false;  // whether the stacked tasks' sizes differ (then `counts` holds them)
         vector<index> counts;
         vector<S> dense, target;
         std::vector<vector<id_type>> categorical, offsets, ids;
@@ -199,49 +261,53 @@ private:
         nn::batch<S> view;
     };
 
-    // one side of every task, padded to n samples (`like`: the first task's, for the fields),
-    // the addresses of its arrays at `table`
-    static void stack_side(side& out, const nn::batch<S>& like, index n, index T, index target_rows,
-                           const std::uintptr_t* table) {
+    // one side of the selected tasks, padded to n samples, the collection's addresses of its
+    // arrays at `table` (N per array)
+    template <class Task>
+    void stack_side(side& out, const task_selection<Task>& selection, index n, index target_rows,
+                    const std::uintptr_t* table) {
+        const index T = index(selection.chosen.size()), N = collection_size_;
+        const auto& like = selection.all[0].support;
         const index dim = like.dense_dim;
-        const index* counts = out.ragged ? out.counts.data() : nullptr;
         const std::size_t fields = like.categorical.size(), bag_fields = like.multi.size();
         out.categorical.resize(fields);
         out.offsets.resize(bag_fields);
         out.ids.resize(bag_fields);
         out.categorical_ids.resize(fields);
         out.bags.resize(bag_fields);
-        if (dim > 0) stack_array(out.dense, dim, n, T, counts, table);
-        stack_array(out.target, target_rows, n, T, counts, table + T);
+        const auto stack_array = [&]<class T_>(vector<T_>& to, index width, const std::uintptr_t* sources) {
+            detail::grow(to, width * n * T);
+            if (width * n > 0)
+                Device::for_each(width * n * T, detail::stack_kernel<T_>{sources, selection.device_chosen, selection.step,
+                                                                         out.sizes.data(), width, n, to.data()});
+        };
+        if (dim > 0) stack_array(out.dense, dim, table);
+        stack_array(out.target, target_rows, table + N);
         for (std::size_t f = 0; f < fields; ++f) {
-            stack_array(out.categorical[f], 1, n, T, counts, table + (2 + f) * std::size_t(T));
+            stack_array(out.categorical[f], 1, table + (2 + f) * std::size_t(N));
             out.categorical_ids[f] = out.categorical[f].data();
         }
         for (std::size_t f = 0; f < bag_fields; ++f) {
-            const std::uintptr_t* offsets = table + (2 + fields + 2 * f) * std::size_t(T);
-            const std::uintptr_t* ids = offsets + T;
-            const index total = Device::reduce(T, detail::bag_length_kernel{offsets, counts, n});
+            const std::uintptr_t* offsets = table + (2 + fields + 2 * f) * std::size_t(N);
+            index total = 0;
+            for (const index c : selection.chosen) total += out.host_lengths[f][std::size_t(c)];
             detail::grow(out.offsets[f], n * T + 1);
             detail::grow(out.ids[f], std::max(total, index(1)));
-            Device::for_each(T, detail::stack_bags_kernel{offsets, ids, counts, n, T, out.offsets[f].data(),
-                                                          out.ids[f].data()});
+            Device::for_each(T, detail::stack_bags_kernel{offsets, offsets + N, selection.device_chosen, selection.step,
+                                                          out.sizes.data(), out.lengths[f].data(), n, T,
+                                                          out.offsets[f].data(), out.ids[f].data()});
             out.bags[f] = {out.offsets[f].data(), out.ids[f].data()};
         }
         out.view = nn::batch<S>{n * T, dim > 0 ? out.dense.data() : nullptr, dim, out.categorical_ids, out.bags};
     }
 
-    // `width` values per sample, n samples per task
-    template <class T>
-    static void stack_array(vector<T>& out, index width, index n, index tasks, const index* counts,
-                            const std::uintptr_t* sources) {
-        detail::grow(out, width * n * tasks);
-        if (width * n > 0)
-            Device::for_each(width * n * tasks, detail::stack_kernel<T>{sources, counts, width, n, out.data()});
-    }
-
     std::array<side, 2> sides_;
     std::vector<std::uintptr_t> host_addresses_;
     vector<std::uintptr_t> addresses_;
+    std::size_t per_side_ = 0;              // arrays per side in the address table
+    const void* collection_ = nullptr;      // the collection prepared for, its size and generation
+    index collection_size_ = 0;
+    std::uint64_t generation_ = 0;
 };
 
 }  // namespace metarec::meta
