@@ -110,14 +110,14 @@ int main(int argc, char** argv) {
         // task-batched on each rank (a rank's tasks are every second of the meta-batch), per task in one process
         auto maml_batched = maml;
         maml_batched.batching = mr::meta::task_batching::batched;
-        compare("maml order 2, task-batched",
-                mr::meta::maml<net, mr::loss::mse, mr::optim::adam, mr::meta::adapt_all, mpi>{net{{.dense = 1}, 3}, maml_batched},
+        using maml_mpi = mr::meta::maml<net, mr::loss::mse, mr::optim::adam, mr::meta::adapt_all, mpi>;
+        compare("maml order 2, task-batched", maml_mpi{net{{.dense = 1}, 3}, maml_batched},
                 mr::meta::maml<net, mr::loss::mse>{net{{.dense = 1}, 3}, maml}, tasks);
         auto reptile_batched = reptile;
         reptile_batched.batching = mr::meta::task_batching::batched;
-        compare("reptile, task-batched",
-                mr::meta::reptile<net, mr::loss::mse, mr::optim::sgd, mr::optim::sgd, mr::meta::adapt_all, mpi>{net{{.dense = 1}, 3},
-                                                                                                          reptile_batched},
+        using reptile_mpi =
+            mr::meta::reptile<net, mr::loss::mse, mr::optim::sgd, mr::optim::sgd, mr::meta::adapt_all, mpi>;
+        compare("reptile, task-batched", reptile_mpi{net{{.dense = 1}, 3}, reptile_batched},
                 mr::meta::reptile<net, mr::loss::mse>{net{{.dense = 1}, 3}, reptile}, tasks);
         const mr::meta::fine_tune_options<mr::optim::sgd> fine{.inner = {.lr = 0.05}, .meta_batch = 7, .seed = 5};
         compare("fine-tune",

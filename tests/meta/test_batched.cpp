@@ -27,9 +27,9 @@ using mlp = nn::model<nn::sequential<nn::dense<8>, nn::tanh, nn::dense<6>, nn::s
 const nn::input_shape shape{.dense = 3};
 
 // MeLU-like: two categorical fields and a bag field embedded, the dense features beside, a head
-using recommender = nn::model<nn::sequential<nn::concat<nn::field_embeddings<4>, nn::dense_features<>>, nn::dense<8>,
-                                             nn::relu, nn::dense<1>>,
-                              double>;
+using recommender_spec =
+    nn::sequential<nn::concat<nn::field_embeddings<4>, nn::dense_features<>>, nn::dense<8>, nn::relu, nn::dense<1>>;
+using recommender = nn::model<recommender_spec, double>;
 const nn::input_shape recommender_shape{.dense = 2, .categorical = {5, 7}, .multi = {6}};
 
 // device::cpu counting its copies to device memory, and the largest copy to the host
@@ -48,15 +48,15 @@ struct counting_copies : mr::device::basic_cpu<counting_copies> {
     }
 };
 
+using host_task = meta::task<nn::batch<double>, double>;
+
 // the MeLU-like recommender on counting_copies
-using counted_recommender =
-    nn::model<nn::sequential<nn::concat<nn::field_embeddings<4>, nn::dense_features<>>, nn::dense<8>, nn::relu, nn::dense<1>>,
-              double, counting_copies>;
+using counted_recommender = nn::model<recommender_spec, double, counting_copies>;
 
 // each step of a task-batched fit() over 2 epochs: its copies to the device, its largest
 // copy to the host
 template <class Algorithm, class Options>
-std::vector<std::pair<int, mr::index>> copies_per_step(Options options, const std::vector<meta::task<nn::batch<double>, double>>& tasks) {
+std::vector<std::pair<int, mr::index>> copies_per_step(Options options, const std::vector<host_task>& tasks) {
     options.batching = meta::task_batching::batched;
     Algorithm algorithm(counted_recommender{recommender_shape, 5}, options);
     struct record {
@@ -242,7 +242,9 @@ TEST_CASE("a task-batched meta-step copies nothing to the device: the tasks once
     }
     SUBCASE("Reptile on the head, inner Adam") {
         using inner = mr::optim::adam;
-        check(copies_per_step<meta::reptile<counted_recommender, mr::loss::mse, mr::optim::sgd, inner, meta::adapt_dense_head>>(
+        using algorithm =
+            meta::reptile<counted_recommender, mr::loss::mse, mr::optim::sgd, inner, meta::adapt_dense_head>;
+        check(copies_per_step<algorithm>(
             meta::reptile_options<inner>{.inner = {.lr = 0.01}, .inner_steps = 2, .meta_batch = 4}, tasks));
     }
 }

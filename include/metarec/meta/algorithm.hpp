@@ -1014,8 +1014,9 @@ private:
             if (!derived().batched_step(batch_tasks_)) return false;
             const auto order = sampler_->state().second;
             if (order_generation_ != fit_generation_ || order_epoch_ != position_.epoch) {
-                if (index(device_order_.size()) != index(order.size())) device_order_ = index_vector(index(order.size()));
-                device_type::to_device(index(order.size()), order.data(), device_order_.data());
+                const index N = index(order.size());
+                if (index(device_order_.size()) != N) device_order_ = index_vector(N);
+                device_type::to_device(N, order.data(), device_order_.data());
                 order_generation_ = fit_generation_;
                 order_epoch_ = position_.epoch;
             }

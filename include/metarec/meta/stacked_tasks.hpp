@@ -150,7 +150,8 @@ public:
                 Device::for_each(T, detail::gather_sizes_kernel{out.sizes.data(), selection.device_chosen,
                                                                 selection.step, out.counts.data()});
             }
-            stack_side(out, selection, largest, target_rows, addresses_.data() + side * per_side_ * std::size_t(collection_size_));
+            const std::uintptr_t* table = addresses_.data() + side * per_side_ * std::size_t(collection_size_);
+            stack_side(out, selection, largest, target_rows, table);
         }
     }
 
@@ -190,7 +191,8 @@ private:
                 sides_[side].host_sizes[std::size_t(c)] = x.size();
                 std::size_t a = 0;
                 address(side, a++, c) = reinterpret_cast<std::uintptr_t>(x.dense);
-                address(side, a++, c) = reinterpret_cast<std::uintptr_t>(side ? task.query_target : task.support_target);
+                const S* target = side ? task.query_target : task.support_target;
+                address(side, a++, c) = reinterpret_cast<std::uintptr_t>(target);
                 for (const id_type* ids : x.categorical) address(side, a++, c) = reinterpret_cast<std::uintptr_t>(ids);
                 for (const auto& bag : x.multi) {
                     address(side, a++, c) = reinterpret_cast<std::uintptr_t>(bag.offsets);
@@ -278,8 +280,9 @@ private:
         const auto stack_array = [&]<class T_>(vector<T_>& to, index width, const std::uintptr_t* sources) {
             detail::grow(to, width * n * T);
             if (width * n > 0)
-                Device::for_each(width * n * T, detail::stack_kernel<T_>{sources, selection.device_chosen, selection.step,
-                                                                         out.sizes.data(), width, n, to.data()});
+                Device::for_each(width * n * T, detail::stack_kernel<T_>{sources, selection.device_chosen,
+                                                                         selection.step, out.sizes.data(), width, n,
+                                                                         to.data()});
         };
         if (dim > 0) stack_array(out.dense, dim, table);
         stack_array(out.target, target_rows, table + N);
