@@ -666,6 +666,20 @@ protected:
     index batch_shared() const noexcept {
         return range_.offset + range_.size == learner_.parameter_count() ? range_.offset : 0;
     }
+    /// Every task of a task-batched meta-step at theta: `fast` = the s = batch_shared() shared
+    /// parameters once, then each task's own p - s (task_layout{p - s, s}).
+    void batch_start(index tasks, scalar_type* fast) const {
+        const index s = batch_shared(), own = learner_.parameter_count() - s;
+        device_type::copy(s, learner_.parameters(), fast);
+        device_type::copy_block(own, tasks, learner_.parameters() + s, 0, fast + s, own);
+    }
+    /// The `tasks` losses of a task-batched meta-step (device memory) into `out`: the step's
+    /// one copy to the host, for the log.
+    void batch_losses(index tasks, const scalar_type* losses, double* out) {
+        batch_host_losses_.resize(std::size_t(tasks));
+        device_type::to_host(tasks, losses, batch_host_losses_.data());
+        for (index t = 0; t < tasks; ++t) out[t] = double(batch_host_losses_[std::size_t(t)]);
+    }
     //! inner steps at adaptation time
     int steps_of(adapt_options options) const { return options.steps >= 0 ? options.steps : inner_steps_; }
     //! inner steps at training time
@@ -897,7 +911,7 @@ private:
         double totals[3] = {0, 0, 0};  // loss, weight, tasks with a NaN/inf
         index first_bad = -1;
         bool bad_loss = false;
-        if (!batched_contributions(tasks, batch, mine, task_of, width, totals)) {  // one task at a time
+        if (!batched_contributions(tasks, batch, mine, width, totals)) {  // one task at a time
             pool_->run(mine, [&](index m, int t) {
                 auto& ws = workspaces_[std::size_t(t)];
                 auto& out = task_outputs_[std::size_t(t)];
@@ -989,7 +1003,7 @@ private:
     }
 
     // The task-batched meta-step (an algorithm with batch_gradient(), when its batched_step()
-    // accepts this meta-batch: MAML's and Reptile's task_batching): the `mine` tasks' meta-gradients at once,
+    // says so: MAML's and Reptile's task_batching): the `mine` tasks' meta-gradients at once,
     // the sum over the tasks on the batch_shared() parameters they keep once, then each task's
     // own parameters and extras, whose sum over the tasks is one batched column sum. A NaN or
     // infinity anywhere (a loss, or any part of the result: the shared part cannot tell whose
@@ -997,21 +1011,18 @@ private:
     // skip_task, leaves out the tasks concerned. Returns false when the per-task path is to run.
     // The tasks reach batch_gradient() as a task_selection: their indices in fit()'s tasks,
     // on the host and where the device holds the epoch's task order (uploaded once an epoch),
-    // so that the step copies nothing from the host.
-    bool batched_contributions(std::span<const task_type> tasks, std::span<const index> batch, index mine,
-                               const auto& task_of, index width, double (&totals)[3]) {
-        if constexpr (!requires(Derived& d, std::span<const task_type* const> t, const task_selection<task_type>& s,
-                                scalar_type* out, double* l) {
-                          { d.batched_step(t) } -> std::convertible_to<bool>;
+    // so that the step copies nothing to the device.
+    bool batched_contributions(std::span<const task_type> tasks, std::span<const index> batch, index mine, index width,
+                               double (&totals)[3]) {
+        if constexpr (!requires(Derived& d, const task_selection<task_type>& s, scalar_type* out, double* l) {
+                          { d.batched_step() } -> std::convertible_to<bool>;
                           d.batch_gradient(s, out, l);
                       }) {
-            (void)tasks, (void)batch, (void)mine, (void)task_of, (void)width, (void)totals;
+            (void)tasks, (void)batch, (void)mine, (void)width, (void)totals;
             return false;
         } else {
             if (mine == 0) return false;
-            batch_tasks_.clear();
-            for (index m = 0; m < mine; ++m) batch_tasks_.push_back(&task_of(m));
-            if (!derived().batched_step(batch_tasks_)) return false;
+            if (!derived().batched_step()) return false;
             const auto order = sampler_->state().second;
             if (order_generation_ != fit_generation_ || order_epoch_ != position_.epoch) {
                 const index N = index(order.size());
@@ -1102,11 +1113,11 @@ private:
     std::vector<vector_type> slots_;
     std::vector<std::vector<parameter_range>> slot_touched_;
     std::vector<vector_type> task_outputs_;  // per thread: the full-width meta-gradient task_gradient() writes
-    // a task-batched meta-step: this rank's tasks, their indices, their meta-gradients; the
-    // epoch's task order on the device, and the fit() and epoch it is for
+    // a task-batched meta-step: this rank's tasks' indices, their meta-gradients and losses;
+    // the epoch's task order on the device, and the fit() and epoch it is for
     using index_vector = typename device_type::template vector<index>;
-    std::vector<const task_type*> batch_tasks_;
     std::vector<index> batch_indices_;
+    std::vector<scalar_type> batch_host_losses_;
     vector_type batch_output_;
     index_vector device_order_;
     std::uint64_t fit_generation_ = 0, order_generation_ = 0;

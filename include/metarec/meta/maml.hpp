@@ -187,7 +187,7 @@ private:
     // ---- the task-batched meta-step ------------------------------------------------------
 
     // whether fit() computes the meta-step of `tasks` with batch_gradient()
-    bool batched_step(std::span<const task_type* const>) const {
+    bool batched_step() const {
         if constexpr (!batchable)
             return false;
         else
@@ -237,9 +237,7 @@ private:
         S* g = b.gradient.data();
         if (LearnedRates) D::fill(s + (w + e) * T, S(0), out);  // the rates' gradients accumulate there
 
-        const S* theta = this->learner().parameters();
-        D::copy(s, theta, fast);
-        D::copy_block(w, T, theta + s, 0, fast + s, w);  // every task starts at theta
+        this->batch_start(T, fast);
         for (int k = 0; k < steps; ++k) {
             if (second) D::copy_block(m, T, fast + a, w, b.history.data() + k * m * T, m);
             objective.gradient_batched(fast, support, b.stacked.support_target(), T, b.objective, g, b.losses.data(),
@@ -249,9 +247,7 @@ private:
         }
         objective.gradient_batched(fast, query, b.stacked.query_target(), T, b.objective, g, b.losses.data(),
                                    query_counts, s);
-        if (host_losses_.size() < std::size_t(T)) host_losses_.resize(std::size_t(T));
-        D::to_host(T, b.losses.data(), host_losses_.data());
-        for (index t = 0; t < T; ++t) losses[t] = double(host_losses_[std::size_t(t)]);
+        this->batch_losses(T, b.losses.data(), losses);
 
         if (second) {  // the backward sweep of every task at once: g_t <- g_t - H_s,t(phi_k,t) P_A (alpha (.) g_t)
             for (int k = steps - 1; k >= 0; --k) {
@@ -286,7 +282,6 @@ private:
     maml_options options_;
     vector_type rates_;
     batch_workspace batched_;
-    std::vector<scalar_type> host_losses_;
 };
 
 /// MAML: every parameter adapts with one shared inner rate.

@@ -3,11 +3,9 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "../optim/sgd.hpp"
 #include "algorithm.hpp"
@@ -129,7 +127,7 @@ private:
     }
 
     // whether fit() computes the meta-step of `tasks` with batch_gradient()
-    bool batched_step(std::span<const task_type* const>) const {
+    bool batched_step() const {
         return batching_applies() && (options_.batching == task_batching::batched ||
                                       (options_.batching == task_batching::automatic && !device_type::host_memory));
     }
@@ -161,8 +159,7 @@ private:
         const S* theta = this->learner().parameters();
         S* fast = b.fast.data();
         S* g = b.gradient.data();
-        D::copy(s, theta, fast);
-        D::copy_block(m, T, theta + s, 0, fast + s, m);  // every task starts at theta
+        this->batch_start(T, fast);
         for (int k = 0; k < this->inner_steps(); ++k) {
             objective.gradient_batched(fast, b.stacked.support(), b.stacked.support_target(), T, b.objective, g,
                                        b.losses.data(), b.stacked.support_counts(), s);
@@ -170,9 +167,7 @@ private:
         }
         objective.value_batched(fast, b.stacked.query(), b.stacked.query_target(), T, b.objective, b.losses.data(),
                                 b.stacked.query_counts(), s);
-        host_losses_.resize(std::size_t(T));
-        D::to_host(T, b.losses.data(), host_losses_.data());
-        for (index t = 0; t < T; ++t) losses[t] = double(host_losses_[std::size_t(t)]);
+        this->batch_losses(T, b.losses.data(), losses);
         D::fill(s, S(0), out);
         D::copy_block(m, T, theta + s, 0, out + s, m);
         D::axpy(m * T, S(-1), fast + s, out + s);
@@ -189,7 +184,6 @@ private:
 
     options_type options_;
     batch_workspace batched_;
-    std::vector<scalar_type> host_losses_;
 };
 
 }  // namespace metarec::meta
