@@ -52,7 +52,8 @@ void adam_arrays(const adam_kernel<S>& k, index offset, index size) {
     constexpr index block = part_granularity;  // g on the stack, in L1; parts of a step start at a block
     for (index b = 0; b < size; b += block) {
         const index len = std::min(index(block), size - b);
-        const Eigen::Array<S, Eigen::Dynamic, 1, 0, int(block), 1> g = k.scale * grad.segment(b, len) + k.l2 * theta.segment(b, len);
+        const Eigen::Array<S, Eigen::Dynamic, 1, 0, int(block), 1> g =
+            k.scale * grad.segment(b, len) + k.l2 * theta.segment(b, len);
         m.segment(b, len) = k.beta1 * m.segment(b, len) + k.one_minus_beta1 * g;
         v.segment(b, len) = k.beta2 * v.segment(b, len) + k.one_minus_beta2 * g.square();
         theta.segment(b, len) = k.decay * theta.segment(b, len) -
@@ -60,34 +61,30 @@ void adam_arrays(const adam_kernel<S>& k, index offset, index size) {
     }
 }
 
-//! The hyper-parameter checks of adam and adamw.
-template <class Optimizer>
-void validate_adam(const Optimizer& opt) {
-    require_common(opt);
-    require_unit(Optimizer::name, "beta1", opt.beta1);
-    require_unit(Optimizer::name, "beta2", opt.beta2);
-    require_positive(Optimizer::name, "eps", opt.eps);
-}
-
-/// One adam (decoupled == false) or adamw (decoupled == true) step over `ranges` of the n
+/// One step of `opt` (a basic_adam: coupled or decoupled weight decay) over `ranges` of the n
 /// parameters, or over every one in `parts` when `ranges` is empty.
-template <bool Decoupled, class Optimizer, class S, class Device, class Parts = one_part>
+template <class Optimizer, class S, class Device, class Parts = one_part>
 void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* grad, index n,
                std::span<const parameter_range> ranges = {}, const Parts& parts = {}) {
+    constexpr bool decoupled = Optimizer::decoupled;
     const auto k = begin_step(opt, st, grad, n);
     const double t = double(st.steps + 1);  // 1-based step number of the bias correction
-    const S decay = Decoupled ? S(1 - opt.lr * opt.lr_schedule.factor(st.steps) * opt.weight_decay) : S(1);
+    const S decay = decoupled ? S(1 - opt.lr * opt.lr_schedule.factor(st.steps) * opt.weight_decay) : S(1);
     S* m = st.buffer.data();
-    const adam_kernel<S> kernel{theta, grad, m, m + n, k.scale, k.lr, Decoupled ? S(0) : S(opt.weight_decay), decay,
+    const adam_kernel<S> kernel{theta, grad, m, m + n, k.scale, k.lr, decoupled ? S(0) : S(opt.weight_decay), decay,
                                 S(opt.beta1), S(1 - opt.beta1), S(opt.beta2), S(1 - opt.beta2),
                                 S(1 - std::pow(opt.beta1, t)), S(1 - std::pow(opt.beta2, t)), S(opt.eps)};
     const auto update = [&](index offset, index size) {
-        if constexpr (std::is_base_of_v<device::basic_cpu<Device>, Device>)
+        if constexpr (std::is_base_of_v<device::basic_cpu<Device>, Device>) {
             adam_arrays(kernel, offset, size);
-        else
-            Device::for_each(size, adam_kernel<S>{theta + offset, grad + offset, m + offset, m + n + offset, kernel.scale,
-                                                  kernel.lr, kernel.l2, kernel.decay, kernel.beta1, kernel.one_minus_beta1,
-                                                  kernel.beta2, kernel.one_minus_beta2, kernel.bias1, kernel.bias2, kernel.eps});
+        } else {
+            adam_kernel<S> part = kernel;  // the same kernel on [offset, offset + size)
+            part.theta += offset;
+            part.grad += offset;
+            part.m += offset;
+            part.v += offset;
+            Device::for_each(size, part);
+        }
     };
     if (ranges.empty()) {
         parts(n, update);
@@ -95,8 +92,8 @@ void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* gr
         for (const auto& r : ranges) {
             if (r.offset < 0 || r.size < 0 || r.offset + r.size > n)
                 invalid(Optimizer::name, "a touched range [" + std::to_string(r.offset) + ", " +
-                                             std::to_string(r.offset + r.size) + ") is outside the " + std::to_string(n) +
-                                             " parameters");
+                                             std::to_string(r.offset + r.size) + ") is outside the " +
+                                             std::to_string(n) + " parameters");
             update(r.offset, r.size);
         }
     }
@@ -105,116 +102,78 @@ void adam_step(const Optimizer& opt, state<S, Device>& st, S* theta, const S* gr
 
 }  // namespace detail
 
-/// Adam (Kingma and Ba 2015) with bias correction, as PyTorch's `torch.optim.Adam`; weight
-/// decay is the coupled L2 penalty added to the gradient. With `c` the clipping factor (1
-/// when `clip_norm == 0`), `lambda` the weight decay, `eta_t = lr * lr_schedule.factor(t-1)`
-/// and `t` the 1-based step number:
+/// How an adam-family optimizer applies its weight decay lambda (the template parameter of
+/// basic_adam).
+enum class weight_decay_mode {
+    coupled,    //!< an L2 penalty lambda * theta added to the gradient (adam)
+    decoupled,  //!< the parameters shrink by eta_t * lambda * theta before the update (adamw)
+};
+
+/// Adam (Kingma and Ba 2015) with bias correction, as PyTorch's `torch.optim.Adam` (alias
+/// optim::adam, coupled weight decay) and `torch.optim.AdamW` (alias optim::adamw, decoupled
+/// weight decay, Loshchilov and Hutter 2019). With `c` the clipping factor (1 when
+/// `clip_norm == 0`), `lambda` the weight decay, `eta_t = lr * lr_schedule.factor(t-1)` and
+/// `t` the 1-based step number, adam (coupled L2 penalty):
 ///
 ///     g      = c * grad + lambda * theta
 ///     m     <- beta1 * m + (1 - beta1) * g
 ///     v     <- beta2 * v + (1 - beta2) * g^2
 ///     theta <- theta - eta_t * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
 ///
-/// State: m then v, `state_size(n) == 2n` (buffer[0, n) = m, buffer[n, 2n) = v). Fields,
-/// in designated-initializer order:
-/// @param lr            base learning rate, >= 0; default 1e-3
-/// @param beta1         decay of the first moment, in [0, 1); default 0.9
-/// @param beta2         decay of the second moment, in [0, 1); default 0.999
-/// @param eps           added to the denominator, > 0; default 1e-8
-/// @param weight_decay  L2 penalty lambda added to the gradient, >= 0; default 0
-/// @param clip_norm     maximum gradient norm, >= 0; default 0 (off)
-/// @param lr_schedule   factor of lr per step; default schedule::constant()
-/// @param lazy          with sparse gradients (embedding tables), update only the touched
-///                      parameters and their moments, as TensorFlow's LazyAdam and PyTorch's
-///                      SparseAdam: an embedding column that no sample of the step used keeps
-///                      its value and moments instead of moving on its momentum (much faster
-///                      with large tables; the bias correction counts every step); default false
-/// @code
-/// metarec::optim::adam opt{.lr = 1e-3};
-/// auto st = metarec::optim::make_state<float>(opt, n);
-/// for (...) { /* grad = ... */ opt.step(st, theta, grad, n); }
-/// @endcode
-struct adam {
-    static constexpr std::string_view name = "adam";  //!< used in error messages
-    static constexpr bool elementwise = true;  //!< each update reads its own state only (optim::elementwise)
-
-    double lr = 1e-3;                             //!< base learning rate, >= 0
-    double beta1 = 0.9;                           //!< decay of the first moment, in [0, 1)
-    double beta2 = 0.999;                         //!< decay of the second moment, in [0, 1)
-    double eps = 1e-8;                            //!< added to the denominator, > 0
-    double weight_decay = 0;                      //!< L2 penalty lambda added to the gradient, >= 0
-    double clip_norm = 0;                         //!< maximum gradient norm before the step, >= 0 (0: no clipping)
-    schedule lr_schedule = schedule::constant();  //!< factor of lr at each step
-    bool lazy = false;                            //!< with sparse gradients, update only the touched parameters and their moments
-
-    //! Throws std::invalid_argument naming the first invalid hyper-parameter.
-    void validate() const { detail::validate_adam(*this); }
-
-    //! first moments m, then second moments v
-    index state_size(index n) const noexcept { return 2 * n; }
-
-    /// One update of the n parameters at `theta` (device memory) from `grad`, which is not
-    /// modified; increments `st.steps`.
-    template <class S, class Device>
-    void step(state<S, Device>& st, S* theta, const S* grad, index n) const {
-        detail::adam_step<false>(*this, st, theta, grad, n);
-    }
-    /// The same step, given that `grad` is zero outside `touched` (disjoint ranges: sparse
-    /// embedding gradients; meta-algorithms pass them): with `lazy`, only the touched
-    /// parameters and their moments change; otherwise as step().
-    template <class S, class Device>
-    void step(state<S, Device>& st, S* theta, const S* grad, index n, std::span<const parameter_range> touched) const {
-        step(st, theta, grad, n, touched, one_part{});
-    }
-    /// The same step, its update of every parameter (not `lazy`) run by `parts` (see
-    /// optim::one_part): the threads of a meta-algorithm; the results are those of step().
-    template <class S, class Device, class Parts>
-    void step(state<S, Device>& st, S* theta, const S* grad, index n, std::span<const parameter_range> touched,
-              const Parts& parts) const {
-        if (!lazy) return detail::adam_step<false>(*this, st, theta, grad, n, {}, parts);
-        if (!touched.empty()) return detail::adam_step<false>(*this, st, theta, grad, n, touched);
-        detail::begin_step(*this, st, grad, n);  // nothing touched: nothing changes but the step count
-        ++st.steps;
-    }
-};
-
-/// AdamW (Loshchilov and Hutter 2019), as PyTorch's `torch.optim.AdamW`: Adam whose weight
-/// decay is decoupled from the gradient, shrinking the parameters before the Adam update:
+/// and adamw (decoupled: the decay does not pass through the adaptive denominator, so every
+/// parameter shrinks by the same fraction):
 ///
 ///     theta <- theta * (1 - eta_t * lambda)
 ///     g      = c * grad                           (no L2 term)
 ///     m, v   as adam
 ///     theta <- theta - eta_t * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
 ///
-/// Unlike adam's L2 term, the decay does not pass through the adaptive denominator, so every
-/// parameter shrinks by the same fraction. State and fields as adam; defaults differ only
-/// in `weight_decay = 0.01`.
+/// State: m then v, `state_size(n) == 2n` (buffer[0, n) = m, buffer[n, 2n) = v). Fields,
+/// in designated-initializer order:
+/// @tparam Decay        weight_decay_mode::coupled (adam) or weight_decay_mode::decoupled (adamw)
 /// @param lr            base learning rate, >= 0; default 1e-3
 /// @param beta1         decay of the first moment, in [0, 1); default 0.9
 /// @param beta2         decay of the second moment, in [0, 1); default 0.999
 /// @param eps           added to the denominator, > 0; default 1e-8
-/// @param weight_decay  decoupled decay lambda, >= 0; default 0.01
+/// @param weight_decay  lambda, >= 0: the L2 penalty added to the gradient (adam; default 0) or
+///                      the decoupled decay (adamw; default 0.01)
 /// @param clip_norm     maximum gradient norm, >= 0; default 0 (off)
-/// @param lr_schedule   factor of lr per step (it scales the decay too); default constant
-/// @param lazy          update only the touched parameters (see adam; the decay too); default false
+/// @param lr_schedule   factor of lr per step (with adamw it scales the decay too); default
+///                      schedule::constant()
+/// @param lazy          with sparse gradients (embedding tables), update only the touched
+///                      parameters and their moments (and, with adamw, decay only those), as
+///                      TensorFlow's LazyAdam and PyTorch's SparseAdam: an embedding column that
+///                      no sample of the step used keeps its value and moments instead of moving
+///                      on its momentum (much faster with large tables; the bias correction counts
+///                      every step); default false
 /// @code
-/// metarec::optim::adamw opt{.lr = 1e-3, .weight_decay = 0.05};
+/// metarec::optim::adam opt{.lr = 1e-3};
+/// auto st = metarec::optim::make_state<float>(opt, n);
+/// for (...) { /* grad = ... */ opt.step(st, theta, grad, n); }
+/// metarec::optim::adamw decoupled{.lr = 1e-3, .weight_decay = 0.05};
 /// @endcode
-struct adamw {
-    static constexpr std::string_view name = "adamw";  //!< used in error messages
+template <weight_decay_mode Decay>
+struct basic_adam {
+    static constexpr bool decoupled = Decay == weight_decay_mode::decoupled;  //!< adamw
+    static constexpr std::string_view name = decoupled ? "adamw" : "adam";  //!< used in error messages
     static constexpr bool elementwise = true;  //!< each update reads its own state only (optim::elementwise)
 
     double lr = 1e-3;                             //!< base learning rate, >= 0
     double beta1 = 0.9;                           //!< decay of the first moment, in [0, 1)
     double beta2 = 0.999;                         //!< decay of the second moment, in [0, 1)
     double eps = 1e-8;                            //!< added to the denominator, > 0
-    double weight_decay = 0.01;                   //!< decoupled decay lambda: theta shrinks by eta_t lambda theta, >= 0
+    double weight_decay = decoupled ? 0.01 : 0;   //!< lambda, >= 0: L2 penalty (adam) or decoupled decay (adamw)
     double clip_norm = 0;                         //!< maximum gradient norm before the step, >= 0 (0: no clipping)
     schedule lr_schedule = schedule::constant();  //!< factor of lr at each step
-    bool lazy = false;                            //!< update only the touched parameters (and decay only those)
+    bool lazy = false;                            //!< with sparse gradients, update only the touched parameters
 
     //! Throws std::invalid_argument naming the first invalid hyper-parameter.
-    void validate() const { detail::validate_adam(*this); }
+    void validate() const {
+        detail::require_common(*this);
+        detail::require_unit(name, "beta1", beta1);
+        detail::require_unit(name, "beta2", beta2);
+        detail::require_positive(name, "eps", eps);
+    }
 
     //! first moments m, then second moments v
     index state_size(index n) const noexcept { return 2 * n; }
@@ -223,7 +182,7 @@ struct adamw {
     /// modified; increments `st.steps`.
     template <class S, class Device>
     void step(state<S, Device>& st, S* theta, const S* grad, index n) const {
-        detail::adam_step<true>(*this, st, theta, grad, n);
+        detail::adam_step(*this, st, theta, grad, n);
     }
     /// The same step, given that `grad` is zero outside `touched` (disjoint ranges: sparse
     /// embedding gradients; meta-algorithms pass them): with `lazy`, only the touched
@@ -237,11 +196,18 @@ struct adamw {
     template <class S, class Device, class Parts>
     void step(state<S, Device>& st, S* theta, const S* grad, index n, std::span<const parameter_range> touched,
               const Parts& parts) const {
-        if (!lazy) return detail::adam_step<true>(*this, st, theta, grad, n, {}, parts);
-        if (!touched.empty()) return detail::adam_step<true>(*this, st, theta, grad, n, touched);
+        if (!lazy) return detail::adam_step(*this, st, theta, grad, n, {}, parts);
+        if (!touched.empty()) return detail::adam_step(*this, st, theta, grad, n, touched);
         detail::begin_step(*this, st, grad, n);  // nothing touched: nothing changes but the step count
         ++st.steps;
     }
 };
+
+/// Adam with the L2 penalty added to the gradient, as PyTorch's `torch.optim.Adam` (see basic_adam).
+using adam = basic_adam<weight_decay_mode::coupled>;
+
+/// AdamW: Adam with decoupled weight decay (default 0.01), as PyTorch's `torch.optim.AdamW`
+/// (see basic_adam).
+using adamw = basic_adam<weight_decay_mode::decoupled>;
 
 }  // namespace metarec::optim
