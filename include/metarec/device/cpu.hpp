@@ -291,7 +291,4 @@ private:
 /// The default device: Eigen on the host CPU.
 struct cpu : basic_cpu<cpu> {};
 
-//! Policy object, for code that prefers passing a value to naming a type.
-inline constexpr cpu host{};
-
 }  // namespace metarec::device
