@@ -5,7 +5,7 @@
 #include <concepts>
 
 #include "../config.hpp"
-#include "../device/cpu.hpp"
+#include "../device/fwd.hpp"
 #include "device_policy.hpp"
 
 namespace metarec {

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "../device/cpu.hpp"
+#include "../device/fwd.hpp"
 #include "batch.hpp"
 
 namespace metarec::nn {

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "../config.hpp"
-#include "../device/cpu.hpp"
+#include "../device/fwd.hpp"
 #include "schedule.hpp"
 #include "state.hpp"
 
