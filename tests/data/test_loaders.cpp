@@ -15,6 +15,7 @@
 
 #include <metarec/data/data.hpp>
 
+#include "../support/error_of.hpp"
 namespace mr = metarec;
 namespace md = metarec::data;
 namespace fs = std::filesystem;
@@ -39,16 +40,8 @@ struct scratch_dir {
     }
 };
 
-// the error message of `f`, which must throw data_error
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const mr::data_error& e) {
-        return e.what();
-    }
-    return "no error";
-}
+// the data_error message of `f`, or "" when it throws none
+const auto data_error_of = [](auto&& f) { return mr::test::error_of<mr::data_error>(f); };
 
 // a .npy file with the given header dictionary and payload: format 1.0 (2-byte header
 // length) or 2.0 (4-byte), padded as numpy pads
@@ -100,21 +93,22 @@ TEST_CASE("delimited_reader: quotes, CRLF, blank lines, BOM, Latin-1, line numbe
     CHECK(multi.number(2, "rating") == 3.5);
 
     const auto path = dir.path.string();
-    CHECK(error_of([&] { md::delimited_reader(dir.path / "missing.csv", ","); }) == path + "/missing.csv: cannot open file");
-    CHECK(error_of([&] {
+    CHECK(data_error_of([&] { md::delimited_reader(dir.path / "missing.csv", ","); }) == path + "/missing.csv: cannot open file");
+    CHECK(data_error_of([&] {
               md::delimited_reader r(dir.write("c.csv", "a,b\n1,\"open\n"), ",");
               while (r.next()) {
               }
           }) == path + "/c.csv:2:2: unterminated quoted field");
-    CHECK(error_of([&] { md::delimited_reader(dir.write("d.csv", std::string("a,b\n1,\0\n", 8)), ","); }) ==
+    CHECK(data_error_of([&] { md::delimited_reader(dir.write("d.csv", std::string("a,b\n1,\0\n", 8)), ","); }) ==
           path + "/d.csv:2: a NUL byte: binary data, or UTF-16/UTF-32 text (save the file as UTF-8)");
     md::delimited_reader numbers(dir.write("e.csv", "x,nan,1e400,7x\n"), ",");
     REQUIRE(numbers.next());
-    CHECK(error_of([&] { numbers.number(0, "rating"); }) == path + "/e.csv:1:1: rating 'x' is not a number");
-    CHECK(error_of([&] { numbers.number(1, "rating"); }) == path + "/e.csv:1:2: rating 'nan' is not finite");
-    CHECK(error_of([&] { numbers.number(2, "rating"); }).find("e.csv:1:3: rating '1e400'") != std::string::npos);
-    CHECK(error_of([&] { numbers.integer(3, "timestamp"); }) == path + "/e.csv:1:4: timestamp '7x' is not an integer");
-    CHECK(error_of([&] { numbers.expect_fields(3); }) == path + "/e.csv:1: expected 3 fields, found 4");
+    CHECK(data_error_of([&] { numbers.number(0, "rating"); }) == path + "/e.csv:1:1: rating 'x' is not a number");
+    CHECK(data_error_of([&] { numbers.number(1, "rating"); }) == path + "/e.csv:1:2: rating 'nan' is not finite");
+    CHECK(data_error_of([&] { numbers.number(2, "rating"); }).find("e.csv:1:3: rating '1e400'") != std::string::npos);
+    CHECK(data_error_of([&] { numbers.integer(3, "timestamp"); }) ==
+          path + "/e.csv:1:4: timestamp '7x' is not an integer");
+    CHECK(data_error_of([&] { numbers.expect_fields(3); }) == path + "/e.csv:1: expected 3 fields, found 4");
 }
 
 TEST_CASE("delimited_reader: delimiters, trailing fields, stray quotes and line ends") {
@@ -146,8 +140,8 @@ TEST_CASE("delimited_reader: delimiters, trailing fields, stray quotes and line 
     CHECK(!bom.next());
     // text after a closing quote, and a carriage return alone, are errors of their row; the reader goes on
     md::delimited_reader stray(dir.write("s.csv", "a,\"b\"c,d\ne,f\rg\nh,i\n"), ",");
-    CHECK(error_of([&] { stray.next(); }) == path + "/s.csv:1:2: unexpected character after a closing quote");
-    CHECK(error_of([&] { stray.next(); }) == path + "/s.csv:2:2: a carriage return not followed by a line feed");
+    CHECK(data_error_of([&] { stray.next(); }) == path + "/s.csv:1:2: unexpected character after a closing quote");
+    CHECK(data_error_of([&] { stray.next(); }) == path + "/s.csv:2:2: a carriage return not followed by a line feed");
     REQUIRE(stray.next());
     CHECK(stray.line() == 3);
     CHECK(stray.field(1) == "i");
@@ -155,24 +149,25 @@ TEST_CASE("delimited_reader: delimiters, trailing fields, stray quotes and line 
     // an unterminated quote reports the line where the field starts and ends the file
     md::delimited_reader open(dir.write("u.csv", "a,b\nc,\"d\ne\nf\n"), ",");
     REQUIRE(open.next());
-    CHECK(error_of([&] { open.next(); }) == path + "/u.csv:2:2: unterminated quoted field");
+    CHECK(data_error_of([&] { open.next(); }) == path + "/u.csv:2:2: unterminated quoted field");
     CHECK(!open.readable());
-    CHECK(error_of([&] { md::delimited_reader(dir.path, ","); }) == path + ": cannot open file (it is a directory)");
-    CHECK(error_of([&] { md::delimited_reader r(dir.write("n.csv", "a\n"), ","); r.next(); r.field(3); }) ==
+    CHECK(data_error_of([&] { md::delimited_reader(dir.path, ","); }) ==
+          path + ": cannot open file (it is a directory)");
+    CHECK(data_error_of([&] { md::delimited_reader r(dir.write("n.csv", "a\n"), ","); r.next(); r.field(3); }) ==
           path + "/n.csv:1: expected at least 4 fields, found 1");
     // binary garbage: an error with the line of the first NUL, never a crash
     std::string garbage;
     for (int b = 0; b < 512; ++b) garbage += char((b * 97 + 13) % 256);
-    CHECK(error_of([&] { md::delimited_reader(dir.write("g.bin", garbage), ","); }).find("a NUL byte: binary data") !=
-          std::string::npos);
+    CHECK(data_error_of([&] { md::delimited_reader(dir.write("g.bin", garbage), ","); })
+              .find("a NUL byte: binary data") != std::string::npos);
     // numbers: from_chars, whole field, finite; spaces around are fine
     md::delimited_reader numbers(dir.write("num.csv", " 4.5 ,inf,-12,3.0,,1e5\n"), ",");
     REQUIRE(numbers.next());
     CHECK(numbers.number(0, "rating") == 4.5);
-    CHECK(error_of([&] { numbers.number(1, "rating"); }) == path + "/num.csv:1:2: rating 'inf' is not finite");
+    CHECK(data_error_of([&] { numbers.number(1, "rating"); }) == path + "/num.csv:1:2: rating 'inf' is not finite");
     CHECK(numbers.integer(2, "timestamp") == -12);
-    CHECK(error_of([&] { numbers.integer(3, "timestamp"); }) == path + "/num.csv:1:4: timestamp '3.0' is not an integer");
-    CHECK(error_of([&] { numbers.number(4, "rating"); }) == path + "/num.csv:1:5: rating '' is not a number");
+    CHECK(data_error_of([&] { numbers.integer(3, "timestamp"); }) == path + "/num.csv:1:4: timestamp '3.0' is not an integer");
+    CHECK(data_error_of([&] { numbers.number(4, "rating"); }) == path + "/num.csv:1:5: rating '' is not a number");
     CHECK(numbers.number(5, "rating") == 1e5);
 }
 
@@ -186,21 +181,22 @@ TEST_CASE("parse_schema: kinds, files, and a clear error for each mistake") {
     CHECK(schema[3].kind == md::field_kind::dense);
     CHECK(schema[3].source == "items_text.npy");
     CHECK(md::parse_schema("", "s").empty());
-    CHECK(error_of([] { md::parse_schema("a:cat,b:blob", "--item-schema"); }) ==
+    CHECK(data_error_of([] { md::parse_schema("a:cat,b:blob", "--item-schema"); }) ==
           "--item-schema:1:9: unknown kind 'blob' of field 'b' (expected cat, multi, num or dense(file.npy))");
-    CHECK(error_of([] { md::parse_schema("a:cat,a:num", "s"); }) == "s:1:7: duplicate field 'a'");
-    CHECK(error_of([] { md::parse_schema("a", "s"); }).find("s:1:1: 'a' has no ':kind'") == 0);
-    CHECK(error_of([] { md::parse_schema(":cat", "s"); }) == "s:1:1: empty field name");
-    CHECK(error_of([] { md::parse_schema("t:dense", "s"); }) == "s:1:3: dense needs its file: dense(file.npy)");
-    CHECK(error_of([] { md::parse_schema("t:dense(x.npy", "s"); }).find("unbalanced '('") != std::string::npos);
-    CHECK(error_of([] { md::parse_schema("a:cat,,b:cat", "s"); }) == "s:1:7: empty field entry");
-    CHECK(error_of([] { md::parse_schema("a:cat,", "s"); }) == "s:1:7: empty field entry");
-    CHECK(error_of([] { md::parse_schema("a:cat,t:dense(x.npy", "s"); }) == "s:1:14: unbalanced '(' in 't:dense(x.npy'");
-    CHECK(error_of([] { md::parse_schema("t:dense x.npy)", "s"); }) == "s:1:14: unbalanced ')'");
-    CHECK(error_of([] { md::parse_schema("t:dense()", "s"); }) == "s:1:3: dense needs its file: dense(file.npy)");
-    CHECK(error_of([] { md::parse_schema("t:dense(a)(b)", "s"); }) == "s:1:3: dense needs its file: dense(file.npy)");
-    CHECK(error_of([] { md::parse_schema("t:denser", "s"); }).find("s:1:3: unknown kind 'denser'") == 0);
-    CHECK(error_of([] { md::parse_schema("  a : cat , a:multi", "--user-schema"); }) ==
+    CHECK(data_error_of([] { md::parse_schema("a:cat,a:num", "s"); }) == "s:1:7: duplicate field 'a'");
+    CHECK(data_error_of([] { md::parse_schema("a", "s"); }).find("s:1:1: 'a' has no ':kind'") == 0);
+    CHECK(data_error_of([] { md::parse_schema(":cat", "s"); }) == "s:1:1: empty field name");
+    CHECK(data_error_of([] { md::parse_schema("t:dense", "s"); }) == "s:1:3: dense needs its file: dense(file.npy)");
+    CHECK(data_error_of([] { md::parse_schema("t:dense(x.npy", "s"); }).find("unbalanced '('") != std::string::npos);
+    CHECK(data_error_of([] { md::parse_schema("a:cat,,b:cat", "s"); }) == "s:1:7: empty field entry");
+    CHECK(data_error_of([] { md::parse_schema("a:cat,", "s"); }) == "s:1:7: empty field entry");
+    CHECK(data_error_of([] { md::parse_schema("a:cat,t:dense(x.npy", "s"); }) == "s:1:14: unbalanced '(' in 't:dense(x.npy'");
+    CHECK(data_error_of([] { md::parse_schema("t:dense x.npy)", "s"); }) == "s:1:14: unbalanced ')'");
+    CHECK(data_error_of([] { md::parse_schema("t:dense()", "s"); }) == "s:1:3: dense needs its file: dense(file.npy)");
+    CHECK(data_error_of([] { md::parse_schema("t:dense(a)(b)", "s"); }) ==
+          "s:1:3: dense needs its file: dense(file.npy)");
+    CHECK(data_error_of([] { md::parse_schema("t:denser", "s"); }).find("s:1:3: unknown kind 'denser'") == 0);
+    CHECK(data_error_of([] { md::parse_schema("  a : cat , a:multi", "--user-schema"); }) ==
           "--user-schema:1:13: duplicate field 'a'");
     // tabs are spaces too; a blank string has no fields; positions are kept for later errors
     const auto spaced = md::parse_schema("\tage :\tnum ,\tzip:cat\t", "s");
@@ -226,7 +222,7 @@ TEST_CASE("load_npy: float32 and float64, and every malformed file rejected") {
     CHECK(f64.cols == 1);
     CHECK(f64.values[2] == 2.5f);
     const auto message = [&](const std::string& name, const std::string& bytes) {
-        return error_of([&] { md::load_npy(dir.write(name, bytes)); });
+        return data_error_of([&] { md::load_npy(dir.write(name, bytes)); });
     };
     CHECK(message("c.npy", npy("<f4", "(2, 3)", bytes_of<float>({1, 2, 3})))
               .find("needs 24 (truncated file)") != std::string::npos);
@@ -263,8 +259,8 @@ TEST_CASE("load_npy: float32 and float64, and every malformed file rejected") {
     huge[8] = huge[9] = huge[10] = huge[11] = char(0x7f);
     CHECK(message("p.npy", huge).find("exceeds the file") != std::string::npos);
     CHECK(message("q.npy", std::string("\x93NUMPY\x04\x00xx", 10)).find("unsupported .npy format version 4.0") != std::string::npos);
-    CHECK(error_of([&] { md::load_npy(dir.path / "absent.npy"); }) == (dir.path / "absent.npy").string() + ": cannot open file");
-    CHECK(error_of([&] { md::load_npy(dir.path); }).find("it is a directory") != std::string::npos);
+    CHECK(data_error_of([&] { md::load_npy(dir.path / "absent.npy"); }) == (dir.path / "absent.npy").string() + ": cannot open file");
+    CHECK(data_error_of([&] { md::load_npy(dir.path); }).find("it is a directory") != std::string::npos);
 
     // format 2.0, and a header length whose low byte is >= 0x80 (xtensor's own reader
     // sign-extends it)
@@ -314,7 +310,7 @@ TEST_CASE("load_csv: features by schema, quoted multi-valued cells, dense vector
     CHECK(all_cat.users.categorical.size() == 3);
 
     const auto path = dir.path.string();
-    const auto fails = [&](md::csv_files f) { return error_of([&] { md::load_csv(f); }); };
+    const auto fails = [&](md::csv_files f) { return data_error_of([&] { md::load_csv(f); }); };
     dir.write("unknown_user.csv", "user,item,rating\nu1,i1,4\nu9,i1,3\n");
     CHECK(fails({dir.path / "unknown_user.csv", dir.path / "users.csv"}) ==
           path + "/unknown_user.csv:3:1: user 'u9' has no row in the users file");
@@ -344,7 +340,7 @@ TEST_CASE("load_csv: optional timestamps, name, keys, empty and non-finite cells
     const fs::path shop = dir.path / "shop";
     fs::create_directories(shop);
     const auto path = shop.string();
-    const auto fails = [&](md::csv_files f) { return error_of([&] { md::load_csv(f); }); };
+    const auto fails = [&](md::csv_files f) { return data_error_of([&] { md::load_csv(f); }); };
     // a quoted header, no timestamps, a BOM, Latin-1 keys kept byte for byte
     std::ofstream(shop / "interactions.csv", std::ios::binary) << "\xEF\xBB\xBF\"user\",item,rating\nJos\xE9,i1,1\nu2,i1,0\n";
     std::ofstream(shop / "items.csv", std::ios::binary) << "item,price,tags\ni1,9.5,\"a| b |a\"\ni2,3,\n";
@@ -394,7 +390,7 @@ TEST_CASE("load_csv: optional timestamps, name, keys, empty and non-finite cells
 TEST_CASE("lenient loading: malformed rows skipped and counted, the rest kept") {
     scratch_dir dir;
     dir.write("interactions.csv", "user,item,rating\nu1,i1,4\nu2,i1,five\nu3\nu4,i2,NaN\nu5,i2,1\n");
-    const auto strict = error_of([&] { md::load_csv({dir.path / "interactions.csv"}); });
+    const auto strict = data_error_of([&] { md::load_csv({dir.path / "interactions.csv"}); });
     CHECK(strict.find("interactions.csv:3:3: rating 'five' is not a number") != std::string::npos);
     const auto data = md::load_csv({dir.path / "interactions.csv"}, {.lenient = true});
     CHECK(data.interactions.size() == 2);
@@ -415,12 +411,12 @@ TEST_CASE("lenient loading: malformed rows skipped and counted, the rest kept") 
     CHECK(lots.report.first_problems[0].find("many.csv:2:3: rating 'bad' is not a number") != std::string::npos);
     // fatal problems still throw in lenient mode: an unterminated quote, a bad header, a missing file
     dir.write("open.csv", "user,item,rating\nu,\"i,3\nv,j,4\n");
-    CHECK(error_of([&] { md::load_csv({dir.path / "open.csv"}, {.lenient = true}); }).find("open.csv:2:2: unterminated quoted field") !=
+    CHECK(data_error_of([&] { md::load_csv({dir.path / "open.csv"}, {.lenient = true}); }).find("open.csv:2:2: unterminated quoted field") !=
           std::string::npos);
     dir.write("header.csv", "user,item\nu,i\n");
-    CHECK(error_of([&] { md::load_csv({dir.path / "header.csv"}, {.lenient = true}); }).find("header.csv:1: the header must be") !=
+    CHECK(data_error_of([&] { md::load_csv({dir.path / "header.csv"}, {.lenient = true}); }).find("header.csv:1: the header must be") !=
           std::string::npos);
-    CHECK(error_of([&] { md::load_csv({dir.path / "absent.csv"}, {.lenient = true}); }) ==
+    CHECK(data_error_of([&] { md::load_csv({dir.path / "absent.csv"}, {.lenient = true}); }) ==
           (dir.path / "absent.csv").string() + ": cannot open file");
 
     // a skipped features row takes its dense row with it: the .npy rows stay aligned
@@ -434,7 +430,7 @@ TEST_CASE("lenient loading: malformed rows skipped and counted, the rest kept") 
     CHECK(aligned.items.keys == std::vector<std::string>{"a", "c"});
     CHECK(aligned.items.dense[0].values == std::vector<float>{1, 1, 3, 3});
     dir.write("short.npy", npy("<f4", "(2, 2)", bytes_of<float>({1, 1, 2, 2})));
-    CHECK(error_of([&] {
+    CHECK(data_error_of([&] {
               md::load_csv({dir.path / "ic.csv", {}, dir.path / "items.csv", {}, "brand:cat,v:dense(short.npy)"}, {.lenient = true});
           }) == (dir.path / "short.npy").string() + ": has 2 rows, " + (dir.path / "items.csv").string() +
                     " has 3 data rows (1 of them skipped)");
@@ -456,10 +452,10 @@ TEST_CASE("MovieLens 100K and 1M formats: MeLU's features from files written her
     CHECK(data.items.multi[0].vocabulary == std::vector<std::string>{"Drama", "Action", "Comedy"});
     CHECK(data.interactions[2].timestamp == 881250951);
     dir.write("u.data", "1\t1\t5\t881250949\n1\t3\t4\t881250951\n");
-    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) ==
+    CHECK(data_error_of([&] { md::load_movielens_100k(dir.path); }) ==
           (dir.path / "u.data").string() + ":2:2: item '3' has no row in the item file");
     dir.write("u.data", "1\t1\t7\t881250949\n");
-    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) ==
+    CHECK(data_error_of([&] { md::load_movielens_100k(dir.path); }) ==
           (dir.path / "u.data").string() + ":1:3: rating 7 is not one of 1..5");
 
     scratch_dir one;
@@ -472,24 +468,24 @@ TEST_CASE("MovieLens 100K and 1M formats: MeLU's features from files written her
     CHECK(m.users.categorical[1].vocabulary == std::vector<std::string>{"1", "56"});
     CHECK(m.items.categorical[0].vocabulary == std::vector<std::string>{"1995"});
     CHECK(m.items.multi[0].offsets == std::vector<mr::id_type>{0, 3, 4});
-    CHECK(error_of([&] { md::load_movielens_1m(dir.path); }) == (dir.path / "users.dat").string() + ": cannot open file");
+    CHECK(data_error_of([&] { md::load_movielens_1m(dir.path); }) == (dir.path / "users.dat").string() + ": cannot open file");
 
     // errors of the MovieLens files name their lines and columns
     dir.write("u.item", "1|Toy Story (1995)|Jan 95||http://x|" + flags_drama + "\n");
-    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) ==
+    CHECK(data_error_of([&] { md::load_movielens_100k(dir.path); }) ==
           (dir.path / "u.item").string() + ":1:3: release date 'Jan 95' does not end with a year (expected e.g. 01-Jan-1995)");
     dir.write("u.item", "1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|0|0|0|0|0|2|0|0|0|0|0|0|0|0|0|0\n");
-    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) ==
+    CHECK(data_error_of([&] { md::load_movielens_100k(dir.path); }) ==
           (dir.path / "u.item").string() + ":1:14: genre flag '2' is not 0 or 1");
     dir.write("u.item", "1|Toy Story (1995)|01-Jan-1995||http://x|0|0\n");
-    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) == (dir.path / "u.item").string() + ":1: expected 24 fields, found 7");
+    CHECK(data_error_of([&] { md::load_movielens_100k(dir.path); }) == (dir.path / "u.item").string() + ":1: expected 24 fields, found 7");
     dir.write("u.user", "\n1|old|M|technician|85711\n");
-    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) == (dir.path / "u.user").string() + ":2:2: age 'old' is not an integer");
+    CHECK(data_error_of([&] { md::load_movielens_100k(dir.path); }) == (dir.path / "u.user").string() + ":2:2: age 'old' is not an integer");
     dir.write("u.user", "\n\n");
-    CHECK(error_of([&] { md::load_movielens_100k(dir.path); }) == (dir.path / "u.user").string() + ": no rows");
+    CHECK(data_error_of([&] { md::load_movielens_100k(dir.path); }) == (dir.path / "u.user").string() + ": no rows");
 
     one.write("users.dat", "1::F::20::10::48067\n");
-    CHECK(error_of([&] { md::load_movielens_1m(one.path); }) ==
+    CHECK(data_error_of([&] { md::load_movielens_1m(one.path); }) ==
           (one.path / "users.dat").string() + ":1:3: age 20 is not one of MovieLens 1M's groups 1, 18, 25, 35, 45, 50, 56");
     // Latin-1 titles, a title without a year, lenient skipping
     one.write("users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n");

@@ -22,6 +22,7 @@
 #include <metarec/nn/nn.hpp>
 #include <metarec/optim/optim.hpp>
 
+#include "../support/error_of.hpp"
 #include "../support/tasks.hpp"
 
 namespace mr = metarec;
@@ -67,16 +68,8 @@ void write_bytes(const fs::path& p, const std::vector<std::byte>& bytes) {
     out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
-/// the data_error message of `f`, or "" when it does not throw one
-template <class F>
-std::string data_error_of(F&& f) {
-    try {
-        f();
-    } catch (const mr::data_error& e) {
-        return e.what();
-    }
-    return "";
-}
+// the data_error message of `f`, or "" when it throws none
+const auto data_error_of = [](auto&& f) { return mr::test::error_of<mr::data_error>(f); };
 
 bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;

@@ -18,6 +18,7 @@
 #include <metarec/device/cpu.hpp>
 #include <metarec/loss/loss.hpp>
 
+#include "../support/error_of.hpp"
 namespace mr = metarec;
 using mr::loss::bce_with_logits;
 using mr::loss::bpr;
@@ -46,6 +47,7 @@ static_assert(mse::name == "mse" && bpr::name == "bpr");
 namespace {
 
 using mr::index;
+using mr::test::error_of;
 using cpu = mr::device::cpu;
 
 // A first-order loss (no hessian_product, no target_rows): mean absolute error.
@@ -212,16 +214,6 @@ constexpr double tolerance() {
 template <class S>
 bool all_finite(const std::vector<S>& v) {
     return std::all_of(v.begin(), v.end(), [](S x) { return std::isfinite(x); });
-}
-
-template <class F>
-std::string thrown_message(F&& f) {
-    try {
-        f();
-    } catch (const std::invalid_argument& e) {
-        return e.what();
-    }
-    return "(nothing thrown)";
 }
 
 }  // namespace
@@ -481,7 +473,8 @@ TEST_CASE_TEMPLATE("softmax_cross_entropy: a target that is not a class index in
         const std::vector<S> t{S(0), bad};
         CHECK_THROWS_AS(loss_value(softmax_cross_entropy{}, z, t, classes, n), std::invalid_argument);
         CHECK_THROWS_AS(loss_gradient(softmax_cross_entropy{}, z, t, classes, n), std::invalid_argument);
-        const std::string message = thrown_message([&] { loss_value(softmax_cross_entropy{}, z, t, classes, n); });
+        const std::string message =
+            error_of<std::invalid_argument>([&] { loss_value(softmax_cross_entropy{}, z, t, classes, n); });
         CHECK(message.find("softmax_cross_entropy") != std::string::npos);
         CHECK(message.find("1 of 2 targets are not a class index in [0, 3)") != std::string::npos);
     }
@@ -498,7 +491,7 @@ TEST_CASE_TEMPLATE("bpr: rows != 1 or an odd number of samples throws", S, float
         CHECK_THROWS_AS(loss_value(bpr{}, s, none, 1, 5), std::invalid_argument);
         CHECK_THROWS_AS(loss_gradient(bpr{}, s, none, 1, 5), std::invalid_argument);
         CHECK_THROWS_AS(loss_hessian_product(bpr{}, s, none, 1, 5, s), std::invalid_argument);
-        const std::string message = thrown_message([&] { loss_value(bpr{}, s, none, 1, 5); });
+        const std::string message = error_of<std::invalid_argument>([&] { loss_value(bpr{}, s, none, 1, 5); });
         CHECK(message.find("bpr") != std::string::npos);
         CHECK(message.find("n must be even") != std::string::npos);
     }
@@ -506,7 +499,7 @@ TEST_CASE_TEMPLATE("bpr: rows != 1 or an odd number of samples throws", S, float
         CHECK_THROWS_AS(loss_value(bpr{}, s, none, 2, 3), std::invalid_argument);
         CHECK_THROWS_AS(loss_gradient(bpr{}, s, none, 2, 2), std::invalid_argument);
         CHECK_THROWS_AS(loss_hessian_product(bpr{}, s, none, 3, 2, s), std::invalid_argument);
-        const std::string message = thrown_message([&] { loss_value(bpr{}, s, none, 2, 2); });
+        const std::string message = error_of<std::invalid_argument>([&] { loss_value(bpr{}, s, none, 2, 2); });
         CHECK(message.find("rows = 2") != std::string::npos);
     }
 }
