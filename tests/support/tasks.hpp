@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <metarec/device/cpu.hpp>  // meta::task_data<double>: the default device
 #include <metarec/meta/task.hpp>
 #include <metarec/nn/batch_data.hpp>
 
