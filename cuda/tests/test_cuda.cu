@@ -1,8 +1,8 @@
 // metarec CUDA tests: the cross-device suite on device::cuda against device::cpu, and a user
 // policy that replaces one CUDA operation. The device operations (cuBLAS S and D GEMM, the
 // Thrust kernels) run in float and double; the suites built on them (derivatives, algorithms,
-// optimizers) in float, the type a GPU trains in (CI compiles this file: in both types it
-// took about 260 s of nvcc, in float 177 s). Needs a GPU: without one the program says so
+// optimizers) in float, the type a GPU trains in (and the cheaper to compile: CI compiles this
+// file; docs/performance.md, "Build and test times"). Needs a GPU: without one the program says so
 // and exits with 77, which CTest reports as skipped.
 // SPDX-License-Identifier: Apache-2.0
 #define DOCTEST_CONFIG_IMPLEMENT

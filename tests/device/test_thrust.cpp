@@ -20,8 +20,8 @@ using device_thrust = mr::device::thrust<System>;
 // algorithms under its execution policy), everything else is written on top of them. The
 // suites built on the primitives (derivatives, algorithms, optimizers) run on one scalar type
 // per system: double on cpp, float on omp and tbb (the parallel systems, in the type a device
-// runs); cpp float too without OpenMP. (All six for all four suites compiled in 190 s at -O1,
-// these in 126 s: CI time.)
+// runs); cpp float too without OpenMP. (All six for all four suites would cost CI compile
+// time: docs/performance.md, "Build and test times".)
 #if defined(_OPENMP)
 #define METAREC_OMP(S) , cross::config<device_thrust<sys::omp>, S>
 #define METAREC_CPP_FLOAT

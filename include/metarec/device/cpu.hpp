@@ -23,9 +23,8 @@ void eigen_gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, 
     Eigen::Map<matrix, 0, stride> C(c, m, n, stride(ldc));
     if (k == 1) {
         // C = alpha a b^T + beta C, a rank-one update (a one-output layer's input gradient, the
-        // weight gradient of rows shared by a batch): column by column. Eigen's GEMM packs both
-        // operands first: 1.4 us for a 64 x 10 and 2.6 us for a 64 x 128 update, float, one
-        // Xeon core (docs/performance.md)
+        // weight gradient of rows shared by a batch): column by column, since Eigen's GEMM packs
+        // both operands first (docs/performance.md, "Small products")
         using column = Eigen::Matrix<S, Eigen::Dynamic, 1>;
         const Eigen::Map<const column, 0, Eigen::InnerStride<>> av(a, m, Eigen::InnerStride<>(ta == transpose::no ? 1 : lda));
         const index sb = tb == transpose::no ? ldb : 1;  // b_j = op(B)(0, j)
@@ -66,7 +65,7 @@ void eigen_gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, 
                                                 metarec::index, metarec::index, S, const S*, metarec::index,     \
                                                 const S*, metarec::index, S, S*, metarec::index)
 /// Compile time: Eigen's GEMM kernels are the costliest instantiation in a translation unit that
-/// uses metarec on the CPU (about 20 s at -O1 for float and double, 100 s under AddressSanitizer).
+/// uses metarec on the CPU (docs/performance.md, "Build and test times").
 /// With `METAREC_EXTERN_GEMM` defined in every translation unit of a program (e.g.
 /// `-DMETAREC_EXTERN_GEMM`) they are extern, and exactly one translation unit compiles them:
 /// @code
@@ -182,9 +181,8 @@ struct basic_cpu : execution_policy<Derived> {
 
     //! @copydoc metarec::device::execution_policy::gather_sum
     //! Here segment by segment, as plain loops over the column: an embedding column is short
-    //! (8 to 64 values), and Eigen's maps of a run-time size cost 3 to 5x as much (one core,
-    //! 1,000 segments of 32 floats: 55 against 11 us for single ids, 170 against 62 us for
-    //! mean bags of 4; docs/performance.md).
+    //! (8 to 64 values), where Eigen's maps of a run-time size cost more than the loop
+    //! (docs/performance.md, "Request-time adaptation").
     template <class S>
     static void gather_sum(index dim, index segments, const id_type* offsets, const id_type* ids,
                            bool mean, const S* table, S* out, index ldo) {
@@ -228,9 +226,8 @@ struct basic_cpu : execution_policy<Derived> {
         map(b, rows) += map(y, rows, cols).rowwise().sum();
     }
 
-    //! task after task, each a contiguous loop the compiler vectorizes (in the generic order,
-    //! the tasks inside, strided across the tasks' vectors, a task-batched MAML step took 1.4x
-    //! to 2.8x as long; docs/performance.md)
+    //! task after task, each a contiguous loop the compiler vectorizes (the generic order, the
+    //! tasks inside, strides across the tasks' vectors: slower on a CPU, docs/performance.md)
     template <class F>
     static void for_each_task(index n, index tasks, F f) {
         for (index t = 0; t < tasks; ++t) for_each(n, [f, t](index i) { f(i, t); });
