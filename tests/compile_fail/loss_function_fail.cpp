@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include <metarec/concepts/loss_function.hpp>
+#include <metarec/device/cpu.hpp>
 
 template <class S>
 struct huber_value_kernel {

@@ -2,6 +2,7 @@
 // metarec compile test: an optimizer without step() is rejected with a readable message.
 // SPDX-License-Identifier: Apache-2.0
 #include <metarec/concepts/optimizer.hpp>
+#include <metarec/device/cpu.hpp>
 
 // The optimizer of the skeleton of docs/concepts/optimizer.md with step() missing.
 struct my_opt {

@@ -37,12 +37,18 @@ concept device_policy =
 /// Fails with a readable message at the entry points that take a device policy.
 template <class D>
 constexpr bool check_device_policy() {
-    static_assert(std::is_base_of_v<device::execution_policy<D>, D>,
-                  "metarec: a device policy must derive from device::execution_policy<Self> "
-                  "(see docs/concepts/device_policy.md)");
-    static_assert(device_policy<D>,
-                  "metarec: the device policy lacks one of vector<S>, for_each, reduce, gemm, "
-                  "to_host, to_device (see docs/concepts/device_policy.md)");
+    // device::cpu is only declared by the headers that name it as a default (device/fwd.hpp)
+    static_assert(requires { sizeof(D); },
+                  "metarec: the device policy is declared but not defined here: include its header "
+                  "(device::cpu: <metarec/device/cpu.hpp>; see docs/concepts/device_policy.md)");
+    if constexpr (requires { sizeof(D); }) {
+        static_assert(std::is_base_of_v<device::execution_policy<D>, D>,
+                      "metarec: a device policy must derive from device::execution_policy<Self> "
+                      "(see docs/concepts/device_policy.md)");
+        static_assert(device_policy<D>,
+                      "metarec: the device policy lacks one of vector<S>, for_each, reduce, gemm, "
+                      "to_host, to_device (see docs/concepts/device_policy.md)");
+    }
     return true;
 }
 
