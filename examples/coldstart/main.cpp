@@ -20,6 +20,7 @@
 
 #include "coldstart.hpp"
 #include "data_source.hpp"
+#include "flags.hpp"
 
 namespace {
 
@@ -75,29 +76,41 @@ static int coldstart_main(int argc, char** argv) {
         ->delimiter(',')
         ->capture_default_str();
     app.add_option("--support", c.split.support, "support interactions per task (-1: all but the query)")
+        ->check(flags::support_size())
         ->capture_default_str();
-    app.add_option("--query", c.split.query, "query interactions per task")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--min-user-interactions", c.split.min_interactions, "smallest task")->capture_default_str();
-    app.add_option("--max-user-interactions", c.split.max_interactions, "largest task")->capture_default_str();
+    app.add_option("--query", c.split.query, "query interactions per task")
+        ->check(flags::at_least<mr::index>(1))->capture_default_str();
+    app.add_option("--min-user-interactions", c.split.min_interactions, "smallest task")
+        ->check(flags::at_least<mr::index>(2))->capture_default_str();
+    app.add_option("--max-user-interactions", c.split.max_interactions, "largest task")
+        ->check(flags::at_least<mr::index>(2))->capture_default_str();
     app.add_option("--train-draws", c.split.train_draws, "training tasks per warm user: random support/query draws")
-        ->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--test-fraction", c.split.test_fraction, "share of new users/items")->capture_default_str();
+        ->check(flags::at_least<mr::index>(1))->capture_default_str();
+    app.add_option("--test-fraction", c.split.test_fraction, "share of new users/items")
+        ->check(flags::between(0.0, 1.0, false))->capture_default_str();
     app.add_option("--validation-fraction", c.split.validation_fraction, "share of training tasks for early stopping")
+        ->check(flags::between(0.0, 1.0, true))
         ->capture_default_str();
-    app.add_option("--inner-steps", c.inner_steps, "adaptation steps K")->check(CLI::NonNegativeNumber)->capture_default_str();
-    app.add_option("--inner-lr", c.inner_lr, "adaptation learning rate")->check(CLI::NonNegativeNumber)->capture_default_str();
-    app.add_option("--outer-lr", c.outer_lr, "meta-learning rate (Adam)")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--epochs", c.epochs, "largest number of epochs")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--inner-steps", c.inner_steps, "adaptation steps K")
+        ->check(flags::at_least(0))->capture_default_str();
+    app.add_option("--inner-lr", c.inner_lr, "adaptation learning rate")
+        ->check(flags::at_least(0.0))->capture_default_str();
+    app.add_option("--outer-lr", c.outer_lr, "meta-learning rate (Adam)")
+        ->check(flags::at_least(0.0, true))->capture_default_str();
+    app.add_option("--epochs", c.epochs, "largest number of epochs")->check(flags::at_least(1))->capture_default_str();
     app.add_option("--patience", c.patience, "early stopping: epochs without improvement")
-        ->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--meta-batch", c.meta_batch, "tasks per meta-step")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--threads", c.threads, "threads over the tasks of a meta-batch")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--seed", c.seed, "seed of the split, initialization and sampling")->capture_default_str();
+        ->check(flags::at_least(1))->capture_default_str();
+    app.add_option("--meta-batch", c.meta_batch, "tasks per meta-step")
+        ->check(flags::at_least<mr::index>(1))->capture_default_str();
+    app.add_option("--threads", c.threads, "threads over the tasks of a meta-batch")
+        ->check(flags::at_least(1))->capture_default_str();
+    app.add_option("--seed", c.seed, "seed of the split, initialization and sampling")
+        ->check(flags::at_least<std::uint64_t>(0))->capture_default_str();
     app.add_option("--json", json_path, "also write the report as JSON to this file");
     app.add_option("--save", c.save, "write the meta-learned model of the one --algo to this file (for metarec-serve)");
     app.add_option("--checkpoint", c.checkpoint_dir, "write a checkpoint of every training run into this directory");
     app.add_option("--checkpoint-every", c.checkpoint_every, "meta-steps between checkpoints")
-        ->check(CLI::PositiveNumber)->capture_default_str();
+        ->check(flags::at_least<std::int64_t>(1))->capture_default_str();
     app.add_flag("--resume", c.resume, "continue the runs from their checkpoints in --checkpoint (same flags)");
     app.add_flag("--quiet", c.quiet, "print only the table");
     std::string distributed = "none";
@@ -108,7 +121,7 @@ static int coldstart_main(int argc, char** argv) {
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "metarec-coldstart: %s\n", e.what());
+        std::fprintf(stderr, "metarec-coldstart: %s\n", flags::message(e).c_str());
         return 2;
     }
 
