@@ -21,26 +21,22 @@
 #include "coldstart.hpp"
 #include "data_source.hpp"
 #include "flags.hpp"
+#include "shots.hpp"
 
 namespace {
 
 using namespace coldstart;
 
 // the simple baselines, evaluated on the same test tasks as the models
-std::vector<result> baselines(const mr::data::dataset& data, const mr::data::split& split) {
+std::vector<result> baselines(const mr::data::dataset& data, const mr::data::split& split,
+                              const std::vector<mr::index>& shots) {
     const mr::recsys::global_mean global(data, split.training_interactions);
     const mr::recsys::support_mean support(data);
     const mr::recsys::item_mean item(data, split.training_interactions);
     std::vector<result> rows;
     const auto score = [&](const std::string& name, const auto& predictor) {
-        metrics average;
-        for (const auto& task : split.test) {
-            const auto pred = predictor.predict(task);
-            std::vector<double> target;
-            for (auto k : task.query) target.push_back(data.interactions[std::size_t(k)].rating);
-            average.add(pred.data(), target.data(), 1, mr::index(target.size()));
-        }
-        rows.push_back(make_result(name, average, 0.0));
+        rows.push_back(make_result(name, average_over(data, predictor, split.test), 0.0));
+        rows.back().by_shots = baseline_shots(data, predictor, split.test, shots);
     };
     score("global-mean", global);
     score("support-mean", support);
@@ -106,6 +102,10 @@ static int coldstart_main(int argc, char** argv) {
         ->check(flags::at_least(1))->capture_default_str();
     app.add_option("--seed", c.seed, "seed of the split, initialization and sampling")
         ->check(flags::at_least<std::uint64_t>(0))->capture_default_str();
+    app.add_option("--shots", c.shots, "also evaluate every method on the test users with at least the largest of "
+                                        "these support sizes, adapted from their first s, for each s (e.g. 1,2,5,10)")
+        ->delimiter(',')
+        ->check(flags::at_least<mr::index>(1));
     app.add_option("--json", json_path, "also write the report as JSON to this file");
     app.add_option("--save", c.save, "write the meta-learned model of the one --algo to this file (for metarec-serve)");
     app.add_option("--checkpoint", c.checkpoint_dir, "write a checkpoint of every training run into this directory");
@@ -178,6 +178,7 @@ static int coldstart_main(int argc, char** argv) {
             throw std::invalid_argument("the split has " + std::to_string(split.train.size()) + " training and " +
                                         std::to_string(split.test.size()) +
                                         " test tasks: loosen --min/max-user-interactions, --support or --query");
+        const mr::index shot_tasks = check_shots(c.shots, c.split, split.test);
         mr::index test_interactions = 0;
         for (const auto& t : split.test) test_interactions += mr::index(t.query.size());
         if (!c.quiet) {
@@ -199,7 +200,7 @@ static int coldstart_main(int argc, char** argv) {
             rows = run_two_tower(p);
         else
             rows = run_matrix_factorization(p);
-        for (auto& row : baselines(data, split)) rows.push_back(std::move(row));
+        for (auto& row : baselines(data, split, c.shots)) rows.push_back(std::move(row));
         if (!root) return 0;
 
         // the table: MAE, RMSE, nDCG@3, nDCG@10, AUC (metrics' order: mae rmse ndcg@1 @3 @5 @10 hr@3 recall@3 auc)
@@ -217,6 +218,7 @@ static int coldstart_main(int argc, char** argv) {
             if (r.diverged > 0) std::printf("  diverged on %td tasks", r.diverged);
             std::printf("\n");
         }
+        print_shots(rows, 0, "MAE");
 
         if (!json_path.empty()) {
             const auto names = metrics().names();
@@ -230,6 +232,8 @@ static int coldstart_main(int argc, char** argv) {
                                {"test_users", split.test.size()},
                                {"test_interactions", test_interactions},
                                {"skipped_rows", data.report.skipped_rows},
+                               {"shots", c.shots},
+                               {"shot_tasks", shot_tasks},
                                {"results", nlohmann::json::array()}};
             for (const auto& r : rows) {
                 nlohmann::json row{{"name", r.name}};
@@ -237,6 +241,7 @@ static int coldstart_main(int argc, char** argv) {
                     row[names[m]] = std::isnan(r.values[m]) ? nlohmann::json(nullptr) : nlohmann::json(r.values[m]);
                 row["diverged"] = r.diverged;
                 row["train_seconds"] = r.train_seconds;
+                if (!r.by_shots.empty()) row["by_shots"] = shots_json(r);
                 out["results"].push_back(row);
             }
             std::ofstream file(json_path);

@@ -16,6 +16,7 @@
 #include <metarec/loss/loss.hpp>
 
 #include "coldstart.hpp"
+#include "shots.hpp"
 
 namespace coldstart {
 
@@ -48,6 +49,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
                test_data = encoder.tasks<S>(p.split.test);
     const auto train = mr::meta::views(train_data), validation = mr::meta::views(validation_data),
                test = mr::meta::views(test_data);
+    const auto shot_data = encode_shots<S>(encoder, p.split.test, c.shots);  // --shots
     if (mr::index(train.size()) < c.meta_batch)
         throw std::invalid_argument("the meta-batch (" + std::to_string(c.meta_batch) + ") is larger than the " +
                                     std::to_string(train.size()) + " training tasks");
@@ -85,8 +87,11 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         algorithm.save(c.save, description);
     };
     const auto evaluate = [&](std::string name, const auto& algorithm, int steps, double seconds) {
-        const auto e = evaluate_with(algorithm, test, {.steps = steps}, static_cast<const metrics*>(nullptr));
-        return result{std::move(name), e.metrics, e.metric_tasks, e.diverged, seconds};
+        const auto evaluate_on = [&](const auto& tasks) {
+            return evaluate_with(algorithm, tasks, {.steps = steps}, static_cast<const metrics*>(nullptr));
+        };
+        const auto e = evaluate_on(test);
+        return result{std::move(name), e.metrics, e.metric_tasks, e.diverged, seconds, model_shots(shot_data, evaluate_on)};
     };
 
     // transfer baseline: pre-train on the pooled training interactions, fine-tune the same
