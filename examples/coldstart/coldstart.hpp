@@ -57,6 +57,7 @@ struct config {
     bool resume = false;         //!< --resume: continue from the checkpoints in checkpoint_dir
     // reporting
     std::vector<mr::index> shots;  //!< --shots: support sizes of the accuracy-against-shots curves (shots.hpp)
+    std::string plot_dir;          //!< --plot DIR: the report's figures as SVG files (plot.hpp)
 };
 
 #ifdef METAREC_COLDSTART_MPI
@@ -91,6 +92,8 @@ struct result {
     mr::index diverged = 0;
     double train_seconds = 0;
     std::vector<shot_values> by_shots;  //!< --shots: one point per number of shots
+    //! the training run's mean meta-loss and validation loss (early stopping) per epoch, for --plot
+    std::vector<double> training_loss, validation_loss;
 };
 
 //! a report row from a filled average

@@ -42,9 +42,11 @@ std::string parse(const std::string& text, T& value) {
             }
     }
     const auto [end, error] = std::from_chars(first, last, value);
-    if (error == std::errc::result_out_of_range) return "must be at most " + show(std::numeric_limits<T>::max()) + ", not " + text;
+    if (error == std::errc::result_out_of_range)
+        return "must be at most " + show(std::numeric_limits<T>::max()) + ", not " + text;
     if (error != std::errc() || end != last || first == last)
-        return std::string(std::is_integral_v<T> ? "must be a whole number" : "must be a number") + ", not '" + text + "'";
+        return std::string(std::is_integral_v<T> ? "must be a whole number" : "must be a number") + ", not '" + text +
+               "'";
     if constexpr (std::is_floating_point_v<T>)
         if (!std::isfinite(value)) return "must be a finite number, not " + text;
     return {};

@@ -21,6 +21,7 @@
 #include "coldstart.hpp"
 #include "data_source.hpp"
 #include "flags.hpp"
+#include "plot.hpp"
 #include "shots.hpp"
 
 namespace {
@@ -106,6 +107,8 @@ static int coldstart_main(int argc, char** argv) {
                                         "these support sizes, adapted from their first s, for each s (e.g. 1,2,5,10)")
         ->delimiter(',')
         ->check(flags::at_least<mr::index>(1));
+    app.add_option("--plot", c.plot_dir, "also write the report's figures as SVG files into this directory: every "
+                                         "metric against --shots, each training run's curves");
     app.add_option("--json", json_path, "also write the report as JSON to this file");
     app.add_option("--save", c.save, "write the meta-learned model of the one --algo to this file (for metarec-serve)");
     app.add_option("--checkpoint", c.checkpoint_dir, "write a checkpoint of every training run into this directory");
@@ -171,6 +174,7 @@ static int coldstart_main(int argc, char** argv) {
             throw std::invalid_argument("--save writes one model: pass one --algo (maml, fomaml, reptile, meta-sgd, "
                                         "anil or fine-tune)");
         if (!c.checkpoint_dir.empty()) std::filesystem::create_directories(c.checkpoint_dir);
+        if (!c.plot_dir.empty()) std::filesystem::create_directories(c.plot_dir);  // before training: fail early
 
         const auto data = c.data.load(c.seed);
         const auto split = mr::data::make_split(data, c.split);
@@ -219,6 +223,14 @@ static int coldstart_main(int argc, char** argv) {
             std::printf("\n");
         }
         print_shots(rows, 0, "MAE");
+        if (!c.plot_dir.empty()) {
+            auto learners = c.algorithms;
+            if (learners.size() == 1 && learners[0] == "all") learners = all_algorithms(c.model);
+            learners.erase(std::remove(learners.begin(), learners.end(), "fine-tune"), learners.end());
+            const auto title = data.name + ", " + mr::data::to_string(c.split.scenario) + ", " + c.model;
+            for (const auto& path : write_plots(c.plot_dir, rows, learners, title))
+                if (!c.quiet) std::fprintf(stderr, "wrote %s\n", path.string().c_str());
+        }
 
         if (!json_path.empty()) {
             const auto names = metrics().names();
@@ -257,6 +269,9 @@ static int coldstart_main(int argc, char** argv) {
         std::fprintf(stderr, "metarec-coldstart: %s\n", e.what());
         return 1;
     } catch (const std::system_error& e) {  // a checkpoint or model that cannot be written (filesystem_error too)
+        std::fprintf(stderr, "metarec-coldstart: %s\n", e.what());
+        return 1;
+    } catch (const std::runtime_error& e) {  // a figure that cannot be written (io::write_svg)
         std::fprintf(stderr, "metarec-coldstart: %s\n", e.what());
         return 1;
     }

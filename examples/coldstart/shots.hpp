@@ -44,9 +44,8 @@ template <class S>
 encoded_shots<S> encode_shots(const mr::recsys::feature_encoder& encoder, const std::vector<mr::data::task_split>& test,
                               const std::vector<mr::index>& shots) {
     if (shots.empty()) return {};
-    return mr::eval::by_shots(test, shots, [&](const std::vector<mr::data::task_split>& tasks) {
-        return encoder.tasks<S>(tasks);
-    });
+    return mr::eval::by_shots(test, shots,
+                              [&](const std::vector<mr::data::task_split>& tasks) { return encoder.tasks<S>(tasks); });
 }
 
 /// A model's curve: `evaluate(views)` (a meta::evaluation) on the tasks of every number of shots.
@@ -84,12 +83,14 @@ inline mr::index check_shots(std::vector<mr::index>& shots, const mr::data::spli
     const mr::index largest = shots.back();
     if (options.support > 0 && largest > options.support)
         throw std::invalid_argument("--shots " + std::to_string(largest) + " exceeds --support " +
-                                    std::to_string(options.support) + ": the shots are the first of the support interactions");
-    const auto tasks = std::count_if(test.begin(), test.end(),
-                                     [&](const auto& t) { return mr::index(t.support.size()) >= largest; });
+                                    std::to_string(options.support) +
+                                    ": the shots are the first of the support interactions");
+    const auto tasks =
+        std::count_if(test.begin(), test.end(), [&](const auto& t) { return mr::index(t.support.size()) >= largest; });
     if (tasks == 0)
         throw std::invalid_argument("--shots " + std::to_string(largest) + ": no test task has " +
-                                    std::to_string(largest) + " support interactions (raise --min-user-interactions "
+                                    std::to_string(largest) +
+                                    " support interactions (raise --min-user-interactions "
                                     "or lower the largest number of shots)");
     return mr::index(tasks);
 }

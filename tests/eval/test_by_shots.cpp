@@ -64,7 +64,8 @@ TEST_CASE("first_shots: the tasks with enough support, cut to their first s, que
 
 TEST_CASE("first_shots by time: a new user's earliest support interactions") {
     const auto data = shop();
-    const auto split = md::make_split(data, {.scenario = md::scenario::new_users, .by_time = true, .query = 5, .seed = 4});
+    const auto split =
+        md::make_split(data, {.scenario = md::scenario::new_users, .by_time = true, .query = 5, .seed = 4});
     const auto cut = ev::first_shots(split.test, 4, 10);
     REQUIRE(!cut.empty());
     for (const auto& t : cut) {
@@ -132,9 +133,9 @@ TEST_CASE("by_shots: s = the split's support size reproduces the single-size eva
     const auto split = md::make_split(data, {.scenario = md::scenario::new_users, .query = 5, .support = 8, .seed = 4});
     const metarec::recsys::support_mean support(data);
     const auto single = score(data, support, split.test);
-    const auto curve = ev::by_shots(split.test, std::vector<index>{2, 8}, [&](const std::vector<md::task_split>& tasks) {
-        return score(data, support, tasks);
-    });
+    const auto curve =
+        ev::by_shots(split.test, std::vector<index>{2, 8},
+                     [&](const std::vector<md::task_split>& tasks) { return score(data, support, tasks); });
     REQUIRE(curve.size() == 2);
     CHECK(curve[1].tasks == index(split.test.size()));
     CHECK(curve[1].result.means() == single.means());
