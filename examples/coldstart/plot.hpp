@@ -35,7 +35,8 @@ inline std::vector<std::filesystem::path> write_plots(const std::filesystem::pat
     std::filesystem::create_directories(dir);
     std::vector<std::filesystem::path> written;
     const auto names = metrics().names();
-    const std::vector<std::pair<std::string, std::string>> shown{{"mae", "MAE"}, {"rmse", "RMSE"}, {"ndcg@10", "nDCG@10"}};
+    const std::vector<std::pair<std::string, std::string>> shown{
+        {"mae", "MAE"}, {"rmse", "RMSE"}, {"ndcg@10", "nDCG@10"}};
     if (!rows.empty() && !rows.front().by_shots.empty())
         for (const auto& [key, label] : shown) {
             const auto m = std::size_t(std::find(names.begin(), names.end(), key) - names.begin());

@@ -99,7 +99,8 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
             return evaluate_with(algorithm, tasks, {.steps = steps}, static_cast<const metrics*>(nullptr));
         };
         const auto e = evaluate_on(test);
-        return result{std::move(name), e.metrics, e.metric_tasks, e.diverged, seconds, model_shots(shot_data, evaluate_on)};
+        auto curve = model_shots(shot_data, evaluate_on);
+        return result{std::move(name), e.metrics, e.metric_tasks, e.diverged, seconds, std::move(curve)};
     };
 
     // transfer baseline: pre-train on the pooled training interactions, fine-tune the same
