@@ -30,8 +30,8 @@ struct chart_series {
 /// The y axis spans the finite values, widened to round tick steps (1, 2 or 5 times a power
 /// of ten). With `log_x`, x is on a logarithmic scale with a tick at every x of the data (the
 /// numbers of shots 1, 2, 5, 10, 20 fall evenly); otherwise x has round ticks as y has.
-/// Colours follow the Okabe-Ito palette (distinguishable with colour-vision deficiencies),
-/// in the order of the series, then repeat.
+/// Colours follow the Okabe-Ito palette (distinguishable with colour-vision deficiencies) and
+/// two of Paul Tol's (wine, olive): ten, in the order of the series, then repeat.
 struct line_chart {
     std::string title{};                 //!< above the plot
     std::string x_label{}, y_label{};    //!< the axes' names
@@ -162,8 +162,8 @@ inline std::string to_svg(const line_chart& chart) {
     };
     const auto to_y = [&](double y) { return bottom - (y - y_low) / (y_high - y_low) * (bottom - top); };
     const auto n = detail::svg_number;
-    static constexpr const char* palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
-                                              "#E69F00", "#56B4E9", "#000000", "#999999"};
+    static constexpr const char* palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
+                                              "#56B4E9", "#000000", "#999999", "#882255", "#999933"};
 
     std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     out += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(chart.width) + "\" height=\"" +
