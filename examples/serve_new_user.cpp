@@ -112,15 +112,17 @@ int serve_main(int argc, char** argv) {
     app.add_option("--model", r.model_path, "model file written by metarec-coldstart --save")->required();
     app.add_option("--user", r.user, "the user's key in the users' feature table")->required();
     app.add_option("--ratings", ratings, "the user's ratings, ITEM:RATING,ITEM:RATING,...")->required();
-    app.add_option("--top", r.top, "items to list")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--seed", r.seed, "the seed given at training (synthetic data)")->capture_default_str();
+    app.add_option("--top", r.top, "items to list")->check(coldstart::flags::at_least(1))->capture_default_str();
+    app.add_option("--seed", r.seed, "the seed given at training (synthetic data)")
+        ->check(coldstart::flags::at_least<std::uint64_t>(0))
+        ->capture_default_str();
     source.add_options(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "serve_new_user: %s\n", e.what());
+        std::fprintf(stderr, "serve_new_user: %s\n", coldstart::flags::message(e).c_str());
         return 2;
     }
     try {

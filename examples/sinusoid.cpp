@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "coldstart/flags.hpp"
 #include "sinusoid.hpp"
 
 int main(int argc, char** argv) {
@@ -16,18 +17,27 @@ int main(int argc, char** argv) {
     std::string json_path;
     bool quiet = false;
     CLI::App app{"Few-shot sinusoid regression: pre-training + fine-tuning vs MAML, Reptile, Meta-SGD"};
-    app.add_option("--iterations", c.iterations, "meta-steps of every method")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--meta-batch", c.meta_batch, "tasks per meta-step")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--train-tasks", c.train_tasks, "training task pool")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--test-tasks", c.test_tasks, "fresh test tasks")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--threads", c.threads, "threads over the tasks of a meta-batch")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--seed", c.seed, "seed of tasks, initialization and sampling")->capture_default_str();
+    namespace flags = coldstart::flags;
+    app.add_option("--iterations", c.iterations, "meta-steps of every method")
+        ->check(flags::at_least(1))->capture_default_str();
+    app.add_option("--meta-batch", c.meta_batch, "tasks per meta-step")
+        ->check(flags::at_least<metarec::index>(1))->capture_default_str();
+    app.add_option("--train-tasks", c.train_tasks, "training task pool")
+        ->check(flags::at_least(1))->capture_default_str();
+    app.add_option("--test-tasks", c.test_tasks, "fresh test tasks")->check(flags::at_least(1))->capture_default_str();
+    app.add_option("--threads", c.threads, "threads over the tasks of a meta-batch")
+        ->check(flags::at_least(1))->capture_default_str();
+    app.add_option("--seed", c.seed, "seed of tasks, initialization and sampling")
+        ->check(flags::at_least<std::uint64_t>(0))->capture_default_str();
     app.add_option("--json", json_path, "also write the results as JSON to this file");
     app.add_flag("--quiet", quiet, "print only the table");
     try {
         app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 2;
+        std::fprintf(stderr, "sinusoid: %s\n", coldstart::flags::message(e).c_str());
+        return 2;
     }
 
     if (!quiet)

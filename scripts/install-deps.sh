@@ -8,6 +8,7 @@ set -euo pipefail
 # libclang-rt-dev on Debian 12 and Ubuntu 24.04; where the distribution has no such package
 # (Ubuntu 22.04: the runtimes come with clang's libclang-common-<N>-dev) it is left out.
 packages=(cmake ninja-build g++ make libeigen3-dev doctest-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libxtensor-dev libopenmpi-dev openmpi-bin libthrust-dev libtbb-dev doxygen
+          librsvg2-bin python3-venv
           clang libclang-rt-dev)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

@@ -55,6 +55,9 @@ struct config {
     std::string checkpoint_dir;  //!< --checkpoint DIR: DIR/<model>-<algorithm>.ckpt during training
     std::int64_t checkpoint_every = 50;  //!< meta-steps between checkpoints
     bool resume = false;         //!< --resume: continue from the checkpoints in checkpoint_dir
+    // reporting
+    std::vector<mr::index> shots;  //!< --shots: support sizes of the accuracy-against-shots curves (shots.hpp)
+    std::string plot_dir;          //!< --plot DIR: the report's figures as SVG files (plot.hpp)
 };
 
 #ifdef METAREC_COLDSTART_MPI
@@ -73,6 +76,14 @@ using metrics = mr::eval::task_average<mr::eval::mae, mr::eval::rmse, mr::eval::
                                        mr::eval::ndcg<5>, mr::eval::ndcg<10>, mr::eval::hit_rate<3>,
                                        mr::eval::recall<3>, mr::eval::auc>;
 
+/// One point of a row's accuracy-against-shots curve (--shots, shots.hpp).
+struct shot_values {
+    mr::index shots = 0;         //!< support interactions each test task was adapted from
+    mr::index tasks = 0;         //!< test tasks evaluated (the same for every row and point)
+    std::vector<double> values;  //!< one per metric, in metrics' order
+    mr::index diverged = 0;
+};
+
 /// One row of the report: a meta-learning algorithm or a baseline.
 struct result {
     std::string name;
@@ -80,6 +91,9 @@ struct result {
     std::vector<mr::index> counts;
     mr::index diverged = 0;
     double train_seconds = 0;
+    std::vector<shot_values> by_shots;  //!< --shots: one point per number of shots
+    //! the training run's mean meta-loss and validation loss (early stopping) per epoch, for --plot
+    std::vector<double> training_loss, validation_loss;
 };
 
 //! a report row from a filled average

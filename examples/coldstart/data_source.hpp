@@ -12,6 +12,8 @@
 #include <metarec/data/data.hpp>
 #include <metarec/data/synthetic.hpp>
 
+#include "flags.hpp"
+
 namespace coldstart {
 
 /// The data flags: a MovieLens or CSV directory, CSV files with schemas, or the synthetic shop.
@@ -32,7 +34,9 @@ struct data_source {
         app.add_option("--user-schema", user_schema, "kinds of the user fields, e.g. age:num,region:cat");
         app.add_option("--item-schema", item_schema, "kinds of the item fields, e.g. genre:multi,text:dense(text.npy)");
         app.add_flag("--lenient", lenient, "skip malformed rows (counted in the report) instead of stopping");
-        app.add_option("--synthetic-users", synthetic.users, "synthetic data: number of users")->capture_default_str();
+        app.add_option("--synthetic-users", synthetic.users, "synthetic data: number of users")
+            ->check(flags::at_least<metarec::index>(1))
+            ->capture_default_str();
     }
 
     //! loads the data set (data_error on bad input); the synthetic shop uses `seed`

@@ -20,26 +20,24 @@
 
 #include "coldstart.hpp"
 #include "data_source.hpp"
+#include "flags.hpp"
+#include "plot.hpp"
+#include "shots.hpp"
 
 namespace {
 
 using namespace coldstart;
 
 // the simple baselines, evaluated on the same test tasks as the models
-std::vector<result> baselines(const mr::data::dataset& data, const mr::data::split& split) {
+std::vector<result> baselines(const mr::data::dataset& data, const mr::data::split& split,
+                              const std::vector<mr::index>& shots) {
     const mr::recsys::global_mean global(data, split.training_interactions);
     const mr::recsys::support_mean support(data);
     const mr::recsys::item_mean item(data, split.training_interactions);
     std::vector<result> rows;
     const auto score = [&](const std::string& name, const auto& predictor) {
-        metrics average;
-        for (const auto& task : split.test) {
-            const auto pred = predictor.predict(task);
-            std::vector<double> target;
-            for (auto k : task.query) target.push_back(data.interactions[std::size_t(k)].rating);
-            average.add(pred.data(), target.data(), 1, mr::index(target.size()));
-        }
-        rows.push_back(make_result(name, average, 0.0));
+        rows.push_back(make_result(name, average_over(data, predictor, split.test), 0.0));
+        rows.back().by_shots = baseline_shots(data, predictor, split.test, shots);
     };
     score("global-mean", global);
     score("support-mean", support);
@@ -75,29 +73,47 @@ static int coldstart_main(int argc, char** argv) {
         ->delimiter(',')
         ->capture_default_str();
     app.add_option("--support", c.split.support, "support interactions per task (-1: all but the query)")
+        ->check(flags::support_size())
         ->capture_default_str();
-    app.add_option("--query", c.split.query, "query interactions per task")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--min-user-interactions", c.split.min_interactions, "smallest task")->capture_default_str();
-    app.add_option("--max-user-interactions", c.split.max_interactions, "largest task")->capture_default_str();
+    app.add_option("--query", c.split.query, "query interactions per task")
+        ->check(flags::at_least<mr::index>(1))->capture_default_str();
+    app.add_option("--min-user-interactions", c.split.min_interactions, "smallest task")
+        ->check(flags::at_least<mr::index>(2))->capture_default_str();
+    app.add_option("--max-user-interactions", c.split.max_interactions, "largest task")
+        ->check(flags::at_least<mr::index>(2))->capture_default_str();
     app.add_option("--train-draws", c.split.train_draws, "training tasks per warm user: random support/query draws")
-        ->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--test-fraction", c.split.test_fraction, "share of new users/items")->capture_default_str();
+        ->check(flags::at_least<mr::index>(1))->capture_default_str();
+    app.add_option("--test-fraction", c.split.test_fraction, "share of new users/items")
+        ->check(flags::between(0.0, 1.0, false))->capture_default_str();
     app.add_option("--validation-fraction", c.split.validation_fraction, "share of training tasks for early stopping")
+        ->check(flags::between(0.0, 1.0, true))
         ->capture_default_str();
-    app.add_option("--inner-steps", c.inner_steps, "adaptation steps K")->check(CLI::NonNegativeNumber)->capture_default_str();
-    app.add_option("--inner-lr", c.inner_lr, "adaptation learning rate")->check(CLI::NonNegativeNumber)->capture_default_str();
-    app.add_option("--outer-lr", c.outer_lr, "meta-learning rate (Adam)")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--epochs", c.epochs, "largest number of epochs")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--inner-steps", c.inner_steps, "adaptation steps K")
+        ->check(flags::at_least(0))->capture_default_str();
+    app.add_option("--inner-lr", c.inner_lr, "adaptation learning rate")
+        ->check(flags::at_least(0.0))->capture_default_str();
+    app.add_option("--outer-lr", c.outer_lr, "meta-learning rate (Adam)")
+        ->check(flags::at_least(0.0, true))->capture_default_str();
+    app.add_option("--epochs", c.epochs, "largest number of epochs")->check(flags::at_least(1))->capture_default_str();
     app.add_option("--patience", c.patience, "early stopping: epochs without improvement")
-        ->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--meta-batch", c.meta_batch, "tasks per meta-step")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--threads", c.threads, "threads over the tasks of a meta-batch")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--seed", c.seed, "seed of the split, initialization and sampling")->capture_default_str();
+        ->check(flags::at_least(1))->capture_default_str();
+    app.add_option("--meta-batch", c.meta_batch, "tasks per meta-step")
+        ->check(flags::at_least<mr::index>(1))->capture_default_str();
+    app.add_option("--threads", c.threads, "threads over the tasks of a meta-batch")
+        ->check(flags::at_least(1))->capture_default_str();
+    app.add_option("--seed", c.seed, "seed of the split, initialization and sampling")
+        ->check(flags::at_least<std::uint64_t>(0))->capture_default_str();
+    app.add_option("--shots", c.shots, "also evaluate every method on the test users with at least the largest of "
+                                        "these support sizes, adapted from their first s, for each s (e.g. 1,2,5,10)")
+        ->delimiter(',')
+        ->check(flags::at_least<mr::index>(1));
+    app.add_option("--plot", c.plot_dir, "also write the report's figures as SVG files into this directory: every "
+                                         "metric against --shots, each training run's curves");
     app.add_option("--json", json_path, "also write the report as JSON to this file");
     app.add_option("--save", c.save, "write the meta-learned model of the one --algo to this file (for metarec-serve)");
     app.add_option("--checkpoint", c.checkpoint_dir, "write a checkpoint of every training run into this directory");
     app.add_option("--checkpoint-every", c.checkpoint_every, "meta-steps between checkpoints")
-        ->check(CLI::PositiveNumber)->capture_default_str();
+        ->check(flags::at_least<std::int64_t>(1))->capture_default_str();
     app.add_flag("--resume", c.resume, "continue the runs from their checkpoints in --checkpoint (same flags)");
     app.add_flag("--quiet", c.quiet, "print only the table");
     std::string distributed = "none";
@@ -108,7 +124,7 @@ static int coldstart_main(int argc, char** argv) {
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "metarec-coldstart: %s\n", e.what());
+        std::fprintf(stderr, "metarec-coldstart: %s\n", flags::message(e).c_str());
         return 2;
     }
 
@@ -158,6 +174,7 @@ static int coldstart_main(int argc, char** argv) {
             throw std::invalid_argument("--save writes one model: pass one --algo (maml, fomaml, reptile, meta-sgd, "
                                         "anil or fine-tune)");
         if (!c.checkpoint_dir.empty()) std::filesystem::create_directories(c.checkpoint_dir);
+        if (!c.plot_dir.empty()) std::filesystem::create_directories(c.plot_dir);  // before training: fail early
 
         const auto data = c.data.load(c.seed);
         const auto split = mr::data::make_split(data, c.split);
@@ -165,6 +182,7 @@ static int coldstart_main(int argc, char** argv) {
             throw std::invalid_argument("the split has " + std::to_string(split.train.size()) + " training and " +
                                         std::to_string(split.test.size()) +
                                         " test tasks: loosen --min/max-user-interactions, --support or --query");
+        const mr::index shot_tasks = check_shots(c.shots, c.split, split.test);
         mr::index test_interactions = 0;
         for (const auto& t : split.test) test_interactions += mr::index(t.query.size());
         if (!c.quiet) {
@@ -186,7 +204,7 @@ static int coldstart_main(int argc, char** argv) {
             rows = run_two_tower(p);
         else
             rows = run_matrix_factorization(p);
-        for (auto& row : baselines(data, split)) rows.push_back(std::move(row));
+        for (auto& row : baselines(data, split, c.shots)) rows.push_back(std::move(row));
         if (!root) return 0;
 
         // the table: MAE, RMSE, nDCG@3, nDCG@10, AUC (metrics' order: mae rmse ndcg@1 @3 @5 @10 hr@3 recall@3 auc)
@@ -204,6 +222,15 @@ static int coldstart_main(int argc, char** argv) {
             if (r.diverged > 0) std::printf("  diverged on %td tasks", r.diverged);
             std::printf("\n");
         }
+        print_shots(rows, 0, "MAE");
+        if (!c.plot_dir.empty()) {
+            auto learners = c.algorithms;
+            if (learners.size() == 1 && learners[0] == "all") learners = all_algorithms(c.model);
+            learners.erase(std::remove(learners.begin(), learners.end(), "fine-tune"), learners.end());
+            const auto title = data.name + ", " + mr::data::to_string(c.split.scenario) + ", " + c.model;
+            for (const auto& path : write_plots(c.plot_dir, rows, learners, title))
+                if (!c.quiet) std::fprintf(stderr, "wrote %s\n", path.string().c_str());
+        }
 
         if (!json_path.empty()) {
             const auto names = metrics().names();
@@ -217,6 +244,8 @@ static int coldstart_main(int argc, char** argv) {
                                {"test_users", split.test.size()},
                                {"test_interactions", test_interactions},
                                {"skipped_rows", data.report.skipped_rows},
+                               {"shots", c.shots},
+                               {"shot_tasks", shot_tasks},
                                {"results", nlohmann::json::array()}};
             for (const auto& r : rows) {
                 nlohmann::json row{{"name", r.name}};
@@ -224,6 +253,7 @@ static int coldstart_main(int argc, char** argv) {
                     row[names[m]] = std::isnan(r.values[m]) ? nlohmann::json(nullptr) : nlohmann::json(r.values[m]);
                 row["diverged"] = r.diverged;
                 row["train_seconds"] = r.train_seconds;
+                if (!r.by_shots.empty()) row["by_shots"] = shots_json(r);
                 out["results"].push_back(row);
             }
             std::ofstream file(json_path);
@@ -239,6 +269,9 @@ static int coldstart_main(int argc, char** argv) {
         std::fprintf(stderr, "metarec-coldstart: %s\n", e.what());
         return 1;
     } catch (const std::system_error& e) {  // a checkpoint or model that cannot be written (filesystem_error too)
+        std::fprintf(stderr, "metarec-coldstart: %s\n", e.what());
+        return 1;
+    } catch (const std::runtime_error& e) {  // a figure that cannot be written (io::write_svg)
         std::fprintf(stderr, "metarec-coldstart: %s\n", e.what());
         return 1;
     }

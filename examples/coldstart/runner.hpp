@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -16,6 +18,8 @@
 #include <metarec/loss/loss.hpp>
 
 #include "coldstart.hpp"
+#include "plot.hpp"
+#include "shots.hpp"
 
 namespace coldstart {
 
@@ -48,6 +52,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
                test_data = encoder.tasks<S>(p.split.test);
     const auto train = mr::meta::views(train_data), validation = mr::meta::views(validation_data),
                test = mr::meta::views(test_data);
+    const auto shot_data = encode_shots<S>(encoder, p.split.test, c.shots);  // --shots
     if (mr::index(train.size()) < c.meta_batch)
         throw std::invalid_argument("the meta-batch (" + std::to_string(c.meta_batch) + ") is larger than the " +
                                     std::to_string(train.size()) + " training tasks");
@@ -58,19 +63,24 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
 
     // meta-training with early stopping on the validation tasks (best epoch restored); with
     // --checkpoint, a checkpoint every c.checkpoint_every steps that --resume continues from
+    std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> curves;  // per run: epoch losses
     const auto fit = [&](const std::string& name, auto& algorithm) {
+        auto& curve = curves[name];  // the training meta-loss and validation loss of each epoch (--plot)
+        const epoch_losses record{&curve.first};
         const mr::meta::fit_options options{.epochs = c.epochs};
         mr::callbacks::progress_bar bar{.quiet = c.quiet};  // not const: its hooks update it
         const auto train_with = [&](auto&... callbacks) {
-            if (c.checkpoint_dir.empty()) return algorithm.fit(train, options, callbacks..., bar).seconds;
+            if (c.checkpoint_dir.empty()) return algorithm.fit(train, options, callbacks..., bar, record).seconds;
             const auto path = std::filesystem::path(c.checkpoint_dir) / (c.model + "-" + name + ".ckpt");
             if (c.resume && std::filesystem::exists(path)) algorithm.resume(path);
             mr::callbacks::checkpoint save{path, c.checkpoint_every};
-            return algorithm.fit(train, options, callbacks..., bar, save).seconds;
+            return algorithm.fit(train, options, callbacks..., bar, save, record).seconds;
         };
         if (validation.empty()) return train_with();
         mr::callbacks::early_stopping stop{validation, {.patience = c.patience}};
-        return train_with(stop);
+        const double seconds = train_with(stop);
+        curve.second = stop.history();
+        return seconds;
     };
     // --save: the model of the one algorithm trained, with what serving must find again
     const auto save = [&](const std::string& name, const auto& algorithm) {
@@ -85,8 +95,12 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         algorithm.save(c.save, description);
     };
     const auto evaluate = [&](std::string name, const auto& algorithm, int steps, double seconds) {
-        const auto e = evaluate_with(algorithm, test, {.steps = steps}, static_cast<const metrics*>(nullptr));
-        return result{std::move(name), e.metrics, e.metric_tasks, e.diverged, seconds};
+        const auto evaluate_on = [&](const auto& tasks) {
+            return evaluate_with(algorithm, tasks, {.steps = steps}, static_cast<const metrics*>(nullptr));
+        };
+        const auto e = evaluate_on(test);
+        auto curve = model_shots(shot_data, evaluate_on);
+        return result{std::move(name), e.metrics, e.metric_tasks, e.diverged, seconds, std::move(curve)};
     };
 
     // transfer baseline: pre-train on the pooled training interactions, fine-tune the same
@@ -144,6 +158,9 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", pretrained, 0, pretrain_seconds));
     rows.push_back(no_adapt.front());
     rows.push_back(evaluate("fine-tune", pretrained, -1, pretrain_seconds));
+    for (auto& r : rows)
+        if (const auto it = curves.find(r.name); it != curves.end())
+            std::tie(r.training_loss, r.validation_loss) = it->second;
     return rows;
 }
 

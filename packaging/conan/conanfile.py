@@ -1,6 +1,8 @@
 # Conan 2 recipe for metarec (header-only). Its build is the CMake install that
 # tests/package exercises; the components follow the CMake targets metarec::<component>.
 #   conan create packaging/conan -o "metarec/*:with_openmp=True" --build=missing
+# The dependencies may come from Conan Center or from the system ([platform_requires] in a
+# profile; the ctest package.conan does that, see docs/packaging.md).
 # SPDX-License-Identifier: Apache-2.0
 import os
 import re
@@ -47,13 +49,16 @@ class MetarecConan(ConanFile):
         cmake_layout(self, src_folder=".")
 
     def requirements(self):
-        self.requires("eigen/3.4.0")
+        # ranges: what metarec's CMake accepts (find_package(Eigen3 3.4), xtensor 0.24 of the
+        # one adapter header, Thrust 1.17 host systems), so that a system's versions
+        # ([platform_requires], e.g. Debian 12's xtensor 0.24.3 and oneTBB 2021.8) match too
+        self.requires("eigen/[>=3.4.0 <4]")
         if self.options.with_xtensor:
-            self.requires("xtensor/0.24.7")
+            self.requires("xtensor/[>=0.24.0 <0.25]")
         if self.options.with_openmp or self.options.with_tbb:
-            self.requires("thrust/1.17.2")
+            self.requires("thrust/[>=1.17.0 <2]")
         if self.options.with_tbb:
-            self.requires("onetbb/2021.10.0")
+            self.requires("onetbb/[>=2021.5.0 <2023]")
 
     def package_id(self):
         self.info.clear()  # header-only: one package for every configuration
@@ -90,6 +95,11 @@ class MetarecConan(ConanFile):
         # Conan's CMakeDeps and PkgConfigDeps write the consumer's config files from package_info
         rmdir(self, os.path.join(self.package_folder, "share"))
 
+    def _from_conan(self, name, component):
+        # a dependency the system provides ([platform_requires]) has no cpp_info: Conan's
+        # generators cannot name it (conan-io/docs#3908); the consumer finds it itself
+        return [f"{name}::{component}"] if name in self.dependencies.host else []
+
     def package_info(self):
         self.cpp_info.bindirs = []
         self.cpp_info.libdirs = []
@@ -99,17 +109,17 @@ class MetarecConan(ConanFile):
 
         core = self.cpp_info.components["core"]
         core.set_property("cmake_target_name", "metarec::metarec")
-        core.requires = ["eigen::eigen"]
+        core.requires = self._from_conan("eigen", "eigen")
         core.bindirs, core.libdirs = [], []
         if self.options.with_xtensor:
             data = self.cpp_info.components["data"]
             data.set_property("cmake_target_name", "metarec::data")
-            data.requires = ["core", "xtensor::xtensor"]
+            data.requires = ["core"] + self._from_conan("xtensor", "xtensor")
             data.bindirs, data.libdirs = [], []
         if self.options.with_openmp or self.options.with_tbb:
             thrust = self.cpp_info.components["thrust"]
             thrust.set_property("cmake_target_name", "metarec::thrust")
-            thrust.requires = ["core", "thrust::thrust"]
+            thrust.requires = ["core"] + self._from_conan("thrust", "thrust")
             thrust.bindirs, thrust.libdirs = [], []
         if self.options.with_openmp:
             omp = self.cpp_info.components["omp"]
@@ -121,7 +131,7 @@ class MetarecConan(ConanFile):
         if self.options.with_tbb:
             tbb = self.cpp_info.components["tbb"]
             tbb.set_property("cmake_target_name", "metarec::tbb")
-            tbb.requires = ["thrust", "onetbb::onetbb"]
+            tbb.requires = ["thrust"] + self._from_conan("onetbb", "onetbb")
             tbb.defines = ["METAREC_HAS_TBB"]
             tbb.bindirs, tbb.libdirs = [], []
         if self.options.with_cuda:
