@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -14,6 +15,7 @@
 #include <metarec/meta/meta.hpp>
 #include <metarec/optim/optim.hpp>
 #include <metarec/loss/loss.hpp>
+#include <metarec/recsys/residual.hpp>
 
 #include "coldstart.hpp"
 
@@ -30,11 +32,29 @@ struct model_traits {
     bool supports_anil = false;  //!< ANIL (adapt the last layer) is meaningful for this model
 };
 
-//! evaluate() with the report's metrics
-template <class Algorithm, class Tasks, class... Metrics>
-mr::meta::evaluation evaluate_with(const Algorithm& algorithm, const Tasks& tasks, mr::meta::adapt_options options,
-                                   const mr::eval::task_average<Metrics...>*) {
-    return algorithm.evaluate(tasks, options, Metrics{}...);
+/// Adapts `algorithm` to each test task's support set (`steps` inner steps, -1: the algorithm's)
+/// and scores its query set: the report's metrics, each task's values kept for the intervals.
+template <class Algorithm, class Tasks>
+result evaluate_tasks(std::string name, const Algorithm& algorithm, const Tasks& tasks, const problem& p, int steps,
+                      double seconds, role r) {
+    auto average = make_metrics(p.scale);
+    std::optional<mr::meta::adapted<typename Algorithm::learner_type>> personal;
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        const auto& task = tasks[i];
+        if (!personal)
+            personal.emplace(algorithm.adapt(task.support, task.support_target, {.steps = steps}));
+        else
+            algorithm.adapt(task.support, task.support_target, *personal, {.steps = steps});
+        const auto scores = personal->predict(task.query);
+        std::vector<double> pred(scores.begin(), scores.end()), target;
+        if (p.residual) {  // the model predicts what the bias model leaves over
+            const auto base = mr::recsys::residual_base(*p.residual, p.split.test[i]);
+            for (std::size_t k = 0; k < pred.size(); ++k) pred[k] = p.residual->clip(base[k] + pred[k]);
+        }
+        for (auto k : p.split.test[i].query) target.push_back(p.data.interactions[std::size_t(k)].rating);
+        average.add(pred.data(), target.data(), 1, mr::index(target.size()));
+    }
+    return make_result(std::move(name), average, seconds, r);
 }
 
 /// Runs `p.options.algorithms` for one model type; see coldstart.hpp.
@@ -44,8 +64,11 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     using loss = mr::loss::mse;
     const config& c = p.options;
     const mr::recsys::feature_encoder encoder(p.data, traits.features);
-    const auto train_data = encoder.tasks<S>(p.split.train), validation_data = encoder.tasks<S>(p.split.validation),
-               test_data = encoder.tasks<S>(p.split.test);
+    const auto tasks_of = [&](const std::vector<mr::data::task_split>& tasks) {
+        return p.residual ? mr::recsys::residual_tasks<S>(encoder, *p.residual, tasks) : encoder.tasks<S>(tasks);
+    };
+    const auto train_data = tasks_of(p.split.train), validation_data = tasks_of(p.split.validation),
+               test_data = tasks_of(p.split.test);
     const auto train = mr::meta::views(train_data), validation = mr::meta::views(validation_data),
                test = mr::meta::views(test_data);
     if (mr::index(train.size()) < c.meta_batch)
@@ -84,9 +107,8 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         description.set("coldstart.dataset", p.data.name);
         algorithm.save(c.save, description);
     };
-    const auto evaluate = [&](std::string name, const auto& algorithm, int steps, double seconds) {
-        const auto e = evaluate_with(algorithm, test, {.steps = steps}, static_cast<const metrics*>(nullptr));
-        return result{std::move(name), e.metrics, e.metric_tasks, e.diverged, seconds};
+    const auto evaluate = [&](std::string name, const auto& algorithm, int steps, double seconds, role r) {
+        return evaluate_tasks(std::move(name), algorithm, test, p, steps, seconds, r);
     };
 
     // transfer baseline: pre-train on the pooled training interactions, fine-tune the same
@@ -113,8 +135,8 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
             // a warm-started algorithm's time includes the pre-training it starts from
             const double seconds = fit(name, algorithm) + (c.warm_start ? pretrain_seconds : 0.0);
             save(name, algorithm);
-            rows.push_back(evaluate(name, algorithm, -1, seconds));
-            if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", algorithm, 0, seconds));
+            rows.push_back(evaluate(name, algorithm, -1, seconds, role::meta));
+            if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", algorithm, 0, seconds, role::transfer));
         };
         if (name == "maml" || name == "fomaml") {
             auto options = maml_options;
@@ -141,9 +163,9 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     }
 
     if (names.size() == 1 && names[0] == "fine-tune") save("fine-tune", pretrained);
-    if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", pretrained, 0, pretrain_seconds));
+    if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", pretrained, 0, pretrain_seconds, role::transfer));
     rows.push_back(no_adapt.front());
-    rows.push_back(evaluate("fine-tune", pretrained, -1, pretrain_seconds));
+    rows.push_back(evaluate("fine-tune", pretrained, -1, pretrain_seconds, role::transfer));
     return rows;
 }
 
