@@ -43,6 +43,7 @@ struct config {
     bool residual = false;  //!< --residual on: models learn the residual of the bias model (recsys/residual.hpp)
     std::vector<std::string> algorithms{"all"};
     int inner_steps = 5;
+    int tune = 0;  //!< --tune N: configurations tried per method on the validation tasks (0: the flags' only)
     double inner_lr = 0.01;
     double outer_lr = 1e-3;
     int epochs = 30;
@@ -100,6 +101,7 @@ struct result {
     double train_seconds = 0;
     coldstart::role role = role::baseline;
     std::vector<std::vector<double>> per_task;  //!< per metric, the value on each test task (in split order)
+    std::string config{};  //!< the training configuration (learned rows; --tune chooses it)
 };
 
 //! a report row from a filled average

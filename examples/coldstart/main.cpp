@@ -86,6 +86,10 @@ static int coldstart_main(int argc, char** argv) {
     app.add_option("--validation-fraction", c.split.validation_fraction, "share of training tasks for early stopping")
         ->capture_default_str();
     app.add_option("--inner-steps", c.inner_steps, "adaptation steps K")->check(CLI::NonNegativeNumber)->capture_default_str();
+    app.add_option("--tune", c.tune,
+                   "try N configurations per method (the flags' and N-1 seeded draws of inner lr, inner steps and "
+                   "outer lr), keep the best on the validation users; fine-tuning gets the same N")
+        ->check(CLI::NonNegativeNumber)->capture_default_str();
     app.add_option("--inner-lr", c.inner_lr, "adaptation learning rate")->check(CLI::NonNegativeNumber)->capture_default_str();
     app.add_option("--outer-lr", c.outer_lr, "meta-learning rate (Adam)")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--epochs", c.epochs, "largest number of epochs")->check(CLI::PositiveNumber)->capture_default_str();

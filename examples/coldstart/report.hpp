@@ -44,7 +44,7 @@ struct comparison {
 inline std::vector<result> pool(const std::vector<seed_run>& runs) {
     std::vector<result> out;
     for (const auto& first : runs.front().rows) {
-        result pooled{first.name, {}, {}, 0, 0, first.role, {}};
+        result pooled{first.name, {}, {}, 0, 0, first.role, {}, first.config};
         pooled.per_task.resize(first.per_task.size());
         for (const auto& run : runs)
             for (const auto& row : run.rows)
@@ -175,6 +175,7 @@ inline nlohmann::json to_json(const result& r, bool per_user) {
     if (per_user) row["per_user"] = users;
     row["diverged"] = r.diverged;
     row["train_seconds"] = r.train_seconds;
+    if (!r.config.empty()) row["config"] = r.config;
     return row;
 }
 
