@@ -11,6 +11,7 @@
 #include <metarec/data/split.hpp>
 #include <metarec/data/synthetic.hpp>
 #include <metarec/eval/average.hpp>
+#include <metarec/eval/intervals.hpp>
 #include <metarec/eval/metrics.hpp>
 #include <metarec/loss/loss.hpp>
 #include <metarec/meta/meta.hpp>
@@ -393,6 +394,49 @@ TEST_CASE("cold start on synthetic data: MeLU + MAML adapts better than the base
     CHECK(maml_mae < fine_tuned.metrics[0] - 0.005);
     CHECK(maml_mae < frozen.metrics[0] - 0.1);
     CHECK(adapted.metrics[1] > frozen.metrics[1] + 0.01);
+}
+
+// The residual model contains the bias model (f = 0 is the bias model) and must learn beyond
+// it: MeLU + MAML meta-trained on the residuals of the tuned bias model, adapted on a new
+// user's 10 support residuals, beats the bias model on MAE over the same users (paired), and
+// beats the support mean and the item mean on nDCG@3's level or better.
+TEST_CASE("residual MeLU + MAML beats the bias model it contains on new users" * doctest::test_suite("accuracy")) {
+    using model = mr::recsys::melu<mr::recsys::melu_head, float, mr::device::cpu, 16>;
+    const auto data =
+        md::make_synthetic({.users = 400, .items = 200, .min_interactions = 20, .max_interactions = 50, .seed = 5});
+    const auto split = md::make_split(data, {.query = 10, .support = 10, .seed = 5});
+    const auto bias = mr::recsys::bias_model::tuned(data, split);
+    const auto cold = bias.for_scenario(md::scenario::new_users);
+    const mr::recsys::feature_encoder encoder(data);
+    const auto train_data = mr::recsys::residual_tasks<float>(encoder, cold, split.train),
+               test_data = mr::recsys::residual_tasks<float>(encoder, cold, split.test);
+    const auto train = mr::meta::views(train_data), test = mr::meta::views(test_data);
+    mr::meta::melu_maml<model, mr::loss::mse> maml{
+        model(encoder.shape(), 5),
+        {.inner_lr = 0.01, .inner_steps = 5, .order = 2, .meta_batch = 16, .threads = 2, .seed = 5},
+        mr::optim::adam{.lr = 2e-3}};
+    maml.fit(train, {.epochs = 12});
+
+    mr::eval::task_average<mr::eval::mae, mr::eval::ndcg<3>> learned, baseline;
+    for (std::size_t i = 0; i < test.size(); ++i) {
+        auto personal = maml.adapt(test[i].support, test[i].support_target);
+        const auto residual = personal.predict(test[i].query);
+        const auto base = mr::recsys::residual_base(cold, split.test[i]);
+        const auto simple = bias.predict(split.test[i]);
+        std::vector<double> pred, target;
+        for (std::size_t k = 0; k < base.size(); ++k) pred.push_back(cold.clip(base[k] + residual[k]));
+        for (auto k : split.test[i].query) target.push_back(data.interactions[std::size_t(k)].rating);
+        learned.add(pred.data(), target.data(), 1, mr::index(target.size()));
+        baseline.add(simple.data(), target.data(), 1, mr::index(target.size()));
+    }
+    const auto difference = mr::eval::paired_bootstrap(learned.values(0), baseline.values(0), 5);
+    MESSAGE("MAE: residual maml " << learned.means()[0] << ", bias " << baseline.means()[0] << ", paired difference "
+                                  << difference.mean << " [" << difference.low << ", " << difference.high
+                                  << "]; nDCG@3 " << learned.means()[1] << " vs " << baseline.means()[1]);
+    CHECK(learned.diverged() == 0);
+    CHECK(difference.high < 0);  // the bias model is beaten, outside the noise of the test users
+    CHECK(learned.means()[0] < baseline.means()[0] - 0.02);
+    CHECK(learned.means()[1] > baseline.means()[1] - 0.005);
 }
 
 #include <metarec/recsys/two_tower.hpp>
