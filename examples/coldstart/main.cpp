@@ -209,7 +209,7 @@ static int coldstart_main(int argc, char** argv) {
                                      "(HR, recall, AUC): rating >= %g\n",
                              scale.lowest, scale.highest, scale.lowest, scale.threshold());
             }
-            const auto bias = mr::recsys::bias_model::tuned(data, split);
+            const auto bias = mr::recsys::bias_model::tuned(data, split, c.split.scenario);
             run.bias = bias.shrinkage();
             if (!c.quiet)
                 std::fprintf(stderr,

@@ -137,20 +137,32 @@ public:
     }
 
     /// The bias model with the shrinkage strengths (from `grid`, each of the three) that give
-    /// the lowest mean per-task MAE on `split.validation`, fitted on the training interactions
-    /// outside the validation tasks, then refitted on all of `split.training_interactions`.
-    /// Without validation tasks, the default strengths.
+    /// the lowest mean per-task MAE on `split.validation`, then refitted on all of
+    /// `split.training_interactions`. The validation tasks are made as new as the scenario
+    /// makes the test tasks: the strengths are tried on a fit without every training rating of
+    /// the validation tasks' users (new users; warm too), of their items (new items), or of both, so
+    /// that a validation task sees known and unknown biases as a test task does. Without
+    /// validation tasks, the default strengths.
     static bias_model tuned(const data::dataset& data, const data::split& split,
+                            data::scenario scenario = data::scenario::new_users,
                             std::span<const double> grid = default_grid()) {
         if (split.validation.empty() || grid.empty()) return bias_model(data, split.training_interactions);
-        std::vector<char> held(data.interactions.size(), 0);
-        for (const auto& t : split.validation) {
-            for (index k : t.support) held[std::size_t(k)] = 1;
-            for (index k : t.query) held[std::size_t(k)] = 1;
-        }
+        const bool new_users = scenario == data::scenario::new_users ||
+                               scenario == data::scenario::new_users_new_items || scenario == data::scenario::warm;
+        const bool new_items = scenario == data::scenario::new_items || scenario == data::scenario::new_users_new_items;
+        std::vector<char> user_held(std::size_t(data.users.rows()), 0), item_held(std::size_t(data.items.rows()), 0);
+        for (const auto& t : split.validation)
+            for (const auto* part : {&t.support, &t.query})
+                for (index k : *part) {
+                    const auto& r = data.interactions[std::size_t(k)];
+                    if (new_users) user_held[std::size_t(r.user)] = 1;
+                    if (new_items) item_held[std::size_t(r.item)] = 1;
+                }
         std::vector<index> fit_on;
-        for (index k : split.training_interactions)
-            if (!held[std::size_t(k)]) fit_on.push_back(k);
+        for (index k : split.training_interactions) {
+            const auto& r = data.interactions[std::size_t(k)];
+            if (!user_held[std::size_t(r.user)] && !item_held[std::size_t(r.item)]) fit_on.push_back(k);
+        }
         if (fit_on.empty()) return bias_model(data, split.training_interactions);
         bias_shrinkage best{};
         double best_mae = std::numeric_limits<double>::infinity();
