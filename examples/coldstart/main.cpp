@@ -205,9 +205,9 @@ static int coldstart_main(int argc, char** argv) {
                 std::fprintf(stderr, "\n%s, seed %llu: %zu training, %zu validation, %zu test tasks\n",
                              mr::data::to_string(c.split.scenario), static_cast<unsigned long long>(seed),
                              split.train.size(), split.validation.size(), split.test.size());
-                std::fprintf(stderr, "rating scale %g..%g (training ratings): nDCG gain = rating - %g + 1, relevant "
-                                     "(HR, recall, AUC): rating >= %g\n",
-                             scale.lowest, scale.highest, scale.lowest, scale.threshold());
+                std::fprintf(stderr, "rating scale %g..%g (training ratings): nDCG gains %g..%g (rating - lowest + 1), "
+                                     "relevant (HR, recall, AUC): rating >= %g\n",
+                             scale.lowest, scale.highest, 1.0, scale.highest - scale.lowest + 1, scale.threshold());
             }
             const auto bias = mr::recsys::bias_model::tuned(data, split, c.split.scenario);
             run.bias = bias.shrinkage();

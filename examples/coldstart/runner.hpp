@@ -109,7 +109,6 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         throw std::invalid_argument("the meta-batch (" + std::to_string(c.meta_batch) + ") is larger than the " +
                                     std::to_string(train.size()) + " training tasks");
     const auto model = [&] { return Model(encoder.shape(), c.seed); };
-    const mr::optim::adam outer{.lr = c.outer_lr};
     const mr::meta::maml_options maml_options{.inner_lr = c.inner_lr, .inner_steps = c.inner_steps, .order = 2,
                                               .meta_batch = c.meta_batch, .threads = c.threads, .seed = c.seed};
 
@@ -142,8 +141,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         algorithm.save(c.save, description);
     };
     const auto evaluate = [&](std::string name, const auto& algorithm, int steps, double seconds, role r) {
-        auto row = evaluate_tasks(std::move(name), algorithm, test, p.split.test, p, steps, seconds, r);
-        return row;
+        return evaluate_tasks(std::move(name), algorithm, test, p.split.test, p, steps, seconds, r);
     };
     // --tune N: the configuration (of N seeded draws, the first being the flags') whose adapted
     // model has the lowest MAE on the validation tasks; `build(h, use)` constructs the algorithm
