@@ -14,6 +14,7 @@
 #include <metarec/data/dataset.hpp>
 #include <metarec/data/split.hpp>
 #include <metarec/eval/average.hpp>
+#include <metarec/eval/intervals.hpp>
 #include <metarec/eval/metrics.hpp>
 #include <metarec/recsys/baselines.hpp>
 #include <metarec/recsys/features.hpp>
@@ -39,8 +40,10 @@ struct config {
     std::string model = "melu";
     bool warm_start = true;  //!< meta-learning starts from the pre-trained (fine-tune) model
     bool item_id = false;  //!< the item's id is one more item feature (set when no item is new)
+    bool residual = false;  //!< --residual on: models learn the residual of the bias model (recsys/residual.hpp)
     std::vector<std::string> algorithms{"all"};
     int inner_steps = 5;
+    int tune = 0;  //!< --tune N: configurations tried per method on the validation tasks (0: the flags' only)
     double inner_lr = 0.01;
     double outer_lr = 1e-3;
     int epochs = 30;
@@ -70,8 +73,10 @@ using distribution = mr::dist::none;
 inline distribution make_distribution(const config&) { return {}; }
 #endif
 
-/// The metrics of every report, averaged per task (per user: MeLU's protocol). Relevant
-/// items for the ranking metrics: a rating of at least 4.
+/// The metrics of every report, averaged per task (per user: MeLU's protocol), on the rating
+/// scale of the training data: nDCG's gains start at 1 at the scale's lowest rating, and the
+/// relevant items of the hit rate, recall and AUC are those rated at least three quarters up
+/// the scale (4 on 1..5); see mr::eval::rating_scale.
 using metrics = mr::eval::task_average<mr::eval::mae, mr::eval::rmse, mr::eval::ndcg<1>, mr::eval::ndcg<3>,
                                        mr::eval::ndcg<5>, mr::eval::ndcg<10>, mr::eval::hit_rate<3>,
                                        mr::eval::recall<3>, mr::eval::auc>;
@@ -84,21 +89,40 @@ struct shot_values {
     mr::index diverged = 0;
 };
 
+//! an empty average of the report's metrics on `scale`
+inline metrics make_metrics(const mr::eval::rating_scale& scale) {
+    const double lowest = scale.lowest, threshold = scale.threshold();
+    return metrics({}, {}, {.lowest = lowest}, {.lowest = lowest}, {.lowest = lowest}, {.lowest = lowest},
+                   {.threshold = threshold}, {.threshold = threshold}, {.threshold = threshold});
+}
+
+/// What a report row is: the paired comparisons set meta-learners against the others.
+enum class role {
+    meta,      //!< a meta-learning algorithm
+    transfer,  //!< the pre-trained model, fine-tuned (fine-tune) or not adapted (no-adapt)
+    baseline,  //!< a simple baseline (global, user's or item mean, the bias model)
+};
+
 /// One row of the report: a meta-learning algorithm or a baseline.
 struct result {
     std::string name;
-    std::vector<double> values;  //!< one per metric, in metrics' order
+    std::vector<double> values;  //!< one mean per metric, in metrics' order
     std::vector<mr::index> counts;
     mr::index diverged = 0;
     double train_seconds = 0;
+    coldstart::role role = role::baseline;
+    std::vector<std::vector<double>> per_task;  //!< per metric, the value on each test task (in split order)
+    std::string config{};  //!< the training configuration (learned rows; --tune chooses it)
     std::vector<shot_values> by_shots;  //!< --shots: one point per number of shots
     //! the training run's mean meta-loss and validation loss (early stopping) per epoch, for --plot
     std::vector<double> training_loss, validation_loss;
 };
 
 //! a report row from a filled average
-inline result make_result(std::string name, const metrics& average, double seconds) {
-    return {std::move(name), average.means(), average.counts(), average.diverged(), seconds};
+inline result make_result(std::string name, const metrics& average, double seconds, role r) {
+    std::vector<std::vector<double>> per_task;
+    for (std::size_t m = 0; m < average.names().size(); ++m) per_task.push_back(average.values(m));
+    return {std::move(name), average.means(), average.counts(), average.diverged(), seconds, r, std::move(per_task)};
 }
 
 /// What every model runner receives: the data, the split, and how to report progress.
@@ -106,6 +130,8 @@ struct problem {
     const config& options;
     const mr::data::dataset& data;
     const mr::data::split& split;
+    mr::eval::rating_scale scale;  //!< of the training ratings: how the ranking metrics read ratings
+    const mr::recsys::bias_model* residual = nullptr;  //!< --residual on: the biases the models are residual to
     std::function<void(const std::string&)> announce;  //!< prints "training <name>" unless quiet
 };
 

@@ -22,6 +22,7 @@
 #include "data_source.hpp"
 #include "flags.hpp"
 #include "plot.hpp"
+#include "report.hpp"
 #include "shots.hpp"
 
 namespace {
@@ -30,26 +31,21 @@ using namespace coldstart;
 
 // the simple baselines, evaluated on the same test tasks as the models
 std::vector<result> baselines(const mr::data::dataset& data, const mr::data::split& split,
+                              const mr::eval::rating_scale& scale, const mr::recsys::bias_model& bias,
                               const std::vector<mr::index>& shots) {
     const mr::recsys::global_mean global(data, split.training_interactions);
     const mr::recsys::support_mean support(data);
     const mr::recsys::item_mean item(data, split.training_interactions);
     std::vector<result> rows;
     const auto score = [&](const std::string& name, const auto& predictor) {
-        rows.push_back(make_result(name, average_over(data, predictor, split.test), 0.0));
-        rows.back().by_shots = baseline_shots(data, predictor, split.test, shots);
+        rows.push_back(make_result(name, average_over(data, predictor, split.test, scale), 0.0, role::baseline));
+        rows.back().by_shots = baseline_shots(data, predictor, split.test, shots, scale);
     };
     score("global-mean", global);
     score("support-mean", support);
     score("item-mean", item);
+    score("bias", bias);
     return rows;
-}
-
-std::string cell(double value) {
-    if (std::isnan(value)) return "-";
-    char text[32];
-    std::snprintf(text, sizeof text, "%.4f", value);
-    return text;
 }
 
 }  // namespace
@@ -68,6 +64,11 @@ static int coldstart_main(int argc, char** argv) {
     app.add_option("--model", c.model, "melu, two-tower or mf (matrix factorization)")->capture_default_str();
     app.add_option("--item-id", item_id, "the item's id as one more item feature: on, off, or auto (on unless items "
                                          "are new)")->capture_default_str();
+    std::string residual = "off";
+    app.add_option("--residual", residual,
+                   "on: every model learns what the bias model leaves over (mu + b_item + b_user + b_task + f(x)); "
+                   "off: the ratings themselves")
+        ->capture_default_str();
     app.add_flag("!--no-warm-start", c.warm_start, "meta-learn from scratch instead of from the pre-trained model");
     app.add_option("--algo", c.algorithms, "maml, fomaml, reptile, meta-sgd, anil, fine-tune or all (comma-separated)")
         ->delimiter(',')
@@ -103,6 +104,15 @@ static int coldstart_main(int argc, char** argv) {
         ->check(flags::at_least(1))->capture_default_str();
     app.add_option("--seed", c.seed, "seed of the split, initialization and sampling")
         ->check(flags::at_least<std::uint64_t>(0))->capture_default_str();
+    std::vector<std::uint64_t> seeds;
+    app.add_option("--seeds", seeds, "run once per seed (e.g. 1,2,3): each seed's table, then the users of every seed "
+                                     "pooled")
+        ->delimiter(',')
+        ->check(flags::at_least<std::uint64_t>(0));
+    app.add_option("--tune", c.tune,
+                   "try N configurations per method (the flags' and N-1 seeded draws of inner lr, inner steps and "
+                   "outer lr), keep the best on the validation users; fine-tuning gets the same N")
+        ->check(flags::at_least(0))->capture_default_str();
     app.add_option("--shots", c.shots, "also evaluate every method on the test users with at least the largest of "
                                         "these support sizes, adapted from their first s, for each s (e.g. 1,2,5,10)")
         ->delimiter(',')
@@ -157,6 +167,12 @@ static int coldstart_main(int argc, char** argv) {
             throw std::invalid_argument("--item-id must be auto, on or off, not '" + item_id + "'");
         c.item_id = item_id == "on" || (item_id == "auto" && c.split.scenario != mr::data::scenario::new_items &&
                                         c.split.scenario != mr::data::scenario::new_users_new_items);
+        if (residual != "on" && residual != "off")
+            throw std::invalid_argument("--residual must be on or off, not '" + residual + "'");
+        c.residual = residual == "on";
+        if (c.residual && !c.save.empty())
+            throw std::invalid_argument("--save writes the model alone, which metarec-serve reads without the bias "
+                                        "model: pass --residual off");
         if (c.model != "melu" && c.model != "two-tower" && c.model != "mf")
             throw std::invalid_argument("unknown --model '" + c.model + "' (expected melu, two-tower or mf)");
         for (const auto& name : c.algorithms)
@@ -173,89 +189,132 @@ static int coldstart_main(int argc, char** argv) {
         if (!c.save.empty() && (c.algorithms.size() != 1 || c.algorithms[0] == "all"))
             throw std::invalid_argument("--save writes one model: pass one --algo (maml, fomaml, reptile, meta-sgd, "
                                         "anil or fine-tune)");
+        if (seeds.empty()) seeds.push_back(c.seed);
+        if (seeds.size() > 1 && (!c.save.empty() || !c.checkpoint_dir.empty()))
+            throw std::invalid_argument("--save and --checkpoint keep one run: pass one seed (--seed), not --seeds");
         if (!c.checkpoint_dir.empty()) std::filesystem::create_directories(c.checkpoint_dir);
         if (!c.plot_dir.empty()) std::filesystem::create_directories(c.plot_dir);  // before training: fail early
 
-        const auto data = c.data.load(c.seed);
-        const auto split = mr::data::make_split(data, c.split);
-        if (split.train.empty() || split.test.empty())
-            throw std::invalid_argument("the split has " + std::to_string(split.train.size()) + " training and " +
-                                        std::to_string(split.test.size()) +
-                                        " test tasks: loosen --min/max-user-interactions, --support or --query");
-        const mr::index shot_tasks = check_shots(c.shots, c.split, split.test);
-        mr::index test_interactions = 0;
-        for (const auto& t : split.test) test_interactions += mr::index(t.query.size());
-        if (!c.quiet) {
-            std::fprintf(stderr, "%s: %td users, %td items, %zu interactions", data.name.c_str(), data.users.rows(),
-                         data.items.rows(), data.interactions.size());
-            if (data.report.skipped_rows > 0) std::fprintf(stderr, " (%lld malformed rows skipped)", (long long)data.report.skipped_rows);
-            std::fprintf(stderr, "\n%s: %zu training, %zu validation, %zu test tasks\n",
-                         mr::data::to_string(c.split.scenario), split.train.size(), split.validation.size(),
-                         split.test.size());
-        }
+        std::vector<seed_run> runs;
+        mr::index shot_tasks = 0;  // --shots: the test tasks of the curves, over every seed
+        std::string dataset_name;
+        mr::eval::rating_scale scale;
+        std::int64_t skipped_rows = 0;
+        for (const auto seed : seeds) {
+            c.seed = seed;
+            c.split.seed = seed;
+            const auto data = c.data.load(c.seed);
+            const auto split = mr::data::make_split(data, c.split);
+            if (split.train.empty() || split.test.empty())
+                throw std::invalid_argument("the split has " + std::to_string(split.train.size()) + " training and " +
+                                            std::to_string(split.test.size()) +
+                                            " test tasks: loosen --min/max-user-interactions, --support or --query");
+            shot_tasks += check_shots(c.shots, c.split, split.test);
+            std::vector<double> ratings;
+            for (auto k : split.training_interactions) ratings.push_back(data.interactions[std::size_t(k)].rating);
+            scale = mr::eval::rating_scale::of(ratings);
+            seed_run run{seed, {}, split.test.size(), 0, {}};
+            for (const auto& t : split.test) run.test_interactions += mr::index(t.query.size());
+            dataset_name = data.name;
+            skipped_rows = data.report.skipped_rows;
+            if (!c.quiet) {
+                std::fprintf(stderr, "%s: %td users, %td items, %zu interactions", data.name.c_str(), data.users.rows(),
+                             data.items.rows(), data.interactions.size());
+                if (data.report.skipped_rows > 0)
+                    std::fprintf(stderr, " (%lld malformed rows skipped)", (long long)data.report.skipped_rows);
+                std::fprintf(stderr, "\n%s, seed %llu: %zu training, %zu validation, %zu test tasks\n",
+                             mr::data::to_string(c.split.scenario), static_cast<unsigned long long>(seed),
+                             split.train.size(), split.validation.size(), split.test.size());
+                std::fprintf(stderr, "rating scale %g..%g (training ratings): nDCG gains %g..%g (rating - lowest + 1), "
+                                     "relevant (HR, recall, AUC): rating >= %g\n",
+                             scale.lowest, scale.highest, 1.0, scale.highest - scale.lowest + 1, scale.threshold());
+            }
+            const auto bias = mr::recsys::bias_model::tuned(data, split, c.split.scenario);
+            run.bias = bias.shrinkage();
+            if (!c.quiet)
+                std::fprintf(stderr,
+                             "bias model: shrinkage item %g, user %g, task %g (chosen on the validation users)\n",
+                             run.bias.item, run.bias.user, run.bias.task);
 
-        const problem p{c, data, split, [&](const std::string& name) {
-                            if (!c.quiet) std::fprintf(stderr, "training %s (%s)\n", name.c_str(), c.model.c_str());
-                        }};
-        std::vector<result> rows;
-        if (c.model == "melu")
-            rows = run_melu(p);
-        else if (c.model == "two-tower")
-            rows = run_two_tower(p);
-        else
-            rows = run_matrix_factorization(p);
-        for (auto& row : baselines(data, split, c.shots)) rows.push_back(std::move(row));
+            const auto cold_bias = bias.for_scenario(c.split.scenario);
+            const problem p{c, data, split, scale, c.residual ? &cold_bias : nullptr, [&](const std::string& name) {
+                                if (!c.quiet) std::fprintf(stderr, "training %s (%s)\n", name.c_str(), c.model.c_str());
+                            }};
+            if (c.model == "melu")
+                run.rows = run_melu(p);
+            else if (c.model == "two-tower")
+                run.rows = run_two_tower(p);
+            else
+                run.rows = run_matrix_factorization(p);
+            for (auto& row : baselines(data, split, scale, bias, c.shots)) run.rows.push_back(std::move(row));
+            runs.push_back(std::move(run));
+        }
         if (!root) return 0;
 
-        // the table: MAE, RMSE, nDCG@3, nDCG@10, AUC (metrics' order: mae rmse ndcg@1 @3 @5 @10 hr@3 recall@3 auc)
-        std::printf("\n%s, %s, %zu test tasks, %td query interactions, support %s, seed %llu\n\n", data.name.c_str(),
-                    mr::data::to_string(c.split.scenario), split.test.size(), test_interactions,
-                    c.split.support > 0 ? std::to_string(c.split.support).c_str() : "rest",
-                    static_cast<unsigned long long>(c.seed));
-        std::printf("| %-13s | %7s | %7s | %7s | %7s | %7s | %8s |\n", "method", "MAE", "RMSE", "nDCG@3", "nDCG@10",
-                    "AUC", "train s");
-        std::printf("|---------------|---------|---------|---------|---------|---------|----------|\n");
-        for (const auto& r : rows) {
-            std::printf("| %-13s | %7s | %7s | %7s | %7s | %7s | %8.1f |", r.name.c_str(), cell(r.values[0]).c_str(),
-                        cell(r.values[1]).c_str(), cell(r.values[3]).c_str(), cell(r.values[5]).c_str(),
-                        cell(r.values[8]).c_str(), r.train_seconds);
-            if (r.diverged > 0) std::printf("  diverged on %td tasks", r.diverged);
-            std::printf("\n");
+        // each seed's table with 95 % intervals over its users, then (several seeds) the users pooled
+        std::size_t users = 0;
+        for (const auto& run : runs) {
+            users += run.test_tasks;
+            std::printf("\n%s, %s, %zu test tasks, %td query interactions, support %s, seed %llu\n\n",
+                        dataset_name.c_str(), mr::data::to_string(c.split.scenario), run.test_tasks,
+                        run.test_interactions, c.split.support > 0 ? std::to_string(c.split.support).c_str() : "rest",
+                        static_cast<unsigned long long>(run.seed));
+            print_table(run.rows);
         }
-        print_shots(rows, 0, "MAE");
+        const auto pooled = runs.size() > 1 ? pool(runs) : runs.front().rows;
+        if (runs.size() > 1) {
+            std::printf("\n%s, %s, seeds", dataset_name.c_str(), mr::data::to_string(c.split.scenario));
+            for (const auto& run : runs) std::printf(" %llu", static_cast<unsigned long long>(run.seed));
+            std::printf(" pooled: %zu test users\n\n", users);
+            print_table(pooled, &runs);
+        }
+        const auto comparisons = compare(pooled, seeds.front());
+        print_comparisons(comparisons, users);
+        print_shots(pooled, 0, "MAE");
         if (!c.plot_dir.empty()) {
             auto learners = c.algorithms;
             if (learners.size() == 1 && learners[0] == "all") learners = all_algorithms(c.model);
             learners.erase(std::remove(learners.begin(), learners.end(), "fine-tune"), learners.end());
-            const auto title = data.name + ", " + mr::data::to_string(c.split.scenario) + ", " + c.model;
-            for (const auto& path : write_plots(c.plot_dir, rows, learners, title))
+            const auto title = dataset_name + ", " + mr::data::to_string(c.split.scenario) + ", " + c.model;
+            for (const auto& path : write_plots(c.plot_dir, pooled, learners, title))
                 if (!c.quiet) std::fprintf(stderr, "wrote %s\n", path.string().c_str());
         }
 
         if (!json_path.empty()) {
-            const auto names = metrics().names();
-            nlohmann::json out{{"dataset", data.name},
+            nlohmann::json out{{"dataset", dataset_name},
                                {"scenario", mr::data::to_string(c.split.scenario)},
                                {"model", c.model},
-                               {"seed", c.seed},
+                               {"seed", seeds.front()},
+                               {"seeds", seeds},
                                {"support", c.split.support},
                                {"query", c.split.query},
                                {"inner_steps", c.inner_steps},
-                               {"test_users", split.test.size()},
-                               {"test_interactions", test_interactions},
-                               {"skipped_rows", data.report.skipped_rows},
+                               {"test_users", users},
+                               {"skipped_rows", skipped_rows},
                                {"shots", c.shots},
                                {"shot_tasks", shot_tasks},
-                               {"results", nlohmann::json::array()}};
-            for (const auto& r : rows) {
-                nlohmann::json row{{"name", r.name}};
-                for (std::size_t m = 0; m < names.size(); ++m)
-                    row[names[m]] = std::isnan(r.values[m]) ? nlohmann::json(nullptr) : nlohmann::json(r.values[m]);
-                row["diverged"] = r.diverged;
-                row["train_seconds"] = r.train_seconds;
-                if (!r.by_shots.empty()) row["by_shots"] = shots_json(r);
-                out["results"].push_back(row);
+                               {"rating_scale", {{"lowest", scale.lowest},
+                                                 {"highest", scale.highest},
+                                                 {"ndcg_gain", "rating - lowest + 1"},
+                                                 {"relevant_from", scale.threshold()}}},
+                               {"results", nlohmann::json::array()},
+                               {"comparisons", nlohmann::json::array()},
+                               {"per_seed", nlohmann::json::array()}};
+            mr::index test_interactions = 0;
+            for (const auto& run : runs) {
+                test_interactions += run.test_interactions;
+                nlohmann::json one{{"seed", run.seed},
+                                   {"test_users", run.test_tasks},
+                                   {"test_interactions", run.test_interactions},
+                                   {"bias_shrinkage",
+                                    {{"item", run.bias.item}, {"user", run.bias.user}, {"task", run.bias.task}}},
+                                   {"results", nlohmann::json::array()}};
+                for (const auto& r : run.rows) one["results"].push_back(to_json(r, false));
+                out["per_seed"].push_back(one);
             }
+            out["test_interactions"] = test_interactions;
+            for (const auto& r : pooled) out["results"].push_back(to_json(r, true));
+            for (const auto& cmp : comparisons) out["comparisons"].push_back(to_json(cmp));
             std::ofstream file(json_path);
             if (!(file << out.dump(2) << '\n')) throw std::invalid_argument("cannot write " + json_path);
         }

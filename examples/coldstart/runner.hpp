@@ -4,7 +4,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <cmath>
+#include <cstdio>
+#include <limits>
 #include <map>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -13,9 +17,11 @@
 #include <vector>
 
 #include <metarec/callbacks/standard.hpp>
+#include <metarec/detail/random.hpp>
 #include <metarec/meta/meta.hpp>
 #include <metarec/optim/optim.hpp>
 #include <metarec/loss/loss.hpp>
+#include <metarec/recsys/residual.hpp>
 
 #include "coldstart.hpp"
 #include "plot.hpp"
@@ -34,11 +40,59 @@ struct model_traits {
     bool supports_anil = false;  //!< ANIL (adapt the last layer) is meaningful for this model
 };
 
-//! evaluate() with the report's metrics
-template <class Algorithm, class Tasks, class... Metrics>
-mr::meta::evaluation evaluate_with(const Algorithm& algorithm, const Tasks& tasks, mr::meta::adapt_options options,
-                                   const mr::eval::task_average<Metrics...>*) {
-    return algorithm.evaluate(tasks, options, Metrics{}...);
+/// Adapts `algorithm` to each test task's support set (`steps` inner steps, -1: the algorithm's)
+/// and scores its query set: the report's metrics, each task's values kept for the intervals.
+template <class Algorithm, class Tasks>
+result evaluate_tasks(std::string name, const Algorithm& algorithm, const Tasks& tasks,
+                      const std::vector<mr::data::task_split>& splits, const problem& p, int steps, double seconds,
+                      role r) {
+    auto average = make_metrics(p.scale);
+    std::optional<mr::meta::adapted<typename Algorithm::learner_type>> personal;
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        const auto& task = tasks[i];
+        if (!personal)
+            personal.emplace(algorithm.adapt(task.support, task.support_target, {.steps = steps}));
+        else
+            algorithm.adapt(task.support, task.support_target, *personal, {.steps = steps});
+        const auto scores = personal->predict(task.query);
+        std::vector<double> pred(scores.begin(), scores.end()), target;
+        if (p.residual) {  // the model predicts what the bias model leaves over
+            const auto base = mr::recsys::residual_base(*p.residual, splits[i]);
+            for (std::size_t k = 0; k < pred.size(); ++k) pred[k] = p.residual->clip(base[k] + pred[k]);
+        }
+        for (auto k : splits[i].query) target.push_back(p.data.interactions[std::size_t(k)].rating);
+        average.add(pred.data(), target.data(), 1, mr::index(target.size()));
+    }
+    return make_result(std::move(name), average, seconds, r);
+}
+
+/// One configuration of a method's training (--tune draws them).
+struct hyper {
+    double inner_lr;
+    int inner_steps;
+    double outer_lr;
+    //! e.g. "inner_lr=0.01 inner_steps=5 outer_lr=0.001"
+    std::string text() const {
+        char out[96];
+        std::snprintf(out, sizeof out, "inner_lr=%.3g inner_steps=%d outer_lr=%.3g", inner_lr, inner_steps, outer_lr);
+        return out;
+    }
+};
+
+/// The configurations --tune N tries for every method: the flags' first, then N - 1 seeded
+/// random draws (inner lr log-uniform in [0.002, 0.05], inner steps from {1, 2, 3, 5, 10},
+/// outer lr log-uniform in [3e-4, 3e-3]); without --tune, the flags' alone.
+inline std::vector<hyper> tuning_candidates(const config& c) {
+    std::vector<hyper> out{{c.inner_lr, c.inner_steps, c.outer_lr}};
+    mr::detail::rng g(c.seed ^ 0x7475'6e65ull);
+    const auto log_uniform = [&](double lo, double hi) { return lo * std::pow(hi / lo, g.uniform()); };
+    constexpr int steps[] = {1, 2, 3, 5, 10};
+    for (int k = 1; k < c.tune; ++k) {
+        const double inner_lr = log_uniform(0.002, 0.05);
+        const int inner_steps = steps[g.below(5)];
+        out.push_back({inner_lr, inner_steps, log_uniform(3e-4, 3e-3)});
+    }
+    return out;
 }
 
 /// Runs `p.options.algorithms` for one model type; see coldstart.hpp.
@@ -48,16 +102,18 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     using loss = mr::loss::mse;
     const config& c = p.options;
     const mr::recsys::feature_encoder encoder(p.data, traits.features);
-    const auto train_data = encoder.tasks<S>(p.split.train), validation_data = encoder.tasks<S>(p.split.validation),
-               test_data = encoder.tasks<S>(p.split.test);
+    const auto tasks_of = [&](const std::vector<mr::data::task_split>& tasks) {
+        return p.residual ? mr::recsys::residual_tasks<S>(encoder, *p.residual, tasks) : encoder.tasks<S>(tasks);
+    };
+    const auto train_data = tasks_of(p.split.train), validation_data = tasks_of(p.split.validation),
+               test_data = tasks_of(p.split.test);
     const auto train = mr::meta::views(train_data), validation = mr::meta::views(validation_data),
                test = mr::meta::views(test_data);
-    const auto shot_data = encode_shots<S>(encoder, p.split.test, c.shots);  // --shots
+    const auto shot_data = encode_shots<S>(p.split.test, c.shots, tasks_of);  // --shots
     if (mr::index(train.size()) < c.meta_batch)
         throw std::invalid_argument("the meta-batch (" + std::to_string(c.meta_batch) + ") is larger than the " +
                                     std::to_string(train.size()) + " training tasks");
     const auto model = [&] { return Model(encoder.shape(), c.seed); };
-    const mr::optim::adam outer{.lr = c.outer_lr};
     const mr::meta::maml_options maml_options{.inner_lr = c.inner_lr, .inner_steps = c.inner_steps, .order = 2,
                                               .meta_batch = c.meta_batch, .threads = c.threads, .seed = c.seed};
 
@@ -83,34 +139,63 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         return seconds;
     };
     // --save: the model of the one algorithm trained, with what serving must find again
-    const auto save = [&](const std::string& name, const auto& algorithm) {
+    const auto save = [&](const std::string& name, const auto& algorithm, const hyper& h) {
         if (c.save.empty()) return;
         auto description = encoder.configuration();
         description.set("coldstart.model", c.model);
         description.set("coldstart.algorithm", name);
         description.set("coldstart.item_id", traits.features.item_id ? "on" : "off");
-        description.set("coldstart.inner_lr", std::to_string(c.inner_lr));
-        description.set("coldstart.inner_steps", std::to_string(c.inner_steps));
+        description.set("coldstart.inner_lr", std::to_string(h.inner_lr));
+        description.set("coldstart.inner_steps", std::to_string(h.inner_steps));
         description.set("coldstart.dataset", p.data.name);
         algorithm.save(c.save, description);
     };
-    const auto evaluate = [&](std::string name, const auto& algorithm, int steps, double seconds) {
-        const auto evaluate_on = [&](const auto& tasks) {
-            return evaluate_with(algorithm, tasks, {.steps = steps}, static_cast<const metrics*>(nullptr));
-        };
-        const auto e = evaluate_on(test);
-        auto curve = model_shots(shot_data, evaluate_on);
-        return result{std::move(name), e.metrics, e.metric_tasks, e.diverged, seconds, std::move(curve)};
+    const auto evaluate = [&](std::string name, const auto& algorithm, int steps, double seconds, role r) {
+        auto row = evaluate_tasks(std::move(name), algorithm, test, p.split.test, p, steps, seconds, r);
+        row.by_shots = model_shots(shot_data, [&](const auto& tasks, const auto& splits) {
+            return evaluate_tasks(row.name, algorithm, tasks, splits, p, steps, 0.0, r);
+        });
+        return row;
+    };
+    // --tune N: the configuration (of N seeded draws, the first being the flags') whose adapted
+    // model has the lowest MAE on the validation tasks; `build(h, use)` constructs the algorithm
+    // with configuration h and calls use(algorithm) on it. Every method gets the same N.
+    const auto candidates = tuning_candidates(c);
+    const auto tune = [&](const std::string& name, const auto& build) -> hyper {
+        if (candidates.size() == 1 || validation.empty()) return candidates.front();
+        std::size_t best = 0;
+        double best_mae = std::numeric_limits<double>::infinity();
+        for (std::size_t k = 0; k < candidates.size(); ++k)
+            build(candidates[k], [&](auto algorithm) {
+                algorithm.distribute(make_distribution(c));
+                mr::callbacks::early_stopping stop{validation, {.patience = c.patience}};
+                algorithm.fit(train, {.epochs = c.epochs}, stop);
+                const double mae =
+                    evaluate_tasks(name, algorithm, validation, p.split.validation, p, -1, 0.0, role::meta).values[0];
+                if (mae < best_mae) {  // NaN (diverged) never wins
+                    best_mae = mae;
+                    best = k;
+                }
+            });
+        if (!c.quiet)
+            std::fprintf(stderr, "%s: tuned %s (validation MAE %.4f, %zu configurations)\n", name.c_str(),
+                         candidates[best].text().c_str(), best_mae, candidates.size());
+        return candidates[best];
     };
 
     // transfer baseline: pre-train on the pooled training interactions, fine-tune the same
     // slice with K steps of SGD on each new user's support set
     p.announce("fine-tune");
     using fine_tune = mr::meta::fine_tune<Model, loss, mr::optim::adam, mr::optim::sgd, Adaptation, distribution>;
-    fine_tune pretrained(model(),
-                         {.inner = {.lr = c.inner_lr}, .inner_steps = c.inner_steps, .meta_batch = c.meta_batch,
+    const auto make_fine_tune = [&](const hyper& h) {
+        return fine_tune(model(),
+                         {.inner = {.lr = h.inner_lr}, .inner_steps = h.inner_steps, .meta_batch = c.meta_batch,
                           .threads = c.threads, .seed = c.seed},
-                         outer);
+                         mr::optim::adam{.lr = h.outer_lr});
+    };
+    const hyper fine_tune_config =
+        tune("fine-tune", [&](const hyper& h, const auto& use) { use(make_fine_tune(h)); });
+    fine_tune pretrained = make_fine_tune(fine_tune_config);
     pretrained.distribute(make_distribution(c));
     const double pretrain_seconds = fit("fine-tune", pretrained);
     // meta-learning starts from the pre-trained parameters (--warm-start) or from scratch
@@ -122,30 +207,42 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     if (names.size() == 1 && names[0] == "all") names = all_algorithms(c.model);
     for (const auto& name : names) {
         p.announce(name);
+        hyper chosen = candidates.front();
         const auto run = [&](auto algorithm) {
             algorithm.distribute(make_distribution(c));
             // a warm-started algorithm's time includes the pre-training it starts from
             const double seconds = fit(name, algorithm) + (c.warm_start ? pretrain_seconds : 0.0);
-            save(name, algorithm);
-            rows.push_back(evaluate(name, algorithm, -1, seconds));
-            if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", algorithm, 0, seconds));
+            save(name, algorithm, chosen);
+            rows.push_back(evaluate(name, algorithm, -1, seconds, role::meta));
+            rows.back().config = chosen.text();
+            if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", algorithm, 0, seconds, role::transfer));
         };
-        if (name == "maml" || name == "fomaml") {
+        // constructs the algorithm `name` with configuration h and hands it to use()
+        const auto build = [&](const hyper& h, const auto& use) {
+            const mr::optim::adam outer_h{.lr = h.outer_lr};
             auto options = maml_options;
-            options.order = name == "maml" ? 2 : 1;
-            run(mr::meta::maml<Model, loss, mr::optim::adam, Adaptation, distribution>(start(), options, outer));
-        } else if (name == "meta-sgd") {
-            run(mr::meta::meta_sgd<Model, loss, mr::optim::adam, Adaptation, distribution>(start(), maml_options, outer));
-        } else if (name == "anil") {
-            if (!traits.supports_anil)
-                throw std::invalid_argument("--algo anil adapts the last layer of a decision head: only with --model melu");
-            run(mr::meta::anil<Model, loss, mr::optim::adam, distribution>(start(), maml_options, outer));
-        } else if (name == "reptile") {
-            using reptile = mr::meta::reptile<Model, loss, mr::optim::adam, mr::optim::sgd, Adaptation, distribution>;
-            run(reptile(start(),
-                        {.inner = {.lr = c.inner_lr}, .inner_steps = c.inner_steps, .meta_batch = c.meta_batch,
-                         .threads = c.threads, .seed = c.seed},
-                        outer));
+            options.inner_lr = h.inner_lr;
+            options.inner_steps = h.inner_steps;
+            if (name == "maml" || name == "fomaml") {
+                options.order = name == "maml" ? 2 : 1;
+                use(mr::meta::maml<Model, loss, mr::optim::adam, Adaptation, distribution>(start(), options, outer_h));
+            } else if (name == "meta-sgd") {
+                use(mr::meta::meta_sgd<Model, loss, mr::optim::adam, Adaptation, distribution>(start(), options, outer_h));
+            } else if (name == "anil") {
+                use(mr::meta::anil<Model, loss, mr::optim::adam, distribution>(start(), options, outer_h));
+            } else if (name == "reptile") {
+                using reptile = mr::meta::reptile<Model, loss, mr::optim::adam, mr::optim::sgd, Adaptation, distribution>;
+                use(reptile(start(),
+                            {.inner = {.lr = h.inner_lr}, .inner_steps = h.inner_steps, .meta_batch = c.meta_batch,
+                             .threads = c.threads, .seed = c.seed},
+                            outer_h));
+            }
+        };
+        if (name == "anil" && !traits.supports_anil)
+            throw std::invalid_argument("--algo anil adapts the last layer of a decision head: only with --model melu");
+        if (name == "maml" || name == "fomaml" || name == "meta-sgd" || name == "anil" || name == "reptile") {
+            chosen = tune(name, build);
+            build(chosen, run);
         } else if (name == "fine-tune") {
             continue;  // always reported as a baseline below
         } else {
@@ -154,10 +251,11 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         }
     }
 
-    if (names.size() == 1 && names[0] == "fine-tune") save("fine-tune", pretrained);
-    if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", pretrained, 0, pretrain_seconds));
+    if (names.size() == 1 && names[0] == "fine-tune") save("fine-tune", pretrained, fine_tune_config);
+    if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", pretrained, 0, pretrain_seconds, role::transfer));
     rows.push_back(no_adapt.front());
-    rows.push_back(evaluate("fine-tune", pretrained, -1, pretrain_seconds));
+    rows.push_back(evaluate("fine-tune", pretrained, -1, pretrain_seconds, role::transfer));
+    rows.back().config = fine_tune_config.text();
     for (auto& r : rows)
         if (const auto it = curves.find(r.name); it != curves.end())
             std::tie(r.training_loss, r.validation_loss) = it->second;

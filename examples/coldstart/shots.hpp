@@ -20,11 +20,11 @@
 
 namespace coldstart {
 
-//! the metrics of a baseline's predictions on `tasks`, averaged per task
+//! the metrics (on the rating `scale`) of a baseline's predictions on `tasks`, averaged per task
 template <class Predictor>
 metrics average_over(const mr::data::dataset& data, const Predictor& predictor,
-                     const std::vector<mr::data::task_split>& tasks) {
-    metrics average;
+                     const std::vector<mr::data::task_split>& tasks, const mr::eval::rating_scale& scale) {
+    auto average = make_metrics(scale);
     for (const auto& task : tasks) {
         const auto pred = predictor.predict(task);
         std::vector<double> target;
@@ -34,27 +34,36 @@ metrics average_over(const mr::data::dataset& data, const Predictor& predictor,
     return average;
 }
 
-/// The test tasks of every --shots size, encoded once for all the methods of a model.
+/// The test tasks of one number of shots: the cut splits and their encoding.
 /// @tparam S the model's scalar
 template <class S>
-using encoded_shots = std::vector<mr::eval::shots_point<std::vector<mr::meta::task_data<S>>>>;
+struct shot_tasks {
+    std::vector<mr::data::task_split> splits;
+    std::vector<mr::meta::task_data<S>> data;
+};
 
-//! encode_shots(): the test tasks cut to each number of shots, encoded; empty without --shots
+/// The test tasks of every --shots size, encoded once for all the methods of a model.
 template <class S>
-encoded_shots<S> encode_shots(const mr::recsys::feature_encoder& encoder, const std::vector<mr::data::task_split>& test,
-                              const std::vector<mr::index>& shots) {
+using encoded_shots = std::vector<mr::eval::shots_point<shot_tasks<S>>>;
+
+/// The test tasks cut to each number of shots, encoded by `encode` (the model's encoder, or
+/// the residual tasks of --residual on); empty without --shots.
+template <class S, class Encode>
+encoded_shots<S> encode_shots(const std::vector<mr::data::task_split>& test, const std::vector<mr::index>& shots,
+                              const Encode& encode) {
     if (shots.empty()) return {};
-    return mr::eval::by_shots(test, shots,
-                              [&](const std::vector<mr::data::task_split>& tasks) { return encoder.tasks<S>(tasks); });
+    return mr::eval::by_shots(test, shots, [&](const std::vector<mr::data::task_split>& tasks) {
+        return shot_tasks<S>{tasks, encode(tasks)};
+    });
 }
 
-/// A model's curve: `evaluate(views)` (a meta::evaluation) on the tasks of every number of shots.
+/// A model's curve: `evaluate(views, splits)` (a report row) on the tasks of every number of shots.
 template <class S, class Evaluate>
 std::vector<shot_values> model_shots(const encoded_shots<S>& encoded, Evaluate&& evaluate) {
     std::vector<shot_values> curve;
     for (const auto& point : encoded) {
-        const auto e = evaluate(mr::meta::views(point.result));
-        curve.push_back({point.shots, point.tasks, e.metrics, e.diverged});
+        const result r = evaluate(mr::meta::views(point.result.data), point.result.splits);
+        curve.push_back({point.shots, point.tasks, r.values, r.diverged});
     }
     return curve;
 }
@@ -63,11 +72,11 @@ std::vector<shot_values> model_shots(const encoded_shots<S>& encoded, Evaluate&&
 template <class Predictor>
 std::vector<shot_values> baseline_shots(const mr::data::dataset& data, const Predictor& predictor,
                                         const std::vector<mr::data::task_split>& test,
-                                        const std::vector<mr::index>& shots) {
+                                        const std::vector<mr::index>& shots, const mr::eval::rating_scale& scale) {
     std::vector<shot_values> curve;
     if (shots.empty()) return curve;
     for (const auto& point : mr::eval::by_shots(test, shots, [&](const std::vector<mr::data::task_split>& tasks) {
-             return average_over(data, predictor, tasks);
+             return average_over(data, predictor, tasks, scale);
          }))
         curve.push_back({point.shots, point.tasks, point.result.means(), point.result.diverged()});
     return curve;

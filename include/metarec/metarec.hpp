@@ -27,9 +27,11 @@
 #include "data/split.hpp"
 #include "data/synthetic.hpp"
 #include "eval/average.hpp"
+#include "eval/intervals.hpp"
 #include "eval/metrics.hpp"
 #include "recsys/baselines.hpp"
 #include "recsys/features.hpp"
+#include "recsys/residual.hpp"
 #include "recsys/melu.hpp"
 #include "recsys/two_tower.hpp"
 

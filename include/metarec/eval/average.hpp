@@ -21,6 +21,7 @@ namespace metarec::eval {
 /// eval::task_average<eval::mae, eval::ndcg<3>> average;
 /// for (const auto& task : test) average.add(pred.data(), target.data(), 1, n);
 /// average.means();  // {MAE, nDCG@3}
+/// average.values(0); // the MAE of each task, for intervals (eval/intervals.hpp)
 /// @endcode
 /// @tparam Metrics the metrics, callables `double(const S* pred, const S* target, index rows,
 ///         index n)` with a `name` (eval/metrics.hpp), one mean each
@@ -55,6 +56,9 @@ public:
     }
     //! tasks in each metric's mean
     std::vector<index> counts() const { return {counts_.begin(), counts_.end()}; }
+    //! metric `m`'s value on each task added, in order: NaN where it is undefined, infinite where the
+    //! task diverged (so that intervals over them show NaN, as the mean does)
+    const std::vector<double>& values(std::size_t m) const { return values_.at(m); }
     //! the metrics' names, in order
     std::vector<std::string> names() const {
         return std::apply([](const auto&... metric) { return std::vector<std::string>{std::string(metric.name)...}; },
@@ -69,6 +73,7 @@ public:
 
 private:
     void record(std::size_t m, double value, bool diverged) {
+        values_[m].push_back(diverged && std::isnan(value) ? std::numeric_limits<double>::infinity() : value);
         if (!diverged && std::isnan(value)) return;
         sums_[m] += value;
         ++counts_[m];
@@ -77,6 +82,7 @@ private:
     std::tuple<Metrics...> metrics_;
     std::array<double, sizeof...(Metrics)> sums_{};
     std::array<index, sizeof...(Metrics)> counts_{};
+    std::array<std::vector<double>, sizeof...(Metrics)> values_{};
     index tasks_ = 0, interactions_ = 0, diverged_ = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,14 +75,23 @@ struct rmse {
     }
 };
 
-/// nDCG\@K with the true ratings as gains (as MeLU): `DCG = sum_{i<K} target[rank_i] / log2(i + 2)`
-/// over the predicted ranking, divided by the DCG of the ideal ranking (by true rating).
-/// 0 when every gain is 0. K larger than the query set uses the whole set.
+/// nDCG\@K over the predicted ranking: `DCG = sum_{i<K} gain(target[rank_i]) / log2(i + 2)`,
+/// divided by the DCG of the ideal ranking (by true rating); 0 when every gain is 0. K larger
+/// than the query set uses the whole set.
+///
+/// Gains on any rating scale: `gain(r) = max(0, r - lowest + 1)`, the rating's position on
+/// its scale counted from 1, with `lowest` the scale's lowest rating (rating_scale::lowest).
+/// On a 1..5 scale (lowest 1, the default) the gains are the raw ratings, as MeLU reports;
+/// on a -1/+1 scale they are 1 and 3, on -3..2 they are 1..6, so nDCG stays in [0, 1]
+/// whatever the scale (raw negative gains would make it negative or above 1).
 /// @tparam K the cutoff: the top K predicted items count (K >= 1)
 template <index K>
 struct ndcg {
     static_assert(K >= 1, "metarec: ndcg<K> needs K >= 1");
     static inline const std::string name = "ndcg@" + std::to_string(K);  //!< column name in evaluation reports, e.g. "ndcg@3"
+    double lowest = 1.0;  //!< the lowest rating of the scale: it gains 1 (see rating_scale)
+    //! the gain of a rating: `max(0, rating - lowest + 1)`
+    double gain(double rating) const noexcept { return std::max(0.0, rating - lowest + 1.0); }
     //! the nDCG of one query set: n scores `pred` and ratings `target` (host memory)
     template <class S>
     double operator()(const S* pred, const S* target, index, index n) const {
@@ -89,8 +99,8 @@ struct ndcg {
         double dcg = 0, best = 0;
         for (index i = 0; i < std::min(K, n); ++i) {
             const double discount = 1.0 / std::log2(double(i) + 2.0);
-            dcg += double(target[predicted[std::size_t(i)]]) * discount;
-            best += double(target[ideal[std::size_t(i)]]) * discount;
+            dcg += gain(double(target[predicted[std::size_t(i)]])) * discount;
+            best += gain(double(target[ideal[std::size_t(i)]])) * discount;
         }
         return best > 0 ? dcg / best : 0.0;
     }
@@ -151,6 +161,28 @@ struct auc {
         if (positives == 0 || negatives == 0) return std::numeric_limits<double>::quiet_NaN();
         return correct / (double(positives) * double(negatives));
     }
+};
+
+/// A rating scale, found from the ratings a model learns from: where nDCG's gains start
+/// (ndcg::lowest) and which ratings are relevant to the hit rate, recall and AUC
+/// (`threshold()`: three quarters up the scale, 4 on 1..5, +1 on -1/+1, 1 and 2 on -3..2).
+struct rating_scale {
+    double lowest = 1;   //!< the lowest rating
+    double highest = 5;  //!< the highest rating
+    //! the scale of `ratings` (std::invalid_argument when there are none or one is not finite)
+    template <class Range>
+    static rating_scale of(const Range& ratings) {
+        rating_scale out{std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+        for (double r : ratings) {
+            if (!std::isfinite(r)) throw std::invalid_argument("metarec: rating_scale: a rating is not finite");
+            out.lowest = std::min(out.lowest, r);
+            out.highest = std::max(out.highest, r);
+        }
+        if (out.lowest > out.highest) throw std::invalid_argument("metarec: rating_scale: no ratings");
+        return out;
+    }
+    //! a rating at least this large is relevant: `lowest + 0.75 (highest - lowest)`
+    double threshold() const noexcept { return lowest + 0.75 * (highest - lowest); }
 };
 
 }  // namespace metarec::eval

@@ -2,6 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -85,6 +89,180 @@ private:
     std::vector<index> count_;
     const data::dataset* data_ = nullptr;
     double prior_ = 5.0;
+};
+
+/// Shrinkage strengths of bias_model, in pseudo-ratings (each a weight of the prior 0 added to
+/// the count of ratings a bias is the mean of).
+struct bias_shrinkage {
+    double item = 5;   //!< item biases, fitted on the training interactions
+    double user = 5;   //!< user biases, fitted on the training interactions
+    double task = 5;   //!< the task's own offset, fitted on its support set
+};
+
+/// The bias model `r = mu + b_item + b_user + b_task`, clipped to the training ratings' range:
+/// the strongest simple baseline for explicit ratings (Koren's baseline predictor). What
+/// training knows comes from training, what the scenario leaves unknown from the task's
+/// support set:
+///
+///     mu       = mean training rating
+///     b_i      = sum_{(u,i) in training} (r - mu) / (lambda_item + n_i)
+///     b_u      = sum_{(u,i) in training} (r - mu - b_i) / (lambda_user + n_u)
+///     b_task   = sum_{(u,i) in support} (r - mu - b_i - b_u) / (lambda_task + n_support)
+///
+/// An entity without training interactions (a new user or item) has bias 0, so `b_task` is
+/// the new user's bias in a new-users split with tasks per user, the new item's bias with
+/// tasks per item, and the scenario's offset with tasks per feature value.
+/// tuned() chooses the three strengths on the validation tasks (lowest MAE).
+class bias_model {
+public:
+    /// @param data      the data set, which must outlive the model
+    /// @param training  the interactions to learn from (indices into `data.interactions`)
+    /// @param shrinkage the shrinkage strengths, each >= 0
+    bias_model(const data::dataset& data, std::span<const index> training, bias_shrinkage shrinkage = {})
+        : data_(&data), shrinkage_(shrinkage) {
+        if (training.empty()) throw std::invalid_argument("metarec: bias_model: no training interactions");
+        if (!(shrinkage.item >= 0 && shrinkage.user >= 0 && shrinkage.task >= 0))
+            throw std::invalid_argument("metarec: bias_model: shrinkage strengths must be >= 0");
+        lowest_ = std::numeric_limits<double>::infinity();
+        highest_ = -lowest_;
+        for (index k : training) {
+            const double r = data.interactions[std::size_t(k)].rating;
+            mu_ += r;
+            lowest_ = std::min(lowest_, r);
+            highest_ = std::max(highest_, r);
+        }
+        mu_ /= double(training.size());
+        item_ = fit(data, training, true, shrinkage.item, {});
+        user_ = fit(data, training, false, shrinkage.user, item_);
+    }
+
+    /// The bias model with the shrinkage strengths (from `grid`, each of the three) that give
+    /// the lowest mean per-task MAE on `split.validation`, then refitted on all of
+    /// `split.training_interactions`. The validation tasks are made as new as the scenario
+    /// makes the test tasks: the strengths are tried on a fit without every training rating of
+    /// the validation tasks' users (new users; warm too), of their items (new items), or of both, so
+    /// that a validation task sees known and unknown biases as a test task does. Without
+    /// validation tasks, the default strengths.
+    static bias_model tuned(const data::dataset& data, const data::split& split,
+                            data::scenario scenario = data::scenario::new_users,
+                            std::span<const double> grid = default_grid()) {
+        if (split.validation.empty() || grid.empty()) return bias_model(data, split.training_interactions);
+        const bool new_users = scenario == data::scenario::new_users ||
+                               scenario == data::scenario::new_users_new_items || scenario == data::scenario::warm;
+        const bool new_items = scenario == data::scenario::new_items || scenario == data::scenario::new_users_new_items;
+        std::vector<char> user_held(std::size_t(data.users.rows()), 0), item_held(std::size_t(data.items.rows()), 0);
+        for (const auto& t : split.validation)
+            for (const auto* part : {&t.support, &t.query})
+                for (index k : *part) {
+                    const auto& r = data.interactions[std::size_t(k)];
+                    if (new_users) user_held[std::size_t(r.user)] = 1;
+                    if (new_items) item_held[std::size_t(r.item)] = 1;
+                }
+        std::vector<index> fit_on;
+        for (index k : split.training_interactions) {
+            const auto& r = data.interactions[std::size_t(k)];
+            if (!user_held[std::size_t(r.user)] && !item_held[std::size_t(r.item)]) fit_on.push_back(k);
+        }
+        if (fit_on.empty()) return bias_model(data, split.training_interactions);
+        bias_shrinkage best{};
+        double best_mae = std::numeric_limits<double>::infinity();
+        for (double item : grid)
+            for (double user : grid) {
+                bias_model m(data, fit_on, {item, user, 0});
+                for (double task : grid) {
+                    m.shrinkage_.task = task;
+                    double mae = 0;
+                    for (const auto& t : split.validation) {
+                        const auto pred = m.predict(t);
+                        double sum = 0;
+                        for (std::size_t q = 0; q < t.query.size(); ++q)
+                            sum += std::abs(pred[q] - data.interactions[std::size_t(t.query[q])].rating);
+                        mae += sum / double(std::max<std::size_t>(1, t.query.size()));
+                    }
+                    mae /= double(split.validation.size());
+                    if (mae < best_mae) {
+                        best_mae = mae;
+                        best = {item, user, task};
+                    }
+                }
+            }
+        return bias_model(data, split.training_interactions, best);
+    }
+    //! the strengths tuned() tries for each of the three: 0, 1, 2, 5, 10, 25, 50, 100
+    static std::span<const double> default_grid() noexcept {
+        static constexpr std::array<double, 8> grid{0, 1, 2, 5, 10, 25, 50, 100};
+        return grid;
+    }
+
+    //! predictions for the query interactions of `task`
+    std::vector<double> predict(const data::task_split& task) const {
+        auto out = unclipped(task, task.query);
+        for (auto& v : out) v = clip(v);
+        return out;
+    }
+    //! `mu + b_i + b_u + b_task` for some interactions (indices into the data set's interactions)
+    //! of `task`, with `b_task` from its support set, not clipped
+    std::vector<double> unclipped(const data::task_split& task, std::span<const index> interactions) const {
+        const double offset = task_offset(task);
+        std::vector<double> out;
+        out.reserve(interactions.size());
+        for (index k : interactions) out.push_back(mu_ + known(data_->interactions[std::size_t(k)]) + offset);
+        return out;
+    }
+    //! `value` clipped to the range of the training ratings
+    double clip(double value) const noexcept { return std::clamp(value, lowest_, highest_); }
+    /// The same model with the training biases of the side the scenario makes new set to 0
+    /// (every user's for new users, every item's for new items, both for both): the biases a
+    /// training task may use are then those a test task has. recsys::residual_tasks uses it.
+    bias_model for_scenario(data::scenario s) const {
+        bias_model out = *this;
+        if (s == data::scenario::new_users || s == data::scenario::new_users_new_items)
+            std::fill(out.user_.begin(), out.user_.end(), 0.0);
+        if (s == data::scenario::new_items || s == data::scenario::new_users_new_items)
+            std::fill(out.item_.begin(), out.item_.end(), 0.0);
+        return out;
+    }
+    //! `b_task`: the shrunk mean residual of the support ratings (0 without a support set)
+    double task_offset(const data::task_split& task) const {
+        double sum = 0;
+        for (index k : task.support) {
+            const auto& r = data_->interactions[std::size_t(k)];
+            sum += r.rating - mu_ - known(r);
+        }
+        const double n = double(task.support.size()) + shrinkage_.task;
+        return n > 0 ? sum / n : 0.0;
+    }
+    //! the mean training rating `mu`
+    double mean() const noexcept { return mu_; }
+    //! the training bias of an item row (0 for an item without training interactions)
+    double item_bias(index item) const { return item_[std::size_t(item)]; }
+    //! the training bias of a user row (0 for a user without training interactions)
+    double user_bias(index user) const { return user_[std::size_t(user)]; }
+    //! the shrinkage strengths in use
+    const bias_shrinkage& shrinkage() const noexcept { return shrinkage_; }
+
+private:
+    double known(const data::interaction& r) const { return item_[std::size_t(r.item)] + user_[std::size_t(r.user)]; }
+
+    // the shrunk mean residual per item (items) or per user (after the item biases)
+    std::vector<double> fit(const data::dataset& data, std::span<const index> training, bool items, double lambda,
+                            const std::vector<double>& item_bias) const {
+        const auto n = std::size_t(items ? data.items.rows() : data.users.rows());
+        std::vector<double> sum(n), count(n), out(n);
+        for (index k : training) {
+            const auto& r = data.interactions[std::size_t(k)];
+            const auto e = std::size_t(items ? r.item : r.user);
+            sum[e] += r.rating - mu_ - (items ? 0.0 : item_bias[std::size_t(r.item)]);
+            ++count[e];
+        }
+        for (std::size_t e = 0; e < n; ++e) out[e] = count[e] + lambda > 0 ? sum[e] / (count[e] + lambda) : 0.0;
+        return out;
+    }
+
+    const data::dataset* data_;
+    bias_shrinkage shrinkage_;
+    double mu_ = 0, lowest_ = 0, highest_ = 0;
+    std::vector<double> item_, user_;
 };
 
 }  // namespace metarec::recsys
