@@ -24,12 +24,17 @@
 #include "meta/meta.hpp"
 
 #include "data/dataset.hpp"
+#include "data/implicit.hpp"
+#include "data/negatives.hpp"
 #include "data/split.hpp"
 #include "data/synthetic.hpp"
 #include "eval/average.hpp"
 #include "eval/metrics.hpp"
+#include "eval/ranking.hpp"
 #include "recsys/baselines.hpp"
 #include "recsys/features.hpp"
+#include "recsys/implicit_baselines.hpp"
+#include "recsys/implicit_tasks.hpp"
 #include "recsys/melu.hpp"
 #include "recsys/two_tower.hpp"
 
