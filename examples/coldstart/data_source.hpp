@@ -3,7 +3,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -47,9 +49,13 @@ struct data_source {
             ->check(CLI::PositiveNumber)->capture_default_str();
     }
 
-    //! whether `data` is to be read as implicit feedback (--feedback; auto: the loader's finding)
+    //! whether `data` is to be read as implicit feedback (--feedback; auto: no rating column,
+    //! or one rating for every interaction: a log of positives)
     bool implicit(const metarec::data::dataset& data) const {
-        if (feedback == "auto") return data.implicit;
+        if (feedback == "auto")
+            return data.implicit || std::all_of(data.interactions.begin(), data.interactions.end(), [&](const auto& r) {
+                       return r.rating == data.interactions.front().rating;
+                   });
         if (feedback == "implicit" || feedback == "explicit") return feedback == "implicit";
         throw std::invalid_argument("--feedback must be auto, explicit or implicit, not '" + feedback + "'");
     }
@@ -88,6 +94,7 @@ struct data_source {
         if (data_dir.empty()) {
             auto shop = synthetic;
             shop.seed = seed;
+            shop.implicit = feedback == "implicit";
             return metarec::data::make_synthetic(shop);
         }
         if (format == "movielens-100k") return metarec::data::load_movielens_100k(data_dir, options);
@@ -95,8 +102,17 @@ struct data_source {
         if (format == "csv") {
             const fs::path dir(data_dir);
             const auto optional = [&](const char* name) { return fs::exists(dir / name) ? dir / name : fs::path(); };
+            // schema.txt (the user schema on line 1, the item schema on line 2) when no schema flag is given
+            std::string users_schema = user_schema, items_schema = item_schema;
+            if (users_schema.empty() && items_schema.empty() && fs::is_regular_file(dir / "schema.txt")) {
+                std::ifstream in(dir / "schema.txt");
+                std::getline(in, users_schema);
+                std::getline(in, items_schema);
+                if (optional("users.csv").empty()) users_schema.clear();
+                if (optional("items.csv").empty()) items_schema.clear();
+            }
             return metarec::data::load_csv({dir / "interactions.csv", optional("users.csv"), optional("items.csv"),
-                                            user_schema, item_schema, events},
+                                            users_schema, items_schema, events},
                                            options);
         }
         throw std::invalid_argument("unknown --format '" + format + "' (expected movielens-100k, movielens-1m or csv)");

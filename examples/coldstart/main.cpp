@@ -20,6 +20,7 @@
 
 #include "coldstart.hpp"
 #include "data_source.hpp"
+#include "implicit.hpp"
 
 namespace {
 
@@ -100,6 +101,20 @@ static int coldstart_main(int argc, char** argv) {
         ->check(CLI::PositiveNumber)->capture_default_str();
     app.add_flag("--resume", c.resume, "continue the runs from their checkpoints in --checkpoint (same flags)");
     app.add_flag("--quiet", c.quiet, "print only the table");
+    implicit_config implicit;
+    std::string query_order = "auto";
+    app.add_option("--objective", implicit.objective, "implicit: bce (pointwise, positives vs sampled negatives) or bpr "
+                                                      "(pairwise)")->capture_default_str();
+    app.add_option("--negatives", implicit.negatives, "implicit: training negatives per positive")
+        ->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--negative-sampling", implicit.negative_sampling, "implicit: uniform or popularity (training "
+                                                                      "negatives)")->capture_default_str();
+    app.add_option("--eval", implicit.eval, "implicit: rank each held-out positive against sampled:N negatives or the "
+                                            "full catalogue")->capture_default_str();
+    app.add_option("--scenario-field", implicit.scenario_field, "implicit: the user field of scenario-popularity "
+                                                                "(default: the first categorical user field)");
+    app.add_option("--query-order", query_order, "the query set: time (the latest: leave-last-N), random, or auto (time "
+                                                 "for implicit feedback with timestamps)")->capture_default_str();
     std::string distributed = "none";
     app.add_option("--distributed", distributed, "none, or mpi: spread meta-batches over the ranks of mpirun")
         ->capture_default_str();
@@ -160,6 +175,12 @@ static int coldstart_main(int argc, char** argv) {
         if (!c.checkpoint_dir.empty()) std::filesystem::create_directories(c.checkpoint_dir);
 
         const auto data = c.data.load(c.seed);
+        const bool implicit_feedback = c.data.implicit(data);
+        if (query_order != "auto" && query_order != "time" && query_order != "random")
+            throw std::invalid_argument("--query-order must be auto, time or random, not '" + query_order + "'");
+        c.split.query_by_time = query_order == "time" || (query_order == "auto" && implicit_feedback && data.has_timestamps);
+        if (implicit_feedback && (!c.save.empty() || !c.checkpoint_dir.empty() || c.distributed))
+            throw std::invalid_argument("implicit feedback: --save, --checkpoint and --distributed are for ratings");
         const auto split = mr::data::make_split(data, c.split);
         if (split.train.empty() || split.test.empty())
             throw std::invalid_argument("the split has " + std::to_string(split.train.size()) + " training and " +
@@ -175,6 +196,8 @@ static int coldstart_main(int argc, char** argv) {
                          mr::data::to_string(c.split.scenario), split.train.size(), split.validation.size(),
                          split.test.size());
         }
+
+        if (implicit_feedback) return run_implicit(c, implicit, data, split, json_path, root);
 
         const problem p{c, data, split, [&](const std::string& name) {
                             if (!c.quiet) std::fprintf(stderr, "training %s (%s)\n", name.c_str(), c.model.c_str());
