@@ -2,7 +2,8 @@
 """Pools implicit-feedback reports of metarec-coldstart (--json, one file per seed) over seeds:
 each method's HR@10 and nDCG@10 over every (seed, new user), with 95 % normal intervals, and
 the paired difference of the best meta-learned model (highest pooled HR@10) minus each
-baseline, user by user. Usage: pool_implicit.py report-seed1.json report-seed2.json ...
+baseline, user by user. Usage: pool_implicit.py [--eval MODE] report-seed1.json report-seed2.json ...
+(MODE: one of the run's --eval modes, e.g. sampled:99 or full; default: the first).
 Standard library only. SPDX-License-Identifier: Apache-2.0"""
 import json
 import math
@@ -19,13 +20,19 @@ def interval(values):
     return mean, 1.96 * math.sqrt(var / n)
 
 
-def main(paths):
+def main(paths, mode=None):
     pooled = {}  # method -> metric -> values over (seed, user)
     order = []
     for path in paths:
         with open(path) as f:
             report = json.load(f)
-        for row in report['results']:
+        rows = report['results']
+        if mode is not None:
+            found = [e['results'] for e in report.get('evaluations', []) if e['eval'] == mode]
+            if not found:
+                sys.exit('%s has no evaluation %s' % (path, mode))
+            rows = found[0]
+        for row in rows:
             if row['name'] not in pooled:
                 pooled[row['name']] = {m: [] for m in METRICS}
                 order.append(row['name'])
@@ -60,6 +67,10 @@ def main(paths):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    chosen = None
+    if len(args) >= 2 and args[0] == '--eval':
+        chosen, args = args[1], args[2:]
+    if not args:
         sys.exit(__doc__)
-    main(sys.argv[1:])
+    main(args, chosen)

@@ -25,8 +25,9 @@ struct implicit_config {
     std::string objective = "bce";      //!< --objective: bce (pointwise) or bpr (pairwise)
     mr::index negatives = 4;            //!< --negatives: training negatives per positive (support and query)
     std::string negative_sampling = "uniform";  //!< --negative-sampling: uniform or popularity
-    std::string eval = "sampled:99";    //!< --eval: sampled:N (N negatives per positive) or full
+    std::string eval = "sampled:99";    //!< --eval: sampled:N (N negatives per positive) or full, or both (comma-separated)
     std::string scenario_field;         //!< --scenario-field: the user field of scenario-popularity ("": the first)
+    bool history = true;  //!< --history: the items of the user's support set as a multi-valued user feature
 };
 
 /// One new user of the evaluation: the query positives and what each is ranked against.
@@ -53,7 +54,8 @@ struct implicit_problem {
     const mr::data::split& split;
     const mr::data::negative_sampler& sampler;             //!< the training negatives' sampler (seeded)
     const std::vector<std::vector<mr::id_type>>& excluded;  //!< each user's items
-    const std::vector<eval_user>& users;                    //!< the evaluation's candidates, shared by every method
+    /// the candidates of each evaluation (--eval's modes, in order), shared by every method
+    const std::vector<std::vector<eval_user>>& evaluations;
     std::function<void(const std::string&)> announce;
 };
 
@@ -86,8 +88,11 @@ inline implicit_result evaluate_ranking(
     return out;
 }
 
-/// The rows of the chosen algorithms, no-adapt and fine-tune for MeLU on implicit feedback.
-std::vector<implicit_result> run_implicit_melu(const implicit_problem&);
+/// The rows of the chosen algorithms, no-adapt and fine-tune for MeLU on implicit feedback,
+/// one list per evaluation (p.evaluations' order).
+std::vector<std::vector<implicit_result>> run_implicit_melu(const implicit_problem&);
+/// The same for the two-tower model (the user tower adapts).
+std::vector<std::vector<implicit_result>> run_implicit_two_tower(const implicit_problem&);
 
 /// Runs the implicit path after loading and splitting: prints the report (and writes the JSON
 /// to `json_path` when not empty). Returns the exit code.

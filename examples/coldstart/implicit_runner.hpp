@@ -23,7 +23,7 @@ namespace coldstart {
 /// @tparam Adaptation the adaptation policy (what the fast weights are)
 /// @tparam Loss       loss::bce_with_logits or loss::bpr
 template <class Model, class Adaptation, class Loss>
-std::vector<implicit_result> run_implicit_model(const implicit_problem& p, const mr::recsys::encoder_options& features,
+std::vector<std::vector<implicit_result>> run_implicit_model(const implicit_problem& p, const mr::recsys::encoder_options& features,
                                                 bool supports_anil) {
     using S = typename Model::scalar_type;
     const config& c = p.options;
@@ -59,10 +59,13 @@ std::vector<implicit_result> run_implicit_model(const implicit_problem& p, const
         mr::callbacks::early_stopping stop{validation, {.patience = c.patience}};
         return algorithm.fit(train, options, stop, bar).seconds;
     };
-    // ranks each new user's candidates with the model adapted to the user's support set
-    const auto evaluate = [&](std::string name, const auto& algorithm, int steps, double seconds) {
-        return evaluate_ranking(
-            std::move(name), p.users,
+    // ranks each new user's candidates with the model adapted to the user's support set, in
+    // every evaluation; appends the rows to `into` (one list per evaluation)
+    std::vector<std::vector<implicit_result>> rows(p.evaluations.size()), no_adapt(p.evaluations.size());
+    const auto evaluate = [&](std::vector<std::vector<implicit_result>>& into, std::string name, const auto& algorithm,
+                              int steps, double seconds) {
+        for (std::size_t e = 0; e < p.evaluations.size(); ++e) into[e].push_back(evaluate_ranking(
+            name, p.evaluations[e],
             [&](const eval_user& u, std::span<const mr::id_type> items) {
                 const auto& task = test[u.task];
                 auto adapted = algorithm.adapt(task.support, task.support_target, {.steps = steps});
@@ -71,7 +74,7 @@ std::vector<implicit_result> run_implicit_model(const implicit_problem& p, const
                 const auto scores = adapted.predict(batch.view());
                 return std::vector<double>(scores.begin(), scores.end());
             },
-            seconds);
+            seconds));
     };
 
     p.announce("fine-tune");
@@ -83,7 +86,6 @@ std::vector<implicit_result> run_implicit_model(const implicit_problem& p, const
     const double pretrain_seconds = fit(pretrained);
     const auto start = [&] { return c.warm_start ? pretrained.learner() : model(); };
 
-    std::vector<implicit_result> rows, no_adapt;
     auto names = c.algorithms;
     if (names.size() == 1 && names[0] == "all") names = all_algorithms(c.model);
     for (const auto& name : names) {
@@ -91,8 +93,8 @@ std::vector<implicit_result> run_implicit_model(const implicit_problem& p, const
         p.announce(name);
         const auto run = [&](auto algorithm) {
             const double seconds = fit(algorithm) + (c.warm_start ? pretrain_seconds : 0.0);
-            rows.push_back(evaluate(name, algorithm, -1, seconds));
-            if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", algorithm, 0, seconds));
+            evaluate(rows, name, algorithm, -1, seconds);
+            if (no_adapt[0].empty()) evaluate(no_adapt, "no-adapt", algorithm, 0, seconds);
         };
         if (name == "maml" || name == "fomaml") {
             auto options = maml_options;
@@ -115,9 +117,9 @@ std::vector<implicit_result> run_implicit_model(const implicit_problem& p, const
                                         "' (expected maml, fomaml, reptile, meta-sgd, anil, fine-tune or all)");
         }
     }
-    if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", pretrained, 0, pretrain_seconds));
-    rows.push_back(std::move(no_adapt.front()));
-    rows.push_back(evaluate("fine-tune", pretrained, -1, pretrain_seconds));
+    if (no_adapt[0].empty()) evaluate(no_adapt, "no-adapt", pretrained, 0, pretrain_seconds);
+    for (std::size_t e = 0; e < rows.size(); ++e) rows[e].push_back(std::move(no_adapt[e].front()));
+    evaluate(rows, "fine-tune", pretrained, -1, pretrain_seconds);
     return rows;
 }
 

@@ -86,7 +86,7 @@ static int coldstart_main(int argc, char** argv) {
     app.add_option("--validation-fraction", c.split.validation_fraction, "share of training tasks for early stopping")
         ->capture_default_str();
     app.add_option("--inner-steps", c.inner_steps, "adaptation steps K")->check(CLI::NonNegativeNumber)->capture_default_str();
-    app.add_option("--inner-lr", c.inner_lr, "adaptation learning rate")->check(CLI::NonNegativeNumber)->capture_default_str();
+    app.add_option("--inner-lr", c.inner_lr, "adaptation learning rate (implicit feedback: 1 unless given)")->check(CLI::NonNegativeNumber)->capture_default_str();
     app.add_option("--outer-lr", c.outer_lr, "meta-learning rate (Adam)")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--epochs", c.epochs, "largest number of epochs")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--patience", c.patience, "early stopping: epochs without improvement")
@@ -113,6 +113,8 @@ static int coldstart_main(int argc, char** argv) {
                                             "full catalogue")->capture_default_str();
     app.add_option("--scenario-field", implicit.scenario_field, "implicit: the user field of scenario-popularity "
                                                                 "(default: the first categorical user field)");
+    app.add_option("--history", implicit.history, "implicit: the items of the user's support set as a multi-valued user "
+                                                  "feature (true/false)")->capture_default_str();
     app.add_option("--query-order", query_order, "the query set: time (the latest: leave-last-N), random, or auto (time "
                                                  "for implicit feedback with timestamps)")->capture_default_str();
     std::string distributed = "none";
@@ -176,6 +178,8 @@ static int coldstart_main(int argc, char** argv) {
 
         const auto data = c.data.load(c.seed);
         const bool implicit_feedback = c.data.implicit(data);
+        // BCE's mean gradient over a support set with negatives is small: the implicit path's inner rate
+        if (implicit_feedback && app.count("--inner-lr") == 0) c.inner_lr = 1.0;
         if (query_order != "auto" && query_order != "time" && query_order != "random")
             throw std::invalid_argument("--query-order must be auto, time or random, not '" + query_order + "'");
         c.split.query_by_time = query_order == "time" || (query_order == "auto" && implicit_feedback && data.has_timestamps);

@@ -7,7 +7,7 @@
 
 namespace coldstart {
 
-std::vector<implicit_result> run_implicit_melu(const implicit_problem& p) {
+std::vector<std::vector<implicit_result>> run_implicit_melu(const implicit_problem& p) {
     using model = mr::recsys::melu<>;
     const mr::recsys::encoder_options features{.item_id = p.options.item_id};
     if (p.implicit.objective == "bpr")
