@@ -30,8 +30,8 @@ foreach(expected ${MODEL} no-adapt fine-tune popularity scenario-popularity rece
     message(FATAL_ERROR "the report lacks '${expected}' (has: ${names})")
   endif()
 endforeach()
-# seeded margins (measured in release: HR@10 0.27, AUC 0.68, fine-tune HR@10 0.17; the gain over
-# no-adapt, +0.01 +- 0.02, is a tie at this size and not asserted)
+# seeded margins (measured in release: HR@10 0.27, AUC 0.68, fine-tune HR@10 0.15; the gain over
+# no-adapt, +0.01 to +0.02 +- 0.02, is a tie at this size and not asserted)
 if(NOT ${MODEL}_hr10 GREATER 0.23 OR NOT ${MODEL}_auc GREATER 0.65)
   message(FATAL_ERROR "${MODEL}: HR@10 ${${MODEL}_hr10}, AUC ${${MODEL}_auc}: expected > 0.23 and > 0.65")
 endif()

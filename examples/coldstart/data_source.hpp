@@ -39,7 +39,7 @@ struct data_source {
         app.add_flag("--lenient", lenient, "skip malformed rows (counted in the report) instead of stopping");
         app.add_option("--synthetic-users", synthetic.users, "synthetic data: number of users")->capture_default_str();
         app.add_option("--feedback", feedback, "explicit (ratings), implicit (every interaction a positive), or auto "
-                                               "(implicit when the interactions have no rating column)")
+                                               "(implicit when the interactions have no rating column or one constant rating)")
             ->capture_default_str();
         app.add_option("--events", events, "implicit: weights of the interactions' event column, e.g. "
                                            "view:1,cart:3,purchase:5");

@@ -27,7 +27,7 @@ struct implicit_config {
     std::string negative_sampling = "uniform";  //!< --negative-sampling: uniform or popularity
     std::string eval = "sampled:99";    //!< --eval: sampled:N (N negatives per positive) or full, or both (comma-separated)
     std::string scenario_field;         //!< --scenario-field: the user field of scenario-popularity ("": the first)
-    bool history = true;  //!< --history: the items of the user's support set as a multi-valued user feature
+    bool history = false;  //!< --history: the items of the user's support set as a multi-valued user feature
 };
 
 /// One new user of the evaluation: the query positives and what each is ranked against.

@@ -86,7 +86,7 @@ static int coldstart_main(int argc, char** argv) {
     app.add_option("--validation-fraction", c.split.validation_fraction, "share of training tasks for early stopping")
         ->capture_default_str();
     app.add_option("--inner-steps", c.inner_steps, "adaptation steps K")->check(CLI::NonNegativeNumber)->capture_default_str();
-    app.add_option("--inner-lr", c.inner_lr, "adaptation learning rate (implicit feedback: 1 unless given)")->check(CLI::NonNegativeNumber)->capture_default_str();
+    app.add_option("--inner-lr", c.inner_lr, "adaptation learning rate")->check(CLI::NonNegativeNumber)->capture_default_str();
     app.add_option("--outer-lr", c.outer_lr, "meta-learning rate (Adam)")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--epochs", c.epochs, "largest number of epochs")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--patience", c.patience, "early stopping: epochs without improvement")
@@ -178,8 +178,6 @@ static int coldstart_main(int argc, char** argv) {
 
         const auto data = c.data.load(c.seed);
         const bool implicit_feedback = c.data.implicit(data);
-        // BCE's mean gradient over a support set with negatives is small: the implicit path's inner rate
-        if (implicit_feedback && app.count("--inner-lr") == 0) c.inner_lr = 1.0;
         if (query_order != "auto" && query_order != "time" && query_order != "random")
             throw std::invalid_argument("--query-order must be auto, time or random, not '" + query_order + "'");
         c.split.query_by_time = query_order == "time" || (query_order == "auto" && implicit_feedback && data.has_timestamps);
