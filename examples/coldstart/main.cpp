@@ -21,6 +21,7 @@
 #include "coldstart.hpp"
 #include "data_source.hpp"
 #include "flags.hpp"
+#include "implicit.hpp"
 #include "plot.hpp"
 #include "report.hpp"
 #include "shots.hpp"
@@ -126,6 +127,22 @@ static int coldstart_main(int argc, char** argv) {
         ->check(flags::at_least<std::int64_t>(1))->capture_default_str();
     app.add_flag("--resume", c.resume, "continue the runs from their checkpoints in --checkpoint (same flags)");
     app.add_flag("--quiet", c.quiet, "print only the table");
+    implicit_config implicit;
+    std::string query_order = "auto";
+    app.add_option("--objective", implicit.objective, "implicit: bce (pointwise, positives vs sampled negatives) or bpr "
+                                                      "(pairwise)")->capture_default_str();
+    app.add_option("--negatives", implicit.negatives, "implicit: training negatives per positive")
+        ->check(flags::at_least<decltype(implicit.negatives)>(1))->capture_default_str();
+    app.add_option("--negative-sampling", implicit.negative_sampling, "implicit: uniform or popularity (training "
+                                                                      "negatives)")->capture_default_str();
+    app.add_option("--eval", implicit.eval, "implicit: rank each held-out positive against sampled:N negatives or the "
+                                            "full catalogue")->capture_default_str();
+    app.add_option("--scenario-field", implicit.scenario_field, "implicit: the user field of scenario-popularity "
+                                                                "(default: the first categorical user field)");
+    app.add_option("--history", implicit.history, "implicit: the items of the user's support set as a multi-valued user "
+                                                  "feature (true/false)")->capture_default_str();
+    app.add_option("--query-order", query_order, "the query set: time (the latest: leave-last-N), random, or auto (time "
+                                                 "for implicit feedback with timestamps)")->capture_default_str();
     std::string distributed = "none";
     app.add_option("--distributed", distributed, "none, or mpi: spread meta-batches over the ranks of mpirun")
         ->capture_default_str();
@@ -190,6 +207,8 @@ static int coldstart_main(int argc, char** argv) {
             throw std::invalid_argument("--save writes one model: pass one --algo (maml, fomaml, reptile, meta-sgd, "
                                         "anil or fine-tune)");
         if (seeds.empty()) seeds.push_back(c.seed);
+        if (query_order != "auto" && query_order != "time" && query_order != "random")
+            throw std::invalid_argument("--query-order must be auto, time or random, not '" + query_order + "'");
         if (seeds.size() > 1 && (!c.save.empty() || !c.checkpoint_dir.empty()))
             throw std::invalid_argument("--save and --checkpoint keep one run: pass one seed (--seed), not --seeds");
         if (!c.checkpoint_dir.empty()) std::filesystem::create_directories(c.checkpoint_dir);
@@ -204,11 +223,31 @@ static int coldstart_main(int argc, char** argv) {
             c.seed = seed;
             c.split.seed = seed;
             const auto data = c.data.load(c.seed);
+            const bool implicit_feedback = c.data.implicit(data);
+            c.split.query_by_time =
+                query_order == "time" || (query_order == "auto" && implicit_feedback && data.has_timestamps);
+            if (implicit_feedback) {
+                if (!c.save.empty() || !c.checkpoint_dir.empty() || c.distributed || c.residual || c.tune > 1 ||
+                    !c.shots.empty() || !c.plot_dir.empty())
+                    throw std::invalid_argument("implicit feedback: --save, --checkpoint, --distributed, --residual, "
+                                                "--tune, --shots and --plot are for ratings");
+                if (seeds.size() > 1)
+                    throw std::invalid_argument("implicit feedback: one seed per run (--seed); "
+                                                "scripts/pool_implicit.py pools the JSON of several runs");
+            }
             const auto split = mr::data::make_split(data, c.split);
             if (split.train.empty() || split.test.empty())
                 throw std::invalid_argument("the split has " + std::to_string(split.train.size()) + " training and " +
                                             std::to_string(split.test.size()) +
                                             " test tasks: loosen --min/max-user-interactions, --support or --query");
+            if (implicit_feedback) {
+                if (!c.quiet)
+                    std::fprintf(stderr, "%s: %td users, %td items, %zu interactions\n%s: %zu training, %zu validation, "
+                                 "%zu test tasks\n", data.name.c_str(), data.users.rows(), data.items.rows(),
+                                 data.interactions.size(), mr::data::to_string(c.split.scenario), split.train.size(),
+                                 split.validation.size(), split.test.size());
+                return run_implicit(c, implicit, data, split, json_path, root);
+            }
             shot_tasks += check_shots(c.shots, c.split, split.test);
             std::vector<double> ratings;
             for (auto k : split.training_interactions) ratings.push_back(data.interactions[std::size_t(k)].rating);

@@ -104,7 +104,7 @@ std::vector<expectation> manifest() {
     return out;
 }
 
-// the arguments column: "-" or space-separated flags (--user-schema S, --item-schema S)
+// the arguments column: "-" or space-separated flags (--user-schema S, --item-schema S, --events E)
 mr::data::csv_files csv_files_of(const fs::path& dir, const std::string& args) {
     const auto optional = [&](const char* name) { return fs::exists(dir / name) ? dir / name : fs::path(); };
     mr::data::csv_files files{dir / "interactions.csv", optional("users.csv"), optional("items.csv")};
@@ -117,6 +117,8 @@ mr::data::csv_files csv_files_of(const fs::path& dir, const std::string& args) {
             files.user_schema = words[k + 1];
         else if (words[k] == "--item-schema")
             files.item_schema = words[k + 1];
+        else if (words[k] == "--events")
+            files.events = words[k + 1];
         else
             FAIL("unknown argument in expected.tsv: " << words[k]);
     }

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -387,6 +388,76 @@ TEST_CASE("load_csv: optional timestamps, name, keys, empty and non-finite cells
     CHECK(fails({shop / "interactions.csv", {}, shop / "nothing.csv"}) == path + "/nothing.csv: no rows");
 }
 
+TEST_CASE("load_csv: interaction logs without ratings, event weights; prepare_implicit merges and filters") {
+    scratch_dir dir;
+    // user,item: every row a positive of strength 1, no time
+    const auto plain = md::load_csv({dir.write("plain.csv", "user,item\nu1,i1\nu1,i2\nu2,i1\n")});
+    CHECK(plain.implicit);
+    CHECK(!plain.has_timestamps);
+    CHECK(plain.interactions.size() == 3);
+    CHECK(plain.interactions[2].rating == 1);
+    // user,item,timestamp
+    const auto timed = md::load_csv({dir.write("timed.csv", "user,item,timestamp\nu1,i1,30\nu1,i2,20\n")});
+    CHECK(timed.implicit);
+    CHECK(timed.has_timestamps);
+    CHECK(timed.interactions[1].timestamp == 20);
+    // a rating column stays explicit
+    CHECK(!md::load_csv({dir.write("rated.csv", "user,item,rating\nu1,i1,4\n")}).implicit);
+    // user,item,event,timestamp with weights; without --events every event weighs 1
+    const auto log = dir.write("log.csv",
+                               "user,item,event,timestamp\nu1,i1,view,10\nu1,i1,purchase,12\nu1,i2,cart,11\n"
+                               "u2,i1,view,13\nu2,i1,view,14\nu3,i3,view,15\n");
+    md::csv_files files{log};
+    files.events = " view:1, cart:3 ,purchase:5";
+    auto weighted = md::load_csv(files);
+    CHECK(weighted.implicit);
+    REQUIRE(weighted.interactions.size() == 6);
+    CHECK(weighted.interactions[0].rating == 1);
+    CHECK(weighted.interactions[1].rating == 5);
+    CHECK(weighted.interactions[2].rating == 3);
+    CHECK(md::load_csv({log}).interactions[1].rating == 1);
+    // collapse: one interaction per (user, item), the strongest weight at the first time
+    auto collapsed = weighted;
+    auto report = md::prepare_implicit(collapsed, {.repeats = md::repeats::collapse});
+    CHECK(report.repeats_merged == 2);
+    REQUIRE(collapsed.interactions.size() == 4);
+    CHECK(collapsed.interactions[0].rating == 5);
+    CHECK(collapsed.interactions[0].timestamp == 10);
+    CHECK(collapsed.interactions[2].rating == 1);  // u2's two views
+    CHECK(collapsed.interactions[2].timestamp == 13);
+    // count: the weights summed
+    auto counted = weighted;
+    md::prepare_implicit(counted, {.repeats = md::repeats::count});
+    CHECK(counted.interactions[0].rating == 6);
+    CHECK(counted.interactions[2].rating == 2);
+    // keep: nothing merged
+    auto kept = weighted;
+    CHECK(md::prepare_implicit(kept, {.repeats = md::repeats::keep}).repeats_merged == 0);
+    CHECK(kept.interactions.size() == 6);
+    // the minimum counts, applied until they hold (the 2-core): u3 and i3 (one interaction
+    // each) go; then u2 has one interaction (i1) and goes too; i2 then has none... u1 keeps i1, i2
+    auto filtered = weighted;
+    report = md::prepare_implicit(filtered, {.repeats = md::repeats::collapse, .min_user_count = 2, .min_item_count = 1});
+    CHECK(report.dropped_by_min_count == 2);  // u2's i1 and u3's i3
+    REQUIRE(filtered.interactions.size() == 2);
+    CHECK(filtered.interactions[0].user == 0);
+    CHECK(filtered.interactions[1].user == 0);
+    auto core = weighted;
+    md::prepare_implicit(core, {.repeats = md::repeats::collapse, .min_user_count = 2, .min_item_count = 2});
+    CHECK(core.interactions.empty());  // i2 has one user; then u1 has one item; then i1 has none
+    CHECK(core.users.rows() == 3);     // feature tables keep every row
+
+    // parse_events: each mistake at its column
+    const auto events_error = [&](const char* text) { return data_error_of([&] { md::parse_events(text, "--events"); }); };
+    CHECK(md::parse_events("  ", "--events").empty());
+    CHECK(md::parse_events("a:1,b:2.5", "--events").weight("b") == 2.5f);
+    CHECK(std::isnan(md::parse_events("a:1", "--events").weight("c")));
+    CHECK(events_error("a:1,,b:2") == "--events:1:5: empty event entry");
+    CHECK(events_error("a:1, :2") == "--events:1:6: empty event name");
+    CHECK(events_error("a:-1") == "--events:1:3: the weight of event 'a' must be a number > 0, found '-1'");
+    CHECK(events_error("a:inf") == "--events:1:3: the weight of event 'a' must be a number > 0, found 'inf'");
+}
+
 TEST_CASE("lenient loading: malformed rows skipped and counted, the rest kept") {
     scratch_dir dir;
     dir.write("interactions.csv", "user,item,rating\nu1,i1,4\nu2,i1,five\nu3\nu4,i2,NaN\nu5,i2,1\n");
@@ -413,7 +484,7 @@ TEST_CASE("lenient loading: malformed rows skipped and counted, the rest kept") 
     dir.write("open.csv", "user,item,rating\nu,\"i,3\nv,j,4\n");
     CHECK(data_error_of([&] { md::load_csv({dir.path / "open.csv"}, {.lenient = true}); }).find("open.csv:2:2: unterminated quoted field") !=
           std::string::npos);
-    dir.write("header.csv", "user,item\nu,i\n");
+    dir.write("header.csv", "user\nu\n");
     CHECK(data_error_of([&] { md::load_csv({dir.path / "header.csv"}, {.lenient = true}); }).find("header.csv:1: the header must be") !=
           std::string::npos);
     CHECK(data_error_of([&] { md::load_csv({dir.path / "absent.csv"}, {.lenient = true}); }) ==

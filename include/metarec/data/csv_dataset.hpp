@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include "csv.hpp"
 #include "dataset.hpp"
 #include "feature_table_builder.hpp"
+#include "implicit.hpp"
 #include "npy.hpp"
 #include "schema.hpp"
 
@@ -18,11 +20,12 @@ namespace metarec::data {
 
 /// The files of a data set in the generic CSV format.
 struct csv_files {
-    std::filesystem::path interactions;  //!< header `user,item,rating[,timestamp]`
+    std::filesystem::path interactions;  //!< header `user,item[,rating or event][,timestamp]`
     std::filesystem::path users{};       //!< optional: header `user,<field>...`
     std::filesystem::path items{};       //!< optional: header `item,<field>...`
     std::string user_schema{};           //!< kinds of the user fields (empty: every column is `cat`)
     std::string item_schema{};           //!< kinds of the item fields (empty: every column is `cat`)
+    std::string events{};  //!< weights of the `event` column's values, e.g. `view:1,cart:3,purchase:5` (parse_events)
 };
 
 namespace detail {
@@ -97,8 +100,14 @@ inline void read_features(const std::filesystem::path& file, std::string_view ke
 
 /// Loads a data set in the generic CSV format:
 ///
-///  - `interactions.csv`: header `user,item,rating` or `user,item,rating,timestamp`, then one
-///    interaction per row (ratings and timestamps numeric and finite);
+///  - `interactions.csv`: header `user,item,rating[,timestamp]` (explicit feedback), or an
+///    interaction log without ratings (implicit feedback, `dataset::implicit`: every row is a
+///    positive of strength 1): `user,item`, `user,item,timestamp`, or `user,item,event[,timestamp]`
+///    with an event type per row (`view`, `cart`, `purchase`...) whose weight in
+///    `csv_files::events` (e.g. `view:1,cart:3,purchase:5`) becomes the row's strength (every
+///    event weighs 1 without it; an event it does not list is an error); then one interaction
+///    per row (ratings and timestamps numeric and finite). Repeated interactions are kept:
+///    prepare_implicit() (data/implicit.hpp) collapses or counts them;
 ///  - `users.csv` (optional): header `user,<field>...`, one row per user;
 ///  - `items.csv` (optional): header `item,<field>...`, one row per item;
 ///  - schemas naming the fields used and their kind (`cat`, `multi` with `|`-separated cells,
@@ -127,15 +136,39 @@ inline dataset load_csv(const csv_files& files, load_options options = {}) {
     delimited_reader in(files.interactions, ",");
     if (!in.next()) throw data_error(files.interactions.string(), 0, 0, "empty file (expected a header)");
     const auto header = in.fields();
-    const bool has_time = header.size() == 4;
-    static constexpr std::string_view expected[] = {"user", "item", "rating", "timestamp"};
-    if (header.size() != 3 && header.size() != 4)
-        in.fail(0, "the header must be user,item,rating[,timestamp], found " + std::to_string(header.size()) + " columns");
-    for (std::size_t c = 0; c < header.size(); ++c)
-        if (delimited_reader::trim(header[c]) != expected[c])
-            in.fail(index(c) + 1, "column " + std::to_string(c + 1) + " must be '" + std::string(expected[c]) + "', found '" +
+    if (header.size() < 2 || header.size() > 4)
+        in.fail(0, "the header must be user,item[,rating or event][,timestamp], found " + std::to_string(header.size()) +
+                       " columns");
+    const auto name_of = [&](std::size_t c) { return delimited_reader::trim(header[c]); };
+    const auto expect = [&](std::size_t c, std::string_view wanted, const std::string& choices) {
+        if (name_of(c) != wanted)
+            in.fail(index(c) + 1, "column " + std::to_string(c + 1) + " must be " + choices + ", found '" +
                                       std::string(header[c]) + "'");
-    out.has_timestamps = has_time;
+    };
+    expect(0, "user", "'user'");
+    expect(1, "item", "'item'");
+    // the third column: rating (explicit feedback), event (implicit, weighted) or timestamp (implicit)
+    index rating_column = -1, event_column = -1, time_column = -1;
+    if (header.size() >= 3) {
+        const auto third = name_of(2);
+        if (third == "rating")
+            rating_column = 2;
+        else if (third == "event")
+            event_column = 2;
+        else if (third == "timestamp" && header.size() == 3)
+            time_column = 2;
+        else
+            expect(2, "rating", header.size() == 3 ? "'rating', 'event' or 'timestamp'" : "'rating' or 'event'");
+    }
+    if (header.size() == 4) {
+        expect(3, "timestamp", "'timestamp'");
+        time_column = 3;
+    }
+    const auto events = parse_events(files.events, "--events");
+    if (!events.empty() && event_column < 0)
+        throw data_error(files.interactions.string(), 1, 0, "--events needs an 'event' column (user,item,event[,timestamp])");
+    out.has_timestamps = time_column >= 0;
+    out.implicit = rating_column < 0;
     std::string key;  // reused: no allocation per row, whatever the keys' length
     const auto entity = [&](feature_table& table, bool fixed, index column, const char* what) -> index {
         key.assign(delimited_reader::trim(in.field(column)));
@@ -146,10 +179,20 @@ inline dataset load_csv(const csv_files& files, load_options options = {}) {
         return -1;
     };
     detail::for_each_row(in, options, out.report, [&] {
-        in.expect_fields(has_time ? 4 : 3);
+        in.expect_fields(index(header.size()));
         index user = entity(out.users, fixed_users, 0, "user"), item = entity(out.items, fixed_items, 1, "item");
-        const double rating = in.number(2, "rating");
-        const std::int64_t timestamp = has_time ? in.integer(3, "timestamp") : 0;
+        double rating = 1;
+        if (rating_column >= 0) rating = in.number(rating_column, "rating");
+        if (event_column >= 0) {
+            const auto event = delimited_reader::trim(in.field(event_column));
+            if (event.empty()) in.fail(event_column + 1, "empty event");
+            if (!events.empty()) {
+                rating = events.weight(event);
+                if (std::isnan(rating))
+                    in.fail(event_column + 1, "event '" + std::string(event) + "' is not in --events (" + events.names() + ")");
+            }
+        }
+        const std::int64_t timestamp = time_column >= 0 ? in.integer(time_column, "timestamp") : 0;
         // the row is valid: new keys become rows of feature-less tables
         if (user < 0) user = out.users.add(std::string(delimited_reader::trim(in.field(0))));
         if (item < 0) item = out.items.add(std::string(delimited_reader::trim(in.field(1))));

@@ -6,6 +6,7 @@
 #include "csv_dataset.hpp"   // IWYU pragma: export
 #include "dataset.hpp"       // IWYU pragma: export
 #include "error.hpp"         // IWYU pragma: export
+#include "implicit.hpp"      // IWYU pragma: export
 #include "movielens.hpp"     // IWYU pragma: export
 #include "npy.hpp"           // IWYU pragma: export
 #include "schema.hpp"        // IWYU pragma: export

@@ -107,6 +107,9 @@ struct dataset {
     /// @}
     std::vector<interaction> interactions;  //!< in load (or generation) order
     bool has_timestamps = false;            //!< whether the interactions carry real timestamps (else every one is 0)
+    /// whether the data is implicit feedback (clicks, carts, purchases: positives only, `rating`
+    /// is the interaction's strength), e.g. a CSV log without a rating column
+    bool implicit = false;
     load_report report;                     //!< what a lenient load skipped
 
     //! the mean rating over all interactions (0 if there are none)

@@ -49,6 +49,9 @@ struct split_options {
     task_group group = task_group::user;
     std::string feature{};             //!< task_group::feature: the user or item categorical field to group by
     std::uint64_t seed = 1;            //!< seed of every random choice (new entities, support/query draws, validation)
+    /// the query is the latest interactions even when new entities are chosen at random
+    /// (leave-last-N by time, implicit feedback's protocol); by_time implies it
+    bool query_by_time = false;
 };
 
 /// One task: interactions (indices into dataset::interactions) to adapt on and to be judged on.
@@ -215,8 +218,9 @@ inline split make_split(const dataset& data, const split_options& o) {
     // independent random draws (by time there is one order: one draw); draw_of records each
     std::vector<index> draw_of;
     const auto make_tasks = [&](std::int64_t key, std::vector<index> ks, std::vector<task_split>& into, index draws) {
-        for (index draw = 0; draw < (o.by_time ? 1 : draws); ++draw) {
-            if (o.by_time)
+        const bool time_order = o.by_time || o.query_by_time;
+        for (index draw = 0; draw < (time_order ? 1 : draws); ++draw) {
+            if (time_order)
                 std::stable_sort(ks.begin(), ks.end(), [&](index a, index b) {
                     return data.interactions[std::size_t(a)].timestamp < data.interactions[std::size_t(b)].timestamp;
                 });

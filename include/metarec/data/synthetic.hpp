@@ -24,6 +24,9 @@ struct synthetic_options {
     double demographic_share = 0.5;  //!< share of a user's taste explained by their features (0..1)
     double noise = 0.35;             //!< standard deviation of the rating noise
     std::uint64_t seed = 1;          //!< seed of metarec's generator: the same seed gives the same data set
+    /// implicit feedback: purchases instead of ratings (every interaction a positive of
+    /// strength 1, `dataset::implicit`), drawn from the same latent tastes
+    bool implicit = false;
 };
 
 /// A shop with users, items and 1..5 star ratings generated from a latent model:
@@ -38,6 +41,10 @@ struct synthetic_options {
 ///  - the rating of user u for item i is `clamp(round(3.3 + b_u + b_i + 1.2 <t_u, v_i> /
 ///    sqrt(d) + noise), 1, 5)`, with items chosen by a popularity-weighted draw, and
 ///    timestamps increasing with the user's rank (later users arrive later).
+///
+/// With `implicit`, the user buys instead of rating: an item drawn by popularity is bought
+/// with probability `sigmoid(2 (b_i + 1.2 <t_u, v_i> / sqrt(1.5 d)))` (else another is drawn),
+/// so that purchases follow the same tastes; every interaction is then a positive of strength 1.
 ///
 /// A model that reads the features learns the segment part; adapting to a new user's
 /// support set recovers the personal part and bias: the structure meta-learning is for.
@@ -62,8 +69,9 @@ inline dataset make_synthetic(const synthetic_options& o = {}) {
     };
 
     dataset out;
-    out.name = "synthetic";
+    out.name = o.implicit ? "synthetic-purchases" : "synthetic";
     out.has_timestamps = true;
+    out.implicit = o.implicit;
 
     // categorical field with a fixed vocabulary
     const auto vocabulary = [](const std::string& prefix, index n) {
@@ -140,10 +148,19 @@ inline dataset make_synthetic(const synthetic_options& o = {}) {
             index i = 0;
             while (i < o.items - 1 && r >= popularity[std::size_t(i)]) r -= popularity[std::size_t(i++)];
             if (taken[std::size_t(i)]) continue;
-            taken[std::size_t(i)] = 1;
-            ++n;
             double dot = 0;
             for (int k = 0; k < d; ++k) dot += taste[std::size_t(u * d + k)] * profile[std::size_t(i * d + k)];
+            if (o.implicit) {
+                const double z = 2.0 * (item_bias[std::size_t(i)] + 1.2 * dot / std::sqrt(double(d) * 1.5));
+                if (g.uniform() >= 1.0 / (1.0 + std::exp(-z))) continue;  // not bought: draw another
+                taken[std::size_t(i)] = 1;
+                ++n;
+                clock += 1 + std::int64_t(g.below(600));
+                out.interactions.push_back({id_type(u), id_type(i), 1.0f, clock});
+                continue;
+            }
+            taken[std::size_t(i)] = 1;
+            ++n;
             const double score = 3.3 + user_bias[std::size_t(u)] + item_bias[std::size_t(i)] +
                                  1.2 * dot / std::sqrt(double(d) * 1.5) + o.noise * normal();
             clock += 1 + std::int64_t(g.below(600));

@@ -47,7 +47,8 @@ USER_SCHEMA = "region:cat,age:num"
 ITEM_SCHEMA = "tags:multi,price:num"
 
 
-def csv(name, inter=INTER, users=USERS, items=ITEMS, user_schema=USER_SCHEMA, item_schema=ITEM_SCHEMA, kind='csv'):
+def csv(name, inter=INTER, users=USERS, items=ITEMS, user_schema=USER_SCHEMA, item_schema=ITEM_SCHEMA, kind='csv',
+        events=None):
     base = kind + '/' + name
     for file, content in (('interactions.csv', inter), ('users.csv', users), ('items.csv', items)):
         if content is not None:
@@ -55,6 +56,7 @@ def csv(name, inter=INTER, users=USERS, items=ITEMS, user_schema=USER_SCHEMA, it
     args = []
     if user_schema: args += ['--user-schema', user_schema]
     if item_schema: args += ['--item-schema', item_schema]
+    if events: args += ['--events', events]
     assert all(' ' not in a and '\t' not in a for a in args), 'expected.tsv separates arguments by spaces'
     ARGS[base] = ' '.join(args) or '-'
 
@@ -69,7 +71,20 @@ csv('blank-lines-only', inter="\n\r\n\n")
 csv('header-only', inter="user,item,rating\n")
 csv('missing-interactions-file', inter=None)
 csv('items-header-only', items="item,tags,price\n")
-csv('missing-rating-column', inter="user,item\nu1,i1\n")
+csv('missing-item-column', inter="user\nu1\n")
+# implicit feedback: interaction logs without ratings, event types with weights (--events)
+EVENTS = "view:1,cart:3,purchase:5"
+LOG = "user,item,event,timestamp\n"
+csv('implicit-event-not-listed', inter=LOG + "u1,i1,view,10\nu1,i2,wishlist,11\n", events=EVENTS)
+csv('implicit-empty-event', inter=LOG + "u1,i1,view,10\nu2,i1,,11\n", events=EVENTS)
+csv('implicit-events-without-event-column', events=EVENTS)
+csv('implicit-timestamp-not-integer', inter="user,item,timestamp\nu1,i1,10\nu1,i2,x\n")
+csv('implicit-timestamp-then-rating', inter="user,item,timestamp,rating\nu1,i1,10,4\n")
+csv('implicit-short-row', inter="user,item\nu1,i1\nu2\n")
+csv('events-bad-weight', inter=LOG + "u1,i1,view,10\n", events="view:1,cart:x")
+csv('events-missing-weight', inter=LOG + "u1,i1,view,10\n", events="view:1,cart")
+csv('events-duplicate', inter=LOG + "u1,i1,view,10\n", events="view:1,view:2")
+csv('events-zero-weight', inter=LOG + "u1,i1,view,10\n", events="view:0")
 csv('header-five-columns', inter=inter("u1,i1,4,10,x", header="user,item,rating,timestamp,extra"))
 csv('header-wrong-order', inter=inter("i1,u1,4", header="item,user,rating"))
 csv('header-duplicate-column', inter=inter("u1,i1,i1", header="user,item,item"))

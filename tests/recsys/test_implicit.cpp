@@ -1,0 +1,176 @@
+// metarec tests: implicit feedback: sampled negatives (never a positive, seeded, the same for
+// every method), tasks laid out for BCE and BPR, and the popularity and item-kNN baselines.
+// SPDX-License-Identifier: Apache-2.0
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include <metarec/data/negatives.hpp>
+#include <metarec/data/split.hpp>
+#include <metarec/data/synthetic.hpp>
+#include <metarec/recsys/implicit_baselines.hpp>
+#include <metarec/recsys/implicit_tasks.hpp>
+
+namespace mr = metarec;
+namespace md = metarec::data;
+namespace rs = metarec::recsys;
+
+namespace {
+
+md::dataset implicit_shop() {
+    auto data = md::make_synthetic({.users = 200, .items = 120, .min_interactions = 15, .max_interactions = 40, .seed = 5});
+    for (auto& r : data.interactions) r.rating = 1;
+    data.implicit = true;
+    return data;
+}
+
+std::vector<mr::index> all_interactions(const md::dataset& data) {
+    std::vector<mr::index> out(data.interactions.size());
+    for (std::size_t k = 0; k < out.size(); ++k) out[k] = mr::index(k);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("negative_sampler: never a positive of the user, distinct, seeded, uniform and popularity") {
+    const auto data = implicit_shop();
+    const auto training = all_interactions(data);
+    const auto positives = md::items_of_users(data);
+    for (const auto distribution : {md::negative_distribution::uniform, md::negative_distribution::popularity}) {
+        const md::negative_sampler sampler(data, training, distribution, 42);
+        for (mr::id_type u = 0; u < 200; ++u) {
+            const auto& own = positives[std::size_t(u)];
+            const auto drawn = sampler.draw(md::negative_sampler::stream_of(1, u), 50, own);
+            REQUIRE(drawn.size() == 50);
+            CHECK(std::set<mr::id_type>(drawn.begin(), drawn.end()).size() == 50);  // distinct
+            for (const auto i : drawn) CHECK_FALSE(std::binary_search(own.begin(), own.end(), i));
+            // the same seed and stream: the same negatives; another stream: others
+            CHECK(sampler.draw(md::negative_sampler::stream_of(1, u), 50, own) == drawn);
+            CHECK(sampler.draw(md::negative_sampler::stream_of(2, u), 50, own) != drawn);
+        }
+        // a user with almost every item: the rest are exactly the items left
+        std::vector<mr::id_type> most;
+        for (const auto i : sampler.catalogue()) most.push_back(i);
+        most.erase(most.begin() + 3, most.begin() + 6);
+        const auto rest = sampler.draw(9, 3, most);
+        CHECK(std::set<mr::id_type>(rest.begin(), rest.end()) ==
+              std::set<mr::id_type>(sampler.catalogue().begin() + 3, sampler.catalogue().begin() + 6));
+        CHECK_THROWS_AS(sampler.draw(9, 4, most), std::invalid_argument);
+    }
+    // another seed: other negatives
+    const md::negative_sampler a(data, training, md::negative_distribution::uniform, 1), b(data, training, md::negative_distribution::uniform, 2);
+    CHECK(a.draw(5, 20, positives[0]) != b.draw(5, 20, positives[0]));
+    // popularity draws follow the counts: the most popular items come up far more often
+    const md::negative_sampler pop(data, training, md::negative_distribution::popularity, 3);
+    const rs::popularity counts(data, training);
+    std::vector<double> drawn(std::size_t(data.items.rows()), 0);
+    for (std::uint64_t s = 0; s < 400; ++s)
+        for (const auto i : pop.draw(s, 5, {})) drawn[std::size_t(i)] += 1;
+    const auto top = std::max_element(drawn.begin(), drawn.end()) - drawn.begin();
+    double mean_count = 0;
+    for (const auto i : pop.catalogue()) mean_count += counts.count(i) / double(pop.catalogue().size());
+    CHECK(counts.count(mr::id_type(top)) > 2 * mean_count);
+}
+
+TEST_CASE("implicit tasks: BCE layout (positive, its negatives) and BPR pairs; the same negatives for every method") {
+    const auto data = implicit_shop();
+    const auto split = md::make_split(data, {.seed = 3});
+    const md::negative_sampler sampler(data, split.training_interactions, md::negative_distribution::uniform, 7);
+    const auto positives = md::items_of_users(data);
+    const auto& t = split.test.front();
+    const rs::implicit_task_options bce{.objective = rs::implicit_objective::pointwise, .negatives = 3};
+    const auto side = rs::implicit_samples(data, t.support, sampler, positives, bce, 0, 0);
+    REQUIRE(side.items.size() == 4 * t.support.size());
+    REQUIRE(side.targets.size() == side.items.size());
+    for (std::size_t p = 0; p < t.support.size(); ++p) {
+        const auto& r = data.interactions[std::size_t(t.support[p])];
+        CHECK(side.items[4 * p] == r.item);
+        CHECK(side.targets[4 * p] == 1.0f);
+        for (std::size_t k = 1; k < 4; ++k) {
+            CHECK(side.users[4 * p + k] == r.user);
+            CHECK(side.targets[4 * p + k] == 0.0f);
+            // never one of the user's positives, support or query
+            const auto& own = positives[std::size_t(r.user)];
+            CHECK_FALSE(std::binary_search(own.begin(), own.end(), side.items[4 * p + k]));
+            for (const auto q : t.query) CHECK(data.interactions[std::size_t(q)].item != side.items[4 * p + k]);
+        }
+    }
+    const rs::implicit_task_options bpr{.objective = rs::implicit_objective::pairwise, .negatives = 3};
+    const auto pairs = rs::implicit_samples(data, t.support, sampler, positives, bpr, 0, 0);
+    REQUIRE(pairs.items.size() == 6 * t.support.size());
+    REQUIRE(pairs.targets.size() == pairs.items.size());  // labels 1, 0 (BPR reads none)
+    CHECK(pairs.targets[0] == 1.0f);
+    CHECK(pairs.targets[1] == 0.0f);
+    for (std::size_t p = 0; p < t.support.size(); ++p)
+        for (std::size_t k = 0; k < 3; ++k) {
+            CHECK(pairs.items[6 * p + 2 * k] == data.interactions[std::size_t(t.support[p])].item);
+            CHECK(pairs.items[6 * p + 2 * k + 1] == side.items[4 * p + 1 + k]);  // the same negatives as BCE's
+        }
+    // the same seed: the same tasks, built twice (for two methods)
+    const md::negative_sampler again(data, split.training_interactions, md::negative_distribution::uniform, 7);
+    CHECK(rs::implicit_samples(data, t.query, again, positives, bce, 5, 1).items ==
+          rs::implicit_samples(data, t.query, sampler, positives, bce, 5, 1).items);
+    // encoded: the task_data have the sizes and targets of the layout
+    const rs::feature_encoder encoder(data);
+    const auto tasks = rs::implicit_tasks<float>(encoder, split.test, sampler, positives, bce);
+    REQUIRE(tasks.size() == split.test.size());
+    CHECK(tasks[0].view().support.size() == mr::index(4 * t.support.size()));
+    CHECK(tasks[0].view().query.size() == mr::index(4 * t.query.size()));
+    const auto bpr_tasks = rs::implicit_tasks<float>(encoder, split.test, sampler, positives, bpr);
+    CHECK(bpr_tasks[0].view().support.size() == mr::index(6 * t.support.size()));
+}
+
+TEST_CASE("implicit baselines: popularity, scenario popularity, recent popularity and item-kNN by hand") {
+    // users u0..u3 (region a, a, b, b); items i0..i3
+    md::dataset data;
+    for (int u = 0; u < 4; ++u) data.users.add("u" + std::to_string(u));
+    for (int i = 0; i < 4; ++i) data.items.add("i" + std::to_string(i));
+    data.users.categorical = {{"region", {"a", "b"}, {0, 0, 1, 1}}};
+    // u0: i0 i1; u1: i0 i1 i2; u2: i2 i3; u3: i3 (times: u3's late)
+    const int rows[][3] = {{0, 0, 10}, {0, 1, 11}, {1, 0, 12}, {1, 1, 13}, {1, 2, 14}, {2, 2, 15}, {2, 3, 16}, {3, 3, 100}};
+    for (const auto& r : rows) data.interactions.push_back({mr::id_type(r[0]), mr::id_type(r[1]), 1.0f, r[2]});
+    data.has_timestamps = true;
+    const auto training = all_interactions(data);
+    const std::vector<mr::id_type> candidates{0, 1, 2, 3};
+
+    const rs::popularity pop(data, training);
+    md::task_split task{0, {0}, {1}};  // u0's task: support i0
+    CHECK(pop.scores(task, candidates) == std::vector<double>{2, 2, 2, 2});
+
+    // region a: i0 2, i1 2, i2 1, i3 0 of 5; with prior 0 the plain shares
+    const rs::scenario_popularity region(data, training, "region", 0.0);
+    const auto shares = region.scores(task, candidates);
+    CHECK(shares[0] == doctest::Approx(0.4));
+    CHECK(shares[2] == doctest::Approx(0.2));
+    CHECK(shares[3] == doctest::Approx(0.0));
+    // prior 10: (c + 10 * 2/8) / (5 + 10)
+    const rs::scenario_popularity shrunk(data, training, "region", 10.0);
+    CHECK(shrunk.scores(task, candidates)[3] == doctest::Approx(2.5 / 15));
+    CHECK_THROWS_AS(rs::scenario_popularity(data, training, "country"), std::invalid_argument);
+
+    // recent: the task's time is 10 (u0's support); with a half-life of 1, i0 (times 10, 12)
+    // weighs 1 + 1/4, i3 (16, 100) almost nothing
+    const rs::recent_popularity recent(data, training, 1.0);
+    const auto fresh = recent.scores(task, candidates);
+    CHECK(fresh[0] == doctest::Approx(1.25));
+    CHECK(fresh[3] == doctest::Approx(std::exp2(-6.0) + std::exp2(-90.0)));
+    CHECK(rs::recent_popularity(data, training).half_life() == doctest::Approx(9.0));  // (100 - 10) / 10
+
+    // item-kNN: c(i0) = 2, c(i1) = 2, c(i2) = 2, c(i3) = 2; c(i0, i1) = 2, c(i0, i2) = 1
+    rs::item_knn knn(data, training);
+    const auto sim = knn.scores(task, candidates);  // support i0
+    CHECK(sim[0] == 0.0);
+    CHECK(sim[1] == doctest::Approx(1.0));  // 2 / sqrt(2 * 2)
+    CHECK(sim[2] == doctest::Approx(0.5));
+    CHECK(sim[3] == 0.0);
+    // two support items add up; strengths weigh them
+    data.interactions[1].rating = 3;  // u0's i1 counted three times
+    rs::item_knn weighted(data, training);
+    md::task_split both{0, {0, 1}, {2}};
+    const auto sum = weighted.scores(both, candidates);
+    CHECK(sum[2] == doctest::Approx(0.5 + 3 * 0.5));  // sim(i1, i2) = 1 / 2
+    rs::item_knn unweighted(data, training, false);
+    CHECK(unweighted.scores(both, candidates)[2] == doctest::Approx(1.0));
+}
