@@ -48,6 +48,48 @@ def func_grads(melu_torch, params, dtype, batch_t, order, steps, inner_lr, compi
     return out
 
 
+def check_tuned_jax(report, melu_torch, melu_jax, torch, jax, jnp, steps: int = 2, chunk: int = 2) -> None:
+    """The tuned JAX variants against the torch loop on 2 meta-batches of 8 tasks: the chunked
+    meta-gradient (chunks of `chunk`, as the `chunk` variant), and the parameters after one
+    epoch (2 meta-steps with Adam) from `epoch` (one device) and `epoch-dp` (2 XLA devices,
+    4 tasks each, psum of the partial meta-gradients)."""
+    dtype = torch.float64
+    batches_np = common.meta_batches(common.make_tasks(16, seed=13), 8)
+    params = common.init_params(seed=5)
+    batches_t = [melu_torch.to_torch(b, dtype) for b in batches_np]
+    batches_j = [melu_jax.to_jax(b, jnp, jnp.float64) for b in batches_np]
+    for order in (1, 2):
+        model = melu_torch.MeLU(params, dtype)
+        melu_torch.loop_meta_loss(model, batches_t[0], order, steps).backward()
+        loop = {k: p.grad.numpy().copy() for k, p in model.module.named_parameters()}
+        meta_grad = jax.jit(melu_jax.chunked_meta_grad_fn(jax, jnp, order, steps, chunk, 8))
+        g = meta_grad(melu_jax.split_params(params, jnp, jnp.float64), batches_j[0])
+        e, name = worst({k: np.asarray(v) for k, v in melu_jax.flat_grads(g).items()}, loop)
+        report(e <= TOLERANCE, f"order {order} K {steps}: jax chunk ({chunk}-task chunks of 8) vs torch loop  "
+                               f"max rel {e:.1e} ({name})")
+
+        model = melu_torch.MeLU(params, dtype)
+        opt = torch.optim.Adam(model.module.parameters(), lr=common.META_LR, betas=common.ADAM_BETAS,
+                               eps=common.ADAM_EPS)
+        for b in batches_t:
+            opt.zero_grad(set_to_none=True)
+            melu_torch.loop_meta_loss(model, b, order, steps).backward()
+            opt.step()
+        moved_t = {k: p.detach().numpy() - params[k] for k, p in model.module.named_parameters()}
+        for variant, devices in (("epoch", 1), ("epoch-dp", 2)):
+            if devices > len(jax.devices()):
+                report(False, f"order {order} K {steps}: jax {variant}: {devices} XLA devices needed, "
+                              f"{len(jax.devices())} present")
+                continue
+            epoch, place = melu_jax.make_epoch(jax, jnp, order, steps, chunk, 8, devices)
+            p = melu_jax.split_params(params, jnp, jnp.float64)
+            p, _ = epoch(*place(p, melu_jax.adam_init(jax, jnp, p), melu_jax.stack_batches(batches_j, jnp)))
+            moved_j = {k: np.asarray(v) - params[k] for k, v in melu_jax.flat_grads(p).items()}
+            e, name = worst(moved_j, moved_t)
+            report(e <= TOLERANCE, f"order {order} K {steps}: jax {variant} ({devices} device(s)), one epoch of 2 "
+                                   f"meta-steps vs torch loop + Adam: parameter change max rel {e:.1e} ({name})")
+
+
 def main(tasks: int = 3, steps_list=(1, 3), inner_lrs=(common.INNER_LR, 0.1), compile: bool = True) -> int:
     import torch
     import jax
@@ -160,5 +202,6 @@ def main(tasks: int = 3, steps_list=(1, 3), inner_lrs=(common.INNER_LR, 0.1), co
         report(e <= TOLERANCE, f"order {order} K {steps}: 2 Adam steps, jax jit vs torch.optim.Adam: "
                                f"parameter change max rel {e:.1e} ({name})")
 
+    check_tuned_jax(report, melu_torch, melu_jax, torch, jax, jnp)
     print(f"melu peers check: {'all agree' if failures == 0 else f'{failures} failed'}")
     return 0 if failures == 0 else 1
