@@ -130,17 +130,18 @@ def measure(step, batch: int, seconds: float, repetitions: int, warmup: int) -> 
     """Times `step()` (one synchronous meta-step of `batch` tasks, or `step.tasks` tasks where
     one call runs several meta-steps): the first call alone (it compiles, where the variant
     compiles), `warmup` more untimed, then `repetitions` runs of at least `seconds` each;
-    returns the median tasks per second and the details."""
+    returns the median tasks per second and the details, among them tasks per CPU second of
+    the process (all its threads), which a machine shared with other work disturbs less."""
     batch = getattr(step, "tasks", batch)
     start = time.perf_counter()
     step()
     first = time.perf_counter() - start
     for _ in range(warmup):
         step()
-    rates = []
+    rates, cpu_rates = [], []
     for _ in range(repetitions):
         n = 0
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         while True:
             step()
             n += 1
@@ -148,8 +149,10 @@ def measure(step, batch: int, seconds: float, repetitions: int, warmup: int) -> 
             if elapsed >= seconds:
                 break
         rates.append(batch * n / elapsed)
+        cpu_rates.append(batch * n / max(time.process_time() - cpu_start, 1e-9))
     return {"tasks_per_second": round(statistics.median(rates), 2),
-            "repetitions": [round(r, 2) for r in rates], "first_step_seconds": round(first, 3)}
+            "repetitions": [round(r, 2) for r in rates], "first_step_seconds": round(first, 3),
+            "tasks_per_cpu_second": round(statistics.median(cpu_rates), 2)}
 
 
 def emit(record: dict) -> None:
