@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # metarec against the Python script a user would otherwise write: the "MeLU step" (MAML on
 # MeLU, head-only inner loop, Adam on everything) in metarec (bench/meta/bench_melu.cpp) and
-# in PyTorch (per-task loop, torch.func eager and compiled) and JAX (vmap + jit), side by side.
+# in PyTorch (per-task loop, torch.func eager and compiled, whole or in chunks of 8 tasks) and
+# JAX (vmap + jit; chunks of 8; one call per epoch; data parallel over T devices), side by side.
 #  1. a virtual environment at build/peers/venv with bench/peers/requirements.txt (about 6 GB:
 #     PyPI's torch brings its CUDA libraries; see bench/peers/README.md); exit 3 if that fails;
 #  2. builds and runs bench_melu's maml/ benchmarks -> build/peers/metarec.json;
 #  3. the peers' float64 self-check (bench/peers/melu_torch.py --check), then every peer for
 #     every configuration, each process pinned to T cores with taskset -> build/peers/peers.jsonl;
-#  4. the Markdown table (bench/peers/compare.py) on stdout and in build/peers/table.md.
+#  4. the Markdown tables (bench/peers/compare.py: the best variant of each tool, then every
+#     variant) on stdout and in build/peers/table.md.
 # Usage: bash scripts/run-peers.sh [seconds]   (measured time per repetition, default 2)
 # Environment: METAREC_PEERS_THREADS (default "1 2"), METAREC_PEERS_BATCHES (default "32",
 # e.g. "32,256,1024"), METAREC_PEERS_REPETITIONS (default 3), METAREC_PEERS_CHECK=0 skips step 3's
@@ -78,7 +80,7 @@ fi
 
 # --- 3. the peers ---------------------------------------------------------------------------
 if [ "${METAREC_PEERS_CHECK:-1}" != 0 ]; then
-  say "self-check: torch loop vs torch.func (eager, compiled) vs JAX meta-gradients in float64 (about a minute)"
+  say "self-check: every peer variant's meta-gradient against the torch loop in float64 (a few minutes)"
   if ! taskset -c 0 "$python" bench/peers/melu_torch.py --check >"$out/check.log" 2>&1; then
     grep -E '^(FAIL|skip)' "$out/check.log" >&2 || tail -n 5 "$out/check.log" >&2
     say "the peers disagree or the check crashed (see $out/check.log): no timings taken"
@@ -87,8 +89,11 @@ if [ "${METAREC_PEERS_CHECK:-1}" != 0 ]; then
   grep -E '^skip' "$out/check.log" >&2 || true
 fi
 
-# one entry per peer process: tool, script, variant
-peers=("pytorch melu_torch.py loop" "pytorch melu_torch.py func" "pytorch melu_torch.py func-compile" "jax melu_jax.py vmap-jit")
+# one entry per peer process: tool, script, variant (bench/peers/README.md says what each is;
+# jax epoch-dp only with 2 threads or more: on one thread it is jax epoch)
+peers=("pytorch melu_torch.py loop" "pytorch melu_torch.py func" "pytorch melu_torch.py func-compile"
+       "pytorch melu_torch.py func-chunk" "pytorch melu_torch.py func-compile-chunk"
+       "jax melu_jax.py vmap-jit" "jax melu_jax.py chunk" "jax melu_jax.py epoch" "jax melu_jax.py epoch-dp")
 cores=$(nproc 2>/dev/null || echo 1)
 : >"$out/peers.jsonl"
 : >"$out/peers.log"
@@ -99,6 +104,7 @@ for threads in $threads_list; do
   fi
   for peer in "${peers[@]}"; do
     read -r tool script variant <<<"$peer"
+    if [ "$variant" = epoch-dp ] && [ "$threads" -lt 2 ]; then continue; fi
     say "$tool $variant, $threads thread(s), pinned to cores 0-$((threads - 1))"
     before=$(wc -l <"$out/peers.jsonl")
     status=0

@@ -4,9 +4,10 @@
 # Usage: python3 compare.py --metarec build/peers/metarec.json --peers build/peers/peers.jsonl
 #        [--out build/peers/table.md]
 # Prints the Markdown table (and writes it to --out): one row per (order, K, batch, threads)
-# with metarec's tasks/s, each peer's, the fastest peer, metarec / fastest peer and
-# metarec / the PyTorch per-task loop. A missing or failed measurement reads "n/a" or
-# "failed" (reasons below the table).
+# with metarec's tasks/s, the best variant of each tool (tasks/s and which variant), the
+# fastest peer, metarec / fastest peer and metarec / the PyTorch per-task loop; then a second
+# table with every variant. A missing or failed measurement reads "n/a" or "failed" (reasons
+# below the tables).
 # SPDX-License-Identifier: Apache-2.0
 from __future__ import annotations
 
@@ -96,18 +97,49 @@ def ratio(a, b) -> str:
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
+def best_by_tool(row: dict, names: list) -> dict:
+    """{tool: (variant name, tasks/s)} for the fastest measured variant of each tool in a row."""
+    best = {}
+    for name in names:
+        value = row.get(name)
+        tool = name.split(" ", 1)[0]
+        if value is not None and (tool not in best or value > best[tool][1]):
+            best[tool] = (name, value)
+    return best
+
+
 def table(metarec: dict, peers: dict, names: list) -> list:
-    header = ["order", "K", "B", "threads", "metarec"] + names + ["fastest peer", "metarec / fastest", "metarec / loop"]
+    """The summary: metarec, the best variant of each tool, the fastest peer and the ratios."""
+    tools = list(dict.fromkeys(n.split(" ", 1)[0] for n in names))
+    header = (["order", "K", "B", "threads", "metarec"] + [f"best {t}" for t in tools]
+              + ["fastest peer", "metarec / fastest", "metarec / loop"])
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
     for key in sorted(set(metarec) | set(peers)):
         row = peers.get(key, {})
-        cells = [str(k) for k in key] + [number(metarec.get(key)) if key in metarec else "n/a"]
+        best = best_by_tool(row, names)
+        cells = [str(k) for k in key] + [number(metarec.get(key))]
+        for tool in tools:
+            if tool in best:
+                cells.append(f"{number(best[tool][1])} ({best[tool][0].split(' ', 1)[1]})")
+            else:
+                cells.append("failed" if any(n.startswith(tool + " ") and n in row for n in names) else "n/a")
+        fastest = max(best.values(), key=lambda b: b[1]) if best else None
+        mine = metarec.get(key)
+        cells += [fastest[0] if fastest else "n/a", ratio(mine, fastest[1] if fastest else None),
+                  ratio(mine, row.get(LOOP))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def variants_table(peers: dict, names: list) -> list:
+    """Every variant of every tool, tasks/s."""
+    header = ["order", "K", "B", "threads"] + names
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
+    for key in sorted(peers):
+        row = peers[key]
+        cells = [str(k) for k in key]
         for name in names:
             cells.append("n/a" if name not in row else ("failed" if row[name] is None else number(row[name])))
-        measured = {n: v for n, v in row.items() if v is not None}
-        fastest = max(measured, key=measured.get) if measured else None
-        mine = metarec.get(key)
-        cells += [fastest or "n/a", ratio(mine, measured.get(fastest)), ratio(mine, measured.get(LOOP))]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -132,6 +164,8 @@ def main() -> int:
         lines += [f"Peers: {tools}. Each value is the median of the repetitions; every peer process is "
                   f"pinned to as many cores as threads (taskset).", ""]
     lines += table(metarec, peers, names)
+    if names:
+        lines += ["", "Every variant (tasks per second):", ""] + variants_table(peers, names)
     notes = args.note + metarec_notes + peer_notes
     if notes:
         lines += [""] + [f"- {n}" for n in notes]

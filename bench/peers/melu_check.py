@@ -6,6 +6,9 @@
 # reach the embedding rows that only support items use (the mixed terms), order 1 must not.
 # torch.compile of the torch.func meta-gradient is compared too (K 3), unless compile=False;
 # where torch.compile cannot run here, that comparison is reported as skipped.
+# The tuned variants (2 meta-batches of 8 tasks, chunks of 2): torch func-chunk and
+# func-compile-chunk and jax chunk (meta-gradients), jax epoch and epoch-dp on 2 XLA devices
+# (parameters after one epoch of 2 Adam steps), each against the torch loop.
 # Prints one line per comparison; returns 0 when all agree, 1 otherwise.
 # SPDX-License-Identifier: Apache-2.0
 from __future__ import annotations
@@ -46,6 +49,71 @@ def func_grads(melu_torch, params, dtype, batch_t, order, steps, inner_lr, compi
     out = {f"features.{k}": v.numpy() for k, v in g_emb.items()}
     out.update({f"head.{k}": v.numpy() for k, v in g_head.items()})
     return out
+
+
+def check_tuned(report, melu_torch, melu_jax, torch, jax, jnp, compile: bool, steps: int = 2,
+                chunk: int = 2) -> None:
+    """The tuned variants against the torch loop on 2 meta-batches of 8 tasks: the chunked
+    meta-gradients (chunks of `chunk`: torch func-chunk, func-compile-chunk unless `compile`
+    is False, jax chunk), and the parameters after one epoch (2 meta-steps with Adam) from jax
+    `epoch` (one device) and `epoch-dp` (2 XLA devices, 4 tasks each, psum of the partial
+    meta-gradients)."""
+    dtype = torch.float64
+    batches_np = common.meta_batches(common.make_tasks(16, seed=13), 8)
+    params = common.init_params(seed=5)
+    batches_t = [melu_torch.to_torch(b, dtype) for b in batches_np]
+    batches_j = [melu_jax.to_jax(b, jnp, jnp.float64) for b in batches_np]
+    for order in (1, 2):
+        model = melu_torch.MeLU(params, dtype)
+        melu_torch.loop_meta_loss(model, batches_t[0], order, steps).backward()
+        loop = {k: p.grad.numpy().copy() for k, p in model.module.named_parameters()}
+        for variant in ("func-chunk", "func-compile-chunk"):
+            what = f"order {order} K {steps}: torch {variant} ({chunk}-task chunks of 8) vs torch loop"
+            if variant == "func-compile-chunk" and not compile:
+                print(f"skip {what}: not asked")
+                continue
+            model = melu_torch.MeLU(params, dtype)
+            emb = {k: v.detach() for k, v in model.features.named_parameters()}
+            head = {k: v.detach() for k, v in model.head.named_parameters()}
+            try:
+                meta_grad = melu_torch.chunked_meta_grad(melu_torch.func_meta_grad(model, order, steps), chunk,
+                                                         compile=(variant == "func-compile-chunk"))
+                g_emb, g_head = meta_grad(emb, head, batches_t[0])
+            except Exception as e:  # torch.compile without a C++ compiler, as above
+                if variant == "func-chunk":
+                    raise
+                print(f"skip {what}: failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+                continue
+            got = {f"features.{k}": v.numpy() for k, v in g_emb.items()}
+            got.update({f"head.{k}": v.numpy() for k, v in g_head.items()})
+            e, name = worst(got, loop)
+            report(e <= TOLERANCE, f"{what}  max rel {e:.1e} ({name})")
+        meta_grad = jax.jit(melu_jax.chunked_meta_grad_fn(jax, jnp, order, steps, chunk, 8))
+        g = meta_grad(melu_jax.split_params(params, jnp, jnp.float64), batches_j[0])
+        e, name = worst({k: np.asarray(v) for k, v in melu_jax.flat_grads(g).items()}, loop)
+        report(e <= TOLERANCE, f"order {order} K {steps}: jax chunk ({chunk}-task chunks of 8) vs torch loop  "
+                               f"max rel {e:.1e} ({name})")
+
+        model = melu_torch.MeLU(params, dtype)
+        opt = torch.optim.Adam(model.module.parameters(), lr=common.META_LR, betas=common.ADAM_BETAS,
+                               eps=common.ADAM_EPS)
+        for b in batches_t:
+            opt.zero_grad(set_to_none=True)
+            melu_torch.loop_meta_loss(model, b, order, steps).backward()
+            opt.step()
+        moved_t = {k: p.detach().numpy() - params[k] for k, p in model.module.named_parameters()}
+        for variant, devices in (("epoch", 1), ("epoch-dp", 2)):
+            if devices > len(jax.devices()):
+                report(False, f"order {order} K {steps}: jax {variant}: {devices} XLA devices needed, "
+                              f"{len(jax.devices())} present")
+                continue
+            epoch, place = melu_jax.make_epoch(jax, jnp, order, steps, chunk, 8, devices)
+            p = melu_jax.split_params(params, jnp, jnp.float64)
+            p, _ = epoch(*place(p, melu_jax.adam_init(jax, jnp, p), melu_jax.stack_batches(batches_j, jnp)))
+            moved_j = {k: np.asarray(v) - params[k] for k, v in melu_jax.flat_grads(p).items()}
+            e, name = worst(moved_j, moved_t)
+            report(e <= TOLERANCE, f"order {order} K {steps}: jax {variant} ({devices} device(s)), one epoch of 2 "
+                                   f"meta-steps vs torch loop + Adam: parameter change max rel {e:.1e} ({name})")
 
 
 def main(tasks: int = 3, steps_list=(1, 3), inner_lrs=(common.INNER_LR, 0.1), compile: bool = True) -> int:
@@ -160,5 +228,6 @@ def main(tasks: int = 3, steps_list=(1, 3), inner_lrs=(common.INNER_LR, 0.1), co
         report(e <= TOLERANCE, f"order {order} K {steps}: 2 Adam steps, jax jit vs torch.optim.Adam: "
                                f"parameter change max rel {e:.1e} ({name})")
 
+    check_tuned(report, melu_torch, melu_jax, torch, jax, jnp, compile)
     print(f"melu peers check: {'all agree' if failures == 0 else f'{failures} failed'}")
     return 0 if failures == 0 else 1

@@ -88,7 +88,9 @@ def parse_args(description: str, variants: tuple) -> argparse.Namespace:
                    help="threads of this process (pin it to as many cores: taskset -c 0-(T-1))")
     p.add_argument("--seconds", type=float, default=2.0, help="minimum measured time per repetition")
     p.add_argument("--repetitions", type=int, default=3, help="timed repetitions; the median is reported")
-    p.add_argument("--warmup", type=int, default=3, help="untimed meta-steps after the first (compiling) one")
+    p.add_argument("--warmup", type=int, default=3, help="untimed calls after the first (compiling) one")
+    p.add_argument("--chunk", type=int, default=8,
+                   help="tasks per vmap in the chunked variants (the meta-gradient is accumulated over chunks)")
     p.add_argument("--check", action="store_true",
                    help="instead of timing: compare the meta-gradients of the torch loop, torch.func "
                         "and JAX in float64 on a tiny problem, exit 1 if they differ")
@@ -102,13 +104,18 @@ def parse_args(description: str, variants: tuple) -> argparse.Namespace:
     return args
 
 
-def configure_threads(threads: int, warn: bool = True) -> None:
-    """Thread counts for OpenMP/MKL/OpenBLAS (torch) and XLA (jax); call before importing them."""
+def configure_threads(threads: int, warn: bool = True, xla_devices: int = 1) -> None:
+    """Thread counts for OpenMP/MKL/OpenBLAS (torch) and XLA (jax); call before importing them.
+    `xla_devices` > 1: that many single-threaded XLA CPU devices (data parallelism) instead
+    of one device with `threads` intra-op threads."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     flags = os.environ.get("XLA_FLAGS", "")
-    if threads == 1:
+    if threads == 1 or xla_devices > 1:
         flags += " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    if xla_devices > 1:  # the flag for older jax, the variable for newer (jax_num_cpu_devices)
+        flags += f" --xla_force_host_platform_device_count={xla_devices}"
+        os.environ["JAX_NUM_CPU_DEVICES"] = str(xla_devices)
     os.environ["XLA_FLAGS"] = flags.strip()
     try:
         cores = len(os.sched_getaffinity(0))
@@ -120,18 +127,21 @@ def configure_threads(threads: int, warn: bool = True) -> None:
 
 
 def measure(step, batch: int, seconds: float, repetitions: int, warmup: int) -> dict:
-    """Times `step()` (one synchronous meta-step of `batch` tasks): the first call alone (it
-    compiles, where the variant compiles), `warmup` more untimed, then `repetitions` runs of
-    at least `seconds` each; returns the median tasks per second and the details."""
+    """Times `step()` (one synchronous meta-step of `batch` tasks, or `step.tasks` tasks where
+    one call runs several meta-steps): the first call alone (it compiles, where the variant
+    compiles), `warmup` more untimed, then `repetitions` runs of at least `seconds` each;
+    returns the median tasks per second and the details, among them tasks per CPU second of
+    the process (all its threads), which a machine shared with other work disturbs less."""
+    batch = getattr(step, "tasks", batch)
     start = time.perf_counter()
     step()
     first = time.perf_counter() - start
     for _ in range(warmup):
         step()
-    rates = []
+    rates, cpu_rates = [], []
     for _ in range(repetitions):
         n = 0
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         while True:
             step()
             n += 1
@@ -139,8 +149,10 @@ def measure(step, batch: int, seconds: float, repetitions: int, warmup: int) -> 
             if elapsed >= seconds:
                 break
         rates.append(batch * n / elapsed)
+        cpu_rates.append(batch * n / max(time.process_time() - cpu_start, 1e-9))
     return {"tasks_per_second": round(statistics.median(rates), 2),
-            "repetitions": [round(r, 2) for r in rates], "first_step_seconds": round(first, 3)}
+            "repetitions": [round(r, 2) for r in rates], "first_step_seconds": round(first, 3),
+            "tasks_per_cpu_second": round(statistics.median(cpu_rates), 2)}
 
 
 def emit(record: dict) -> None:
@@ -149,8 +161,9 @@ def emit(record: dict) -> None:
 
 
 def run_all(tool: str, version: str, args, build_step) -> int:
-    """For every variant x order x K x batch: `build_step(variant, order, steps, batch)` returns
-    a synchronous step function; one JSON line each, "status": "ok" or "failed: reason"."""
+    """For every variant x order x K x batch: `build_step(variant, order, steps, batch,
+    threads=, chunk=)` returns a synchronous step function; one JSON line each, "status": "ok"
+    or "failed: reason"."""
     failures = 0
     for variant in args.variant:
         for batch in args.batch:
@@ -159,7 +172,7 @@ def run_all(tool: str, version: str, args, build_step) -> int:
                     record = {"tool": tool, "variant": variant, "version": version, "order": order,
                               "steps": steps, "batch": batch, "threads": args.threads}
                     try:
-                        step = build_step(variant, order, steps, batch)
+                        step = build_step(variant, order, steps, batch, threads=args.threads, chunk=args.chunk)
                         record.update(measure(step, batch, args.seconds, args.repetitions, args.warmup))
                         record["gflops"] = round(record["tasks_per_second"] * task_mflops(order, steps) * 1e-3, 3)
                         record["status"] = "ok"

@@ -5,9 +5,11 @@
 #  - func:         torch.func (functional_call + grad + vmap over the tasks), eager, and the
 #                  fused CPU Adam (torch.optim.Adam(fused=True), faster here than the default
 #                  and than a torch.compile'd Adam step);
-#  - func-compile: the same meta-gradient function under torch.compile, the same fused Adam.
-# Usage: python melu_torch.py [--variant loop,func,func-compile] [--orders 1,2] [--steps 1,5]
-#        [--batch 32] [--threads T] [--seconds S] [--repetitions R] | --check
+#  - func-compile: the same meta-gradient function under torch.compile, the same fused Adam;
+#  - func-chunk, func-compile-chunk: func / func-compile on chunks of --chunk tasks (default
+#                  8), the meta-gradient accumulated over the chunks.
+# Usage: python melu_torch.py [--variant loop,func,...] [--orders 1,2] [--steps 1,5]
+#        [--batch 32] [--threads T] [--chunk 8] [--seconds S] [--repetitions R] | --check
 # One JSON line per configuration on stdout.
 # SPDX-License-Identifier: Apache-2.0
 from __future__ import annotations
@@ -19,7 +21,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import melu_common as common  # noqa: E402
 
-VARIANTS = ("loop", "func", "func-compile")
+VARIANTS = ("loop", "func", "func-compile", "func-chunk", "func-compile-chunk")
 
 
 def _torch():
@@ -130,6 +132,38 @@ def func_meta_grad(model: MeLU, order: int, steps: int, inner_lr=common.INNER_LR
     return grad(meta_loss, argnums=(0, 1))
 
 
+def chunked_meta_grad(meta_grad, chunk: int, compile: bool = False):
+    """The meta-gradient of a meta-batch accumulated over chunks of `chunk` tasks: `meta_grad`
+    (func_meta_grad's function, the gradient of the chunk's mean) on each chunk in turn,
+    weighted by its share of the tasks, so the per-task copies of the head that vmap makes
+    stay chunk-sized. `compile`: torch.compile of the per-chunk function (one chunk shape)."""
+    torch = _torch()
+    if compile:
+        meta_grad = torch.compile(meta_grad)
+
+    def accumulated(emb, head, batch):
+        tasks = batch["user"].shape[0]
+        if tasks % chunk:
+            raise ValueError(f"{tasks} tasks do not split into chunks of {chunk}")
+        total = None
+        for start in range(0, tasks, chunk):
+            part = {k: v[start:start + chunk] for k, v in batch.items()}
+            g_emb, g_head = meta_grad(emb, head, part)
+            if total is None:
+                total = ({k: v.clone() for k, v in g_emb.items()}, {k: v.clone() for k, v in g_head.items()})
+            else:
+                for acc, g in zip(total, (g_emb, g_head)):
+                    for k, v in g.items():
+                        acc[k].add_(v)
+        scale = chunk / tasks
+        for acc in total:
+            for v in acc.values():
+                v.mul_(scale)
+        return total
+
+    return accumulated
+
+
 def build(dtype_name: str = "float32", pool: int = common.POOL):
     torch = _torch()
     dtype = getattr(torch, dtype_name)
@@ -138,7 +172,7 @@ def build(dtype_name: str = "float32", pool: int = common.POOL):
     return torch, dtype, tasks, params
 
 
-def make_step(variant: str, order: int, steps: int, batch: int):
+def make_step(variant: str, order: int, steps: int, batch: int, threads: int = 1, chunk: int = 8):
     """A synchronous meta-step of `batch` tasks (cycling through the pool) for one variant."""
     torch, dtype, tasks, params = build(pool=max(common.POOL, batch))
     batches = [to_torch(b, dtype) for b in common.meta_batches(tasks, batch)]
@@ -168,6 +202,8 @@ def make_step(variant: str, order: int, steps: int, batch: int):
     meta_grad = func_meta_grad(model, order, steps)
     if variant == "func-compile":
         meta_grad = torch.compile(meta_grad)
+    elif variant in ("func-chunk", "func-compile-chunk"):
+        meta_grad = chunked_meta_grad(meta_grad, min(chunk, batch), compile=(variant == "func-compile-chunk"))
 
     def step():
         g_emb, g_head = meta_grad(emb, head, next_batch())
@@ -181,7 +217,8 @@ def make_step(variant: str, order: int, steps: int, batch: int):
 
 def main() -> int:
     args = common.parse_args("PyTorch peers of bench_melu's MeLU step", VARIANTS)
-    common.configure_threads(args.threads, warn=not args.check)
+    # --check: 2 XLA devices for the jax epoch-dp comparison
+    common.configure_threads(args.threads, warn=not args.check, xla_devices=2 if args.check else 1)
     if args.check:
         import melu_check
         return melu_check.main(compile=not args.no_compile_check)
