@@ -102,8 +102,11 @@ public:
     /// values, `product` and `second_gradient` of the sizes given (p or 0).
     workspace_type make_task_workspace(index product_size = 0, index second_gradient_size = 0) const {
         const index p = parameter_count();
-        return {objective_.make_workspace(1), vector_type(p), vector_type(p), vector_type(product_size),
-                vector_type(second_gradient_size)};
+        return {.passes = objective_.make_workspace(1),
+                .fast = vector_type(p),
+                .gradient = vector_type(p),
+                .product = vector_type(product_size),
+                .second_gradient = vector_type(second_gradient_size)};
     }
 
     /// `ws.touched` = where gradients on `x` (and `y`) can be nonzero: the learner's
@@ -213,9 +216,10 @@ public:
     //! a workspace for the inner loop
     workspace make_workspace(const context_type& ctx) const {
         const index m = ctx.adapted().size;
-        return {ctx.make_task_workspace(0, SecondGradient ? ctx.parameter_count() : 0),
-                optim::make_state<scalar_type, device_type>(options_.inner, m),
-                optim::make_state<scalar_type, device_type>(options_.inner, m)};
+        workspace ws{ctx.make_task_workspace(0, SecondGradient ? ctx.parameter_count() : 0)};
+        ws.inner_state = optim::make_state<scalar_type, device_type>(options_.inner, m);
+        ws.initial_state = optim::make_state<scalar_type, device_type>(options_.inner, m);
+        return ws;
     }
 
     /// `steps` steps of the inner optimizer on the support loss, on the adapted slice of

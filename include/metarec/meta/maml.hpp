@@ -104,9 +104,11 @@ public:
         const index p = ctx.parameter_count(), m = ctx.adapted().size, k = std::max(1, ctx.inner_steps());
         const bool second = options_.order == 2;
         const index sweep = second ? p : 0;  // HVP direction and result
-        workspace ws{ctx.make_task_workspace(sweep, LearnedRates && second ? p : 0), vector_type(sweep),
-                     vector_type(second ? k * m : 0), vector_type(LearnedRates && !second ? k * m : 0)};
+        workspace ws{ctx.make_task_workspace(sweep, LearnedRates && second ? p : 0)};
+        ws.direction = vector_type(sweep);
         device_type::fill(sweep, scalar_type(0), ws.direction.data());
+        ws.iterates = vector_type(second ? k * m : 0);
+        ws.inner_gradients = vector_type(LearnedRates && !second ? k * m : 0);
         return ws;
     }
 
