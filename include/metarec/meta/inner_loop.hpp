@@ -203,8 +203,8 @@ public:
 
     //! the shared task workspace, with the inner optimizer's state and its pristine copy
     struct workspace : task_workspace<Learner, Loss> {
-        optim::state<scalar_type, device_type> inner_state;    //!< the state in use
-        optim::state<scalar_type, device_type> initial_state;  //!< what each adaptation starts from
+        optim::state<scalar_type, device_type> inner_state{};    //!< the state in use
+        optim::state<scalar_type, device_type> initial_state{};  //!< what each adaptation starts from
     };
 
     //! @param options the options, `inner` among them

@@ -70,9 +70,9 @@ public:
 
     /// Scratch memory of one thread: what the backward sweep keeps (nothing else grows with K).
     struct workspace : task_workspace<Learner, Loss> {
-        vector_type direction;        //!< an HVP direction, zero outside the adapted slice (order 2)
-        vector_type iterates;         //!< the adapted slice of each inner iterate, K x |A| (order 2)
-        vector_type inner_gradients;  //!< the inner gradients on the adapted slice, K x |A| (Meta-SGD, order 1)
+        vector_type direction{};        //!< an HVP direction, zero outside the adapted slice (order 2)
+        vector_type iterates{};         //!< the adapted slice of each inner iterate, K x |A| (order 2)
+        vector_type inner_gradients{};  //!< the inner gradients on the adapted slice, K x |A| (Meta-SGD, order 1)
     };
 
     //! checks the options; Meta-SGD's rates start at `inner_lr`
