@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "../io/archive.hpp"
-#include "../meta/algorithm.hpp"
+#include "../meta/options.hpp"
 #include "callbacks.hpp"
 
 namespace metarec::callbacks {

@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "../optim/adam.hpp"
+#include "../detail/kernels.hpp"
+#include "adaptation.hpp"
 #include "algorithm.hpp"
+#include "inner_loop.hpp"
 #include "stacked_tasks.hpp"
 
 namespace metarec::meta {
@@ -46,37 +49,34 @@ struct maml_options {
 /// the support gradients coming out of the same HVP sweep. Order 1 drops the Hessian terms
 /// (g = grad L_q(phi_K)). Learners without an R-operator get finite-difference products.
 ///
+/// The rule of meta::algorithm (rule.hpp) for basic_maml and its aliases.
 /// @tparam Learner      a learner (exact HVPs if twice_differentiable_learner)
 /// @tparam Loss         the loss of inner and outer objectives
-/// @tparam Optimizer    the outer optimizer (default optim::adam)
 /// @tparam Adaptation   which slice adapts: adapt_all (default), adapt_last (ANIL), adapt_dense_head (MeLU)
 /// @tparam LearnedRates true for Meta-SGD
-/// @tparam Distribution dist::none (one process, default) or dist::mpi (data-parallel, dist/mpi.hpp)
-template <class Learner, class Loss, class Optimizer = optim::adam, class Adaptation = adapt_all,
-          bool LearnedRates = false, class Distribution = dist::none>
-class basic_maml : public algorithm<basic_maml<Learner, Loss, Optimizer, Adaptation, LearnedRates, Distribution>, Learner,
-                                    Loss, Optimizer, Distribution> {
-    using base = algorithm<basic_maml, Learner, Loss, Optimizer, Distribution>;
-    friend base;
-
+template <class Learner, class Loss, class Adaptation = adapt_all, bool LearnedRates = false>
+class maml_rule {
 public:
     //! the algorithm's name in checkpoints
     static constexpr std::string_view name = LearnedRates ? "meta-sgd" : "maml";
-    using typename base::device_type;       //!< the learner's device policy
-    using typename base::input_type;        //!< what the learner reads (a batch)
-    using typename base::scalar_type;       //!< the learner's scalar
-    using typename base::task_type;         //!< a task: support and query sets with targets
-    using typename base::thread_workspace;  //!< scratch memory of one thread (meta::workspace)
-    using typename base::vector_type;       //!< a device buffer
+    using adaptation = Adaptation;                                           //!< which slice adapts
+    using options_type = maml_options;                                       //!< options of the algorithm
+    using context_type = context<Learner, Loss>;                             //!< what the rule sees of the algorithm
+    using scalar_type = typename Learner::scalar_type;                       //!< the learner's scalar
+    using device_type = typename Learner::device_type;                       //!< the learner's device policy
+    using input_type = typename Learner::input_type;                         //!< what the learner reads (a batch)
+    using task_type = typename context_type::task_type;                      //!< a task
+    using vector_type = typename device_type::template vector<scalar_type>;  //!< a device buffer
 
-    /// @param learner the learner; its parameters are the initialization theta
-    /// @param options inner learning rate and steps, order, meta-batch, threads, seed
-    /// @param outer   the outer optimizer (e.g. `optim::adam{.lr = 1e-3}`)
-    /// @param loss    the loss
-    explicit basic_maml(Learner learner, maml_options options = {}, Optimizer outer = {}, Loss loss = {})
-        : base(std::move(learner), &Adaptation::template select<Learner>, outer, loss, options.meta_batch, options.threads,
-               options.seed, options.inner_steps),
-          options_(options) {
+    /// Scratch memory of one thread: what the backward sweep keeps (nothing else grows with K).
+    struct workspace : task_workspace<Learner, Loss> {
+        vector_type direction{};        //!< an HVP direction, zero outside the adapted slice (order 2)
+        vector_type iterates{};         //!< the adapted slice of each inner iterate, K x |A| (order 2)
+        vector_type inner_gradients{};  //!< the inner gradients on the adapted slice, K x |A| (Meta-SGD, order 1)
+    };
+
+    //! checks the options; Meta-SGD's rates start at `inner_lr`
+    maml_rule(const maml_options& options, const context_type& ctx) : options_(options) {
         if (options.order != 1 && options.order != 2)
             throw std::invalid_argument("metarec: maml: order must be 1 or 2");
         if (!(options.inner_lr >= 0)) throw std::invalid_argument("metarec: maml: inner_lr must be >= 0");
@@ -85,89 +85,78 @@ public:
                 "metarec: maml: task_batching::batched needs a learner and a loss with task-batched passes (an "
                 "nn::model of dense layers, activations, embeddings; mse or bce_with_logits)");
         if constexpr (LearnedRates) {
-            rates_ = vector_type(this->adapted_range().size);
-            device_type::fill(this->adapted_range().size, scalar_type(options.inner_lr), rates_.data());
+            rates_ = vector_type(ctx.adapted().size);
+            device_type::fill(ctx.adapted().size, scalar_type(options.inner_lr), rates_.data());
         }
     }
 
-    //! the options
-    const maml_options& options() const noexcept { return options_; }
     //! Meta-SGD's learned inner rates, one per adapted parameter (device memory); null for MAML
     const scalar_type* inner_rates() const noexcept { return LearnedRates ? rates_.data() : nullptr; }
-
-private:
-    static constexpr bool batchable = base::task_batchable;  // whether batch_gradient() exists
-
-    index extra_count() const noexcept { return LearnedRates ? this->adapted_range().size : 0; }
+    //! Meta-SGD's rates are meta-parameters: one per adapted parameter (0 for MAML)
+    index extra_count() const noexcept { return LearnedRates ? index(rates_.size()) : 0; }
+    //! the rates (null for MAML)
     scalar_type* extras() noexcept { return LearnedRates ? rates_.data() : nullptr; }
-    const scalar_type* extras() const noexcept { return LearnedRates ? rates_.data() : nullptr; }
-    const scalar_type* rates() const noexcept { return LearnedRates ? rates_.data() : nullptr; }
+    //! the rates (null for MAML)
+    const scalar_type* extras() const noexcept { return inner_rates(); }
 
-    thread_workspace make_thread_workspace() const {
-        const index p = this->learner().parameter_count(), m = this->adapted_range().size,
-                    k = std::max(1, this->inner_steps());
-        // what the backward sweep keeps: the adapted slice of each iterate (order 2), or the
-        // inner gradients (first-order Meta-SGD); nothing else grows with K
-        const index kept = options_.order == 2 ? k * m : 0, kept_gradients = LearnedRates && options_.order == 1 ? k * m : 0;
-        const index sweep = options_.order == 2 ? p : 0;  // HVP direction and result
-        thread_workspace ws{this->objective_().make_workspace(1), vector_type(p), vector_type(p), vector_type(sweep),
-                            vector_type(sweep), vector_type(LearnedRates && options_.order == 2 ? p : 0),
-                            vector_type(kept), vector_type(kept_gradients), {}, {}};
+    //! a workspace sized for the order and the inner steps
+    workspace make_workspace(const context_type& ctx) const {
+        const index p = ctx.parameter_count(), m = ctx.adapted().size, k = std::max(1, ctx.inner_steps());
+        const bool second = options_.order == 2;
+        const index sweep = second ? p : 0;  // HVP direction and result
+        workspace ws{ctx.make_task_workspace(sweep, LearnedRates && second ? p : 0)};
+        ws.direction = vector_type(sweep);
         device_type::fill(sweep, scalar_type(0), ws.direction.data());
+        ws.iterates = vector_type(second ? k * m : 0);
+        ws.inner_gradients = vector_type(LearnedRates && !second ? k * m : 0);
         return ws;
     }
 
-    // fast[A] -= alpha (.) grad[A]
-    void inner_update(scalar_type* fast, const scalar_type* grad) const {
-        const auto [a, m] = this->adapted_range();
-        device_type::for_each_task(m, 1, detail::sgd_step_kernel<scalar_type>{0, fast + a, grad + a, rates(),
-                                                                                scalar_type(options_.inner_lr)});
-    }
-
-    void adapt_into(const input_type& support, const scalar_type* target, int steps, thread_workspace& ws,
-                    scalar_type* fast) const {
-        const auto objective = this->objective_();
-        const index a = this->adapted_range().offset;
-        this->touch(ws, support);
+    //! `steps` SGD steps on the support loss, on the adapted slice of `fast`
+    void adapt(const context_type& ctx, const input_type& support, const scalar_type* target, int steps,
+               workspace& ws, scalar_type* fast) const {
+        const index a = ctx.adapted().offset;
+        ctx.touch(ws, support);
         for (int k = 0; k < steps; ++k) {
-            objective.gradient(fast, support, target, ws.objective, ws.gradient.data(), ws.touched, a);
-            inner_update(fast, ws.gradient.data());
+            ctx.objective().gradient(fast, support, target, ws.passes, ws.gradient.data(), ws.touched, a);
+            inner_update(ctx, fast, ws.gradient.data());
         }
     }
 
-    // The task's meta-gradient into `out`, written only on ws.touched (the parameters its
-    // support and query sets can reach: the head and a few embedding columns for MeLU).
-    std::pair<double, double> task_gradient(const task_type& task, thread_workspace& ws, scalar_type* out) {
-        const auto objective = this->objective_();
-        const auto [a, m] = this->adapted_range();
-        const int steps = this->inner_steps();
-        this->touch_task(task, ws);
-        const std::span<const parameter_range> touched = ws.touched;
+    /// The task's meta-gradient (and Meta-SGD's rates' gradient) into `out`, written only on
+    /// ws.touched (the parameters its support and query sets can reach: the head and a few
+    /// embedding columns for MeLU).
+    task_result task_gradient(const context_type& ctx, const task_type& task, workspace& ws, scalar_type* out) const {
+        const auto& obj = ctx.objective();
+        const auto [a, m] = ctx.adapted();
+        const int steps = ctx.inner_steps();
+        const std::span<const parameter_range> touched = ctx.touch_task(task, ws);
         scalar_type* fast = ws.fast.data();
         scalar_type* g = ws.gradient.data();
-        scalar_type* rate_gradient = out + this->learner().parameter_count();  // Meta-SGD only
+        scalar_type* rate_gradient = out + ctx.parameter_count();  // Meta-SGD only
         if constexpr (LearnedRates) device_type::fill(m, scalar_type(0), rate_gradient);
 
         // inner loop, keeping the adapted slice of each iterate; its gradients are wanted on the
         // adapted slice only, and the HVP direction below lives there (objective's `from`)
-        this->begin_task(ws);
+        ctx.begin_task(ws);
         for (int k = 0; k < steps; ++k) {
-            if (options_.order == 2) device_type::copy(m, fast + a, ws.history.data() + k * m);
-            objective.gradient(fast, task.support, task.support_target, ws.objective, g, touched, a);
-            if (LearnedRates && options_.order == 1) device_type::copy(m, g + a, ws.history2.data() + k * m);
-            inner_update(fast, g);
+            if (options_.order == 2) device_type::copy(m, fast + a, ws.iterates.data() + k * m);
+            obj.gradient(fast, task.support, task.support_target, ws.passes, g, touched, a);
+            if (LearnedRates && options_.order == 1) device_type::copy(m, g + a, ws.inner_gradients.data() + k * m);
+            inner_update(ctx, fast, g);
         }
-        const double loss = objective.gradient(fast, task.query, task.query_target, ws.objective, g, touched);
+        const double loss = obj.gradient(fast, task.query, task.query_target, ws.passes, g, touched);
 
         if (options_.order == 2) {
             // backward sweep: g <- g - H_s(phi_k) P_A (alpha (.) g)
             for (int k = steps - 1; k >= 0; --k) {
-                device_type::copy(m, ws.history.data() + k * m, fast + a);
+                device_type::copy(m, ws.iterates.data() + k * m, fast + a);
                 device_type::for_each_task(m, 1, detail::scaled_copy_kernel<scalar_type>{
-                                                     0, ws.direction.data() + a, g + a, rates(), scalar_type(options_.inner_lr)});
-                scalar_type* support_gradient = LearnedRates ? ws.auxiliary.data() : nullptr;
-                objective.hvp(fast, task.support, task.support_target, ws.direction.data(), ws.objective,
-                              ws.product.data(), support_gradient, touched, a);
+                                                     0, ws.direction.data() + a, g + a, rates(),
+                                                     scalar_type(options_.inner_lr)});
+                scalar_type* support_gradient = LearnedRates ? ws.second_gradient.data() : nullptr;
+                obj.hvp(fast, task.support, task.support_target, ws.direction.data(), ws.passes, ws.product.data(),
+                        support_gradient, touched, a);
                 if constexpr (LearnedRates)
                     device_type::for_each_task(m, 1, detail::subtract_product_kernel<scalar_type>{
                                                          0, 0, 0, rate_gradient, g + a, support_gradient + a});
@@ -178,16 +167,16 @@ private:
             // first order: every step sees the final query gradient
             for (int k = 0; k < steps; ++k)
                 device_type::for_each_task(m, 1, detail::subtract_product_kernel<scalar_type>{
-                                                     0, 0, 0, rate_gradient, g + a, ws.history2.data() + k * m});
+                                                     0, 0, 0, rate_gradient, g + a, ws.inner_gradients.data() + k * m});
         }
         for (const auto& r : touched) device_type::copy(r.size, g + r.offset, out + r.offset);
-        return {loss, 1.0};
+        return {.loss = loss, .weight = 1.0, .written = touched};
     }
 
     // ---- the task-batched meta-step ------------------------------------------------------
 
-    // whether fit() computes the meta-step of `tasks` with batch_gradient()
-    bool batched_step() const {
+    //! whether this meta-step runs task-batched (batch_gradient())
+    bool batched(const context_type&) const {
         if constexpr (!batchable)
             return false;
         else
@@ -195,39 +184,45 @@ private:
                    (options_.batching == task_batching::automatic && !device_type::host_memory);
     }
 
-    // The meta-gradients of `tasks` at once, as task_gradient() computes them one by one, into
-    // `out`: the sum over the tasks on the s = batch_shared() shared parameters, then each
-    // task's own w = p - s parameters and its extras (Meta-SGD's rates), task t's at
-    // `s + t (w + extras)`; task t's query loss into losses[t].
-    // The tasks' sets are stacked into one support and one query batch (stacked_tasks: device
-    // to device, once per meta-step; smaller sets padded, the padding left out of the losses
-    // through the sets' counts). Every vector holds the shared parameters once and each
-    // task's own w (task_layout{w, s}): each inner step, the query gradient and each HVP of
-    // the backward sweep run every layer once for all tasks (objective's task-batched
-    // methods), a shared layer as one pass over all the tasks' samples.
-    void batch_gradient(const task_selection<task_type>& tasks, scalar_type* out, double* losses)
-        requires batchable
+    /// The meta-gradients of `tasks` at once, as task_gradient() computes them one by one, into
+    /// `out`: the sum over the tasks on the s = ctx.batch_shared() shared parameters, then each
+    /// task's own w = p - s parameters and its extras (Meta-SGD's rates), task t's at
+    /// `s + t (w + extras)`. Returns the tasks' query losses (device memory).
+    /// The tasks' sets are stacked into one support and one query batch (stacked_tasks: device
+    /// to device, once per meta-step; smaller sets padded, the padding left out of the losses
+    /// through the sets' counts). Every vector holds the shared parameters once and each
+    /// task's own w (task_layout{w, s}): each inner step, the query gradient and each HVP of
+    /// the backward sweep run every layer once for all tasks (objective's task-batched
+    /// methods), a shared layer as one pass over all the tasks' samples.
+    ///
+    /// It is not task_gradient() with T tasks: that one works for every learner (any input
+    /// type, finite-difference HVPs) and reaches only the ranges a task touches (a MeLU task's
+    /// few embedding columns), which a stacked pass over every task's own copy cannot.
+    const scalar_type* batch_gradient(const context_type& ctx, const task_selection<task_type>& tasks,
+                                      scalar_type* out)
+        requires context_type::task_batchable
     {
         using D = device_type;
         using S = scalar_type;
-        const auto objective = this->objective_();
-        const index T = index(tasks.chosen.size()), p = this->learner().parameter_count(), e = extra_count();
-        const index s = this->batch_shared(), w = p - s, size = s + w * T;  // task t's parameter o >= s at o + t w
-        const auto [a, m] = this->adapted_range();
-        const int steps = this->inner_steps();
+        const auto& obj = ctx.objective();
+        const index T = index(tasks.chosen.size()), p = ctx.parameter_count(), e = extra_count();
+        const index s = ctx.batch_shared(), w = p - s, size = s + w * T;  // task t's parameter o >= s at o + t w
+        const auto [a, m] = ctx.adapted();
+        const int steps = ctx.inner_steps();
         const bool second = options_.order == 2;
         auto& b = batched_;
         const index kept = second ? steps * m * T : 0, kept_gradients = LearnedRates && !second ? steps * m * T : 0;
-        b.stacked.stack(tasks, loss_target_rows<Loss>(this->learner().output_rows()));
+        b.stacked.stack(tasks, loss_target_rows<Loss>(ctx.learner().output_rows()));
         for (auto* v : {&b.fast, &b.gradient}) detail::grow(*v, size);
         if (second) {
             // zero outside the adapted slices
             if (detail::grow(b.direction, size)) D::fill(size, S(0), b.direction.data());
             detail::grow(b.product, size);
-            if (LearnedRates) detail::grow(b.auxiliary, size);
+            if (LearnedRates) detail::grow(b.support_gradient, size);
+            detail::grow(b.support_losses, T);
         }
-        detail::grow(b.history, kept);
-        detail::grow(b.history2, kept_gradients);
+        detail::grow(b.iterates, kept);
+        detail::grow(b.inner_gradients, kept_gradients);
         detail::grow(b.losses, T);
         const input_type& support = b.stacked.support();
         const input_type& query = b.stacked.query();
@@ -237,26 +232,24 @@ private:
         S* g = b.gradient.data();
         if (LearnedRates) D::fill(s + (w + e) * T, S(0), out);  // the rates' gradients accumulate there
 
-        this->batch_start(T, fast);
+        ctx.batch_start(T, fast);
         for (int k = 0; k < steps; ++k) {
-            if (second) D::copy_block(m, T, fast + a, w, b.history.data() + k * m * T, m);
-            objective.gradient_batched(fast, support, b.stacked.support_target(), T, b.objective, g, b.losses.data(),
-                                       support_counts, s);
-            if (LearnedRates && !second) D::copy_block(m, T, g + a, w, b.history2.data() + k * m * T, m);
+            if (second) D::copy_block(m, T, fast + a, w, b.iterates.data() + k * m * T, m);
+            obj.gradient_batched(fast, support, b.stacked.support_target(), T, b.passes, g, b.losses.data(),
+                                 support_counts, s);
+            if (LearnedRates && !second) D::copy_block(m, T, g + a, w, b.inner_gradients.data() + k * m * T, m);
             D::for_each_task(m, T, detail::sgd_step_kernel<S>{w, fast + a, g + a, rates(), S(options_.inner_lr)});
         }
-        objective.gradient_batched(fast, query, b.stacked.query_target(), T, b.objective, g, b.losses.data(),
-                                   query_counts, s);
-        this->batch_losses(T, b.losses.data(), losses);
+        obj.gradient_batched(fast, query, b.stacked.query_target(), T, b.passes, g, b.losses.data(), query_counts, s);
 
         if (second) {  // the backward sweep of every task at once: g_t <- g_t - H_s,t(phi_k,t) P_A (alpha (.) g_t)
             for (int k = steps - 1; k >= 0; --k) {
-                D::copy_block(m, T, b.history.data() + k * m * T, m, fast + a, w);
+                D::copy_block(m, T, b.iterates.data() + k * m * T, m, fast + a, w);
                 D::for_each_task(m, T, detail::scaled_copy_kernel<S>{w, b.direction.data() + a, g + a, rates(),
                                                                      S(options_.inner_lr)});
-                S* support_gradient = LearnedRates ? b.auxiliary.data() : nullptr;
-                objective.hvp_batched(fast, support, b.stacked.support_target(), b.direction.data(), T, b.objective,
-                                      b.product.data(), support_gradient, b.losses.data(), support_counts, s);
+                S* support_gradient = LearnedRates ? b.support_gradient.data() : nullptr;
+                obj.hvp_batched(fast, support, b.stacked.support_target(), b.direction.data(), T, b.passes,
+                                b.product.data(), support_gradient, b.support_losses.data(), support_counts, s);
                 if constexpr (LearnedRates)
                     D::for_each_task(m, T, detail::subtract_product_kernel<S>{w + e, w, w, out + s + w, g + a,
                                                                               support_gradient + a});
@@ -265,24 +258,50 @@ private:
         } else if constexpr (LearnedRates) {
             for (int k = 0; k < steps; ++k)
                 D::for_each_task(m, T, detail::subtract_product_kernel<S>{w + e, w, m, out + s + w, g + a,
-                                                                          b.history2.data() + k * m * T});
+                                                                          b.inner_gradients.data() + k * m * T});
         }
         D::copy(s, g, out);
         D::copy_block(w, T, g + s, w, out + s, w + e);
+        return b.losses.data();
+    }
+
+private:
+    static constexpr bool batchable = context_type::task_batchable;  // whether batch_gradient() exists
+
+    const scalar_type* rates() const noexcept { return inner_rates(); }
+
+    // fast[A] -= alpha (.) grad[A]
+    void inner_update(const context_type& ctx, scalar_type* fast, const scalar_type* grad) const {
+        const auto [a, m] = ctx.adapted();
+        device_type::for_each_task(m, 1, detail::sgd_step_kernel<scalar_type>{0, fast + a, grad + a, rates(),
+                                                                                scalar_type(options_.inner_lr)});
     }
 
     // the buffers of the task-batched meta-step: the tasks' sets stacked, and the vectors of
     // all tasks (the shared parameters once, then each task's own)
     struct batch_workspace {
-        typename objective<Learner, Loss>::workspace objective;
+        typename objective<Learner, Loss>::workspace passes;
         stacked_tasks<scalar_type, device_type> stacked;
-        vector_type fast, gradient, direction, product, auxiliary, history, history2, losses;
+        vector_type fast, gradient, direction, product, support_gradient, iterates, inner_gradients;
+        vector_type losses, support_losses;  // the query losses; those of the HVPs' support passes
     };
 
     maml_options options_;
     vector_type rates_;
     batch_workspace batched_;
 };
+
+/// MAML and its variants: meta::algorithm with the maml_rule.
+/// @tparam Learner      a learner (exact HVPs if twice_differentiable_learner)
+/// @tparam Loss         the loss of inner and outer objectives
+/// @tparam Optimizer    the outer optimizer (default optim::adam)
+/// @tparam Adaptation   which slice adapts: adapt_all (default), adapt_last (ANIL), adapt_dense_head (MeLU)
+/// @tparam LearnedRates true for Meta-SGD
+/// @tparam Distribution dist::none (one process, default) or dist::mpi (data-parallel, dist/mpi.hpp)
+template <class Learner, class Loss, class Optimizer = optim::adam, class Adaptation = adapt_all,
+          bool LearnedRates = false, class Distribution = dist::none>
+using basic_maml =
+    algorithm<Learner, Loss, Optimizer, maml_rule<Learner, Loss, Adaptation, LearnedRates>, Distribution>;
 
 /// MAML: every parameter adapts with one shared inner rate.
 template <class Learner, class Loss, class Optimizer = optim::adam, class Adaptation = adapt_all,
