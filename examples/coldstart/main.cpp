@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <metarec/data/new_values.hpp>
 #include <metarec/meta/algorithm.hpp>
 
 #include "coldstart.hpp"
@@ -62,7 +63,8 @@ static int coldstart_main(int argc, char** argv) {
     CLI::App app{"metarec-coldstart: meta-learning for cold-start recommendation, compared with the simple "
                  "alternatives. With no --data, runs on a built-in synthetic shop."};
     c.data.add_options(app);
-    app.add_option("--scenario", scenario, "new-users, new-items, new-users-new-items or warm")->capture_default_str();
+    app.add_option("--scenario", scenario, "new-users, new-items, new-users-new-items, warm, or new-values:FIELD (whole "
+                                           "values of a categorical field held out of training)")->capture_default_str();
     app.add_option("--split", split_by, "random (--test-fraction at random) or time (latest arrivals are new)")
         ->capture_default_str();
     app.add_option("--task-group", task_group, "tasks per user, per item, or per value of a categorical field: "
@@ -113,7 +115,11 @@ static int coldstart_main(int argc, char** argv) {
     }
 
     try {
-        c.split.scenario = mr::data::parse_scenario(scenario);
+        // --scenario new-values:FIELD: the users (items) of held-out values of FIELD are new
+        const std::string new_values = scenario.rfind("new-values:", 0) == 0 ? scenario.substr(11) : "";
+        if (scenario.rfind("new-values:", 0) == 0 && new_values.empty())
+            throw std::invalid_argument("--scenario new-values needs a field: new-values:FIELD");
+        c.split.scenario = new_values.empty() ? mr::data::parse_scenario(scenario) : mr::data::scenario::new_users;
         if (split_by != "random" && split_by != "time")
             throw std::invalid_argument("--split must be random or time, not '" + split_by + "'");
         c.split.by_time = split_by == "time";
@@ -160,7 +166,14 @@ static int coldstart_main(int argc, char** argv) {
         if (!c.checkpoint_dir.empty()) std::filesystem::create_directories(c.checkpoint_dir);
 
         const auto data = c.data.load(c.seed);
-        const auto split = mr::data::make_split(data, c.split);
+        const auto split = new_values.empty() ? mr::data::make_split(data, c.split)
+                                              : mr::data::make_new_values_split(data, new_values, c.split);
+        if (!new_values.empty()) {  // an item field: its items are new, and no item id (as new-items)
+            if (std::find(split.new_item.begin(), split.new_item.end(), 1) != split.new_item.end())
+                c.split.scenario = mr::data::scenario::new_items;
+            c.item_id = item_id == "on" || (item_id == "auto" && c.split.scenario == mr::data::scenario::new_users);
+        }
+        const std::string scenario_name = new_values.empty() ? mr::data::to_string(c.split.scenario) : scenario;
         if (split.train.empty() || split.test.empty())
             throw std::invalid_argument("the split has " + std::to_string(split.train.size()) + " training and " +
                                         std::to_string(split.test.size()) +
@@ -172,8 +185,20 @@ static int coldstart_main(int argc, char** argv) {
                          data.items.rows(), data.interactions.size());
             if (data.report.skipped_rows > 0) std::fprintf(stderr, " (%lld malformed rows skipped)", (long long)data.report.skipped_rows);
             std::fprintf(stderr, "\n%s: %zu training, %zu validation, %zu test tasks\n",
-                         mr::data::to_string(c.split.scenario), split.train.size(), split.validation.size(),
+                         scenario_name.c_str(), split.train.size(), split.validation.size(),
                          split.test.size());
+            if (!new_values.empty()) {
+                const auto& table = std::find(split.new_item.begin(), split.new_item.end(), 1) != split.new_item.end()
+                                        ? data.items : data.users;
+                for (const auto& f : table.categorical)
+                    if (f.name == new_values) {
+                        std::string held;
+                        for (const auto v : split.held_values) held += (held.empty() ? "" : ", ") + f.vocabulary[std::size_t(v)];
+                        std::fprintf(stderr, "held out %zu of %zu values of %s: %s\n", split.held_values.size(),
+                                     f.vocabulary.size(), new_values.c_str(), held.c_str());
+                        break;
+                    }
+            }
         }
 
         const problem p{c, data, split, [&](const std::string& name) {
@@ -191,7 +216,7 @@ static int coldstart_main(int argc, char** argv) {
 
         // the table: MAE, RMSE, nDCG@3, nDCG@10, AUC (metrics' order: mae rmse ndcg@1 @3 @5 @10 hr@3 recall@3 auc)
         std::printf("\n%s, %s, %zu test tasks, %td query interactions, support %s, seed %llu\n\n", data.name.c_str(),
-                    mr::data::to_string(c.split.scenario), split.test.size(), test_interactions,
+                    scenario_name.c_str(), split.test.size(), test_interactions,
                     c.split.support > 0 ? std::to_string(c.split.support).c_str() : "rest",
                     static_cast<unsigned long long>(c.seed));
         std::printf("| %-13s | %7s | %7s | %7s | %7s | %7s | %8s |\n", "method", "MAE", "RMSE", "nDCG@3", "nDCG@10",
@@ -208,7 +233,7 @@ static int coldstart_main(int argc, char** argv) {
         if (!json_path.empty()) {
             const auto names = metrics().names();
             nlohmann::json out{{"dataset", data.name},
-                               {"scenario", mr::data::to_string(c.split.scenario)},
+                               {"scenario", scenario_name},
                                {"model", c.model},
                                {"seed", c.seed},
                                {"support", c.split.support},

@@ -43,7 +43,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     using S = typename Model::scalar_type;
     using loss = mr::loss::mse;
     const config& c = p.options;
-    const mr::recsys::feature_encoder encoder(p.data, traits.features);
+    const mr::recsys::feature_encoder encoder(p.data, traits.features, p.split);  // held-out values: unseen
     const auto train_data = encoder.tasks<S>(p.split.train), validation_data = encoder.tasks<S>(p.split.validation),
                test_data = encoder.tasks<S>(p.split.test);
     const auto train = mr::meta::views(train_data), validation = mr::meta::views(validation_data),
