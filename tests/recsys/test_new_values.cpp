@@ -78,6 +78,11 @@ TEST_CASE("feature_encoder over a new-values split: held-out values go to the un
         CHECK(x.view().categorical[2][u] == (held ? unseen : region.ids[u]));
         CHECK(x.view().categorical[0][u] == y.view().categorical[0][u]);  // the other fields as before
     }
+    // a saved model serves the held-out values through the unseen-value row too
+    const mr::recsys::feature_encoder served(data, encoder.configuration());
+    const auto z = served.encode_pairs<float>(users, items);
+    for (std::size_t u = 0; u < users.size(); ++u) CHECK(z.view().categorical[2][u] == x.view().categorical[2][u]);
+    CHECK(served.configuration().text() == encoder.configuration().text());
     // a plain split changes nothing
     const mr::recsys::feature_encoder same(data, {}, md::make_split(data, {.query = 5, .support = 5}));
     CHECK(same.encode_pairs<float>(users, items).view().categorical[2][0] == region.ids[0]);

@@ -85,8 +85,8 @@ public:
 
     /// The encoder of a split's models: as above, and the values the split holds out
     /// (data::make_new_values_split: split::held_field, split::held_values) are looked up in the
-    /// field's unseen-value row, as a model that never met them serves them. The saved
-    /// configuration() still lists them in the vocabulary (their rows are never trained).
+    /// field's unseen-value row, as a model that never met them serves them; configuration()
+    /// records them, so that a saved model serves them the same way.
     feature_encoder(const data::dataset& data, encoder_options options, const data::split& split)
         : feature_encoder(data, options) {
         if (split.held_field.empty()) return;
@@ -101,6 +101,7 @@ public:
                 code.remap.resize(code.vocabulary.size());
                 for (std::size_t v = 0; v < code.remap.size(); ++v) code.remap[v] = id_type(v);
                 for (const id_type v : split.held_values) code.remap.at(std::size_t(v)) = code.unseen;
+                code.hidden = split.held_values;
                 return;
             }
         }
@@ -129,7 +130,8 @@ public:
     /// swap embeddings), the standardization of the numeric fields, the dense widths, and the
     /// entity keys when ids are features; and the vocabularies themselves
     /// (`vocabulary.SIDE.FIELD`, `keys.SIDE`), from which the serving constructor maps values
-    /// that arrived later.
+    /// that arrived later, and the values held out of training (`unseen.SIDE.FIELD`, the
+    /// split constructor's), which it also looks up in the unseen-value row.
     io::configuration configuration() const {
         io::configuration c;
         const auto describe = [&](const char* side, const data::feature_table& table, const side_code& code, bool features,
@@ -141,6 +143,11 @@ public:
                 for (std::size_t f = 0; f < table.categorical.size(); ++f) {
                     add(table.categorical[f].name + ":cat/" + crc_of(code.categorical[f].vocabulary));
                     c.set(prefix + table.categorical[f].name, join(code.categorical[f].vocabulary));
+                    if (!code.categorical[f].hidden.empty()) {
+                        std::string ids;
+                        for (const id_type v : code.categorical[f].hidden) ids += (ids.empty() ? "" : ",") + std::to_string(v);
+                        c.set("unseen." + std::string(side) + "." + table.categorical[f].name, ids);
+                    }
                 }
                 for (std::size_t f = 0; f < table.multi.size(); ++f) {
                     add(table.multi[f].name + ":multi/" + crc_of(code.multi[f].vocabulary));
@@ -223,6 +230,7 @@ private:
         std::vector<std::string> vocabulary;  // the model's values (keys), in id order
         std::vector<id_type> remap;           // the data's id -> the model's (unseen: `unseen`); empty: the same
         id_type unseen = -1;                  // where a value unknown to the model goes (-1: left out)
+        std::vector<id_type> hidden;          // vocabulary ids the model never trained (held out): to `unseen`
         //! the model's id of the data's id `v`
         id_type map(id_type v) const noexcept { return remap.empty() ? v : remap[std::size_t(v)]; }
     };
@@ -354,7 +362,27 @@ private:
             for (const auto& f : table.categorical) {
                 auto values = vocabulary(prefix + f.name);
                 const auto unseen = id_type(values.size());
-                code.categorical.push_back(mapped(std::move(values), f.vocabulary, unseen));
+                auto field = mapped(std::move(values), f.vocabulary, unseen);
+                // values held out of training (a new-values split): their rows were never trained
+                if (const std::string* hidden = trained.find("unseen." + std::string(side) + "." + f.name)) {
+                    for (std::size_t at = 0; at <= hidden->size();) {
+                        const std::size_t end = std::min(hidden->find(',', at), hidden->size());
+                        id_type v = -1;
+                        try {
+                            v = id_type(std::stol(hidden->substr(at, end - at)));
+                        } catch (const std::exception&) {
+                            v = -1;
+                        }
+                        if (v < 0 || v >= unseen)
+                            throw std::invalid_argument("metarec: feature_encoder: the model's unseen." + std::string(side) +
+                                                        "." + f.name + " is malformed: '" + *hidden + "'");
+                        field.hidden.push_back(v);
+                        at = end + 1;
+                    }
+                    for (auto& m : field.remap)
+                        if (std::find(field.hidden.begin(), field.hidden.end(), m) != field.hidden.end()) m = unseen;
+                }
+                code.categorical.push_back(std::move(field));
                 ++entry;
             }
             for (const auto& f : table.multi) {
