@@ -83,6 +83,23 @@ TEST_CASE("feature_encoder over a new-values split: held-out values go to the un
     const auto z = served.encode_pairs<float>(users, items);
     for (std::size_t u = 0; u < users.size(); ++u) CHECK(z.view().categorical[2][u] == x.view().categorical[2][u]);
     CHECK(served.configuration().text() == encoder.configuration().text());
+    // the new items of a new-items split, when ids are features: the unseen id row
+    const auto items_split = md::make_split(data, {.scenario = md::scenario::new_items, .query = 5, .support = 5, .seed = 2});
+    const mr::recsys::feature_encoder with_ids(data, {.item_id = true}, items_split);
+    std::vector<mr::id_type> all_items, one_user;
+    for (mr::index i = 0; i < data.items.rows(); ++i) {
+        all_items.push_back(mr::id_type(i));
+        one_user.push_back(0);
+    }
+    const auto w = with_ids.encode_pairs<float>(one_user, all_items);
+    const std::size_t id_field = w.view().categorical.size() - 1;
+    int hidden = 0;
+    for (std::size_t i = 0; i < all_items.size(); ++i) {
+        const bool is_new = items_split.new_item[i] != 0;
+        hidden += is_new;
+        CHECK(w.view().categorical[id_field][i] == (is_new ? mr::id_type(data.items.rows()) : mr::id_type(i)));
+    }
+    CHECK(hidden > 0);
     // a plain split changes nothing
     const mr::recsys::feature_encoder same(data, {}, md::make_split(data, {.query = 5, .support = 5}));
     CHECK(same.encode_pairs<float>(users, items).view().categorical[2][0] == region.ids[0]);

@@ -83,12 +83,23 @@ public:
         build_shape();
     }
 
-    /// The encoder of a split's models: as above, and the values the split holds out
-    /// (data::make_new_values_split: split::held_field, split::held_values) are looked up in the
-    /// field's unseen-value row, as a model that never met them serves them; configuration()
-    /// records them, so that a saved model serves them the same way.
+    /// The encoder of a split's models: as above, and what the split keeps out of training is
+    /// looked up in the unseen-value rows, as a model that never met it serves it: the ids of
+    /// its new users and items (when ids are features) and the values it holds out
+    /// (data::make_new_values_split: split::held_field, split::held_values; configuration()
+    /// records those, so that a saved model serves them the same way).
     feature_encoder(const data::dataset& data, encoder_options options, const data::split& split)
         : feature_encoder(data, options) {
+        // ids as features: the split's new users (items) have rows no training interaction
+        // reaches; they are looked up in the unseen-value row, as at serving time
+        const auto hide_new = [](field_code& id, const std::vector<char>& is_new) {
+            if (std::find(is_new.begin(), is_new.end(), 1) == is_new.end()) return;
+            id.remap.resize(id.vocabulary.size());
+            for (std::size_t r = 0; r < id.remap.size(); ++r)
+                id.remap[r] = r < is_new.size() && is_new[r] ? id.unseen : id_type(r);
+        };
+        if (options.user_id) hide_new(user_.id, split.new_user);
+        if (options.item_id) hide_new(item_.id, split.new_item);
         if (split.held_field.empty()) return;
         // the field make_new_values_split holds out: the first of that name, users' first
         for (auto* side : {&user_, &item_}) {
