@@ -44,7 +44,7 @@ using S = model::scalar_type;
 
 struct request {
     std::string model_path, user;
-    std::string user_features, new_item, item_features;  // a user or an item in no file, with its features
+    std::string user_features, new_item, item_features;   // a user or an item in no file, with its features
     std::vector<std::pair<std::string, double>> ratings;  // item key, rating
     int top = 10;
     std::uint64_t seed = 1;  // the synthetic shop's seed (as at training)
@@ -82,7 +82,8 @@ std::vector<std::pair<std::string, std::string>> parse_features(const std::strin
         const std::size_t end = std::min(text.find(',', at), text.size());
         const std::string pair = text.substr(at, end - at);
         const std::size_t eq = pair.find('=');
-        if (eq == std::string::npos || eq == 0) throw std::invalid_argument(flag + ": '" + pair + "' is not FIELD=VALUE");
+        if (eq == std::string::npos || eq == 0)
+            throw std::invalid_argument(flag + ": '" + pair + "' is not FIELD=VALUE");
         out.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
         at = end + 1;
     }
@@ -95,8 +96,9 @@ void serve(const Algorithm& algorithm, const mr::recsys::feature_encoder& encode
     const auto& data = encoder.dataset();
     const mr::index user = data.users.row(r.user);
     if (user < 0)
-        throw std::invalid_argument("unknown user '" + r.user +
-                                    "' (not in the users' feature table: give a new user's features with --user-features)");
+        throw std::invalid_argument(
+            "unknown user '" + r.user +
+            "' (not in the users' feature table: give a new user's features with --user-features)");
     std::vector<mr::id_type> rated;
     std::vector<S> ratings;
     for (const auto& [key, rating] : r.ratings) {
@@ -167,7 +169,8 @@ int serve_main(int argc, char** argv) {
             file.fail("holds a '" + value("coldstart.model") + "' model; serve_new_user serves MeLU models");
         auto data = source.load(r.seed);
         if (!r.user_features.empty())
-            mr::data::add_entity(data.users, r.user, parse_features(r.user_features, "--user-features"), "--user-features");
+            mr::data::add_entity(data.users, r.user, parse_features(r.user_features, "--user-features"),
+                                 "--user-features");
         if (!r.new_item.empty())
             mr::data::add_entity(data.items, r.new_item, parse_features(r.item_features, "--item-features"),
                                  "--item-features");

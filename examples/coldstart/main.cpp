@@ -63,8 +63,10 @@ static int coldstart_main(int argc, char** argv) {
     CLI::App app{"metarec-coldstart: meta-learning for cold-start recommendation, compared with the simple "
                  "alternatives. With no --data, runs on a built-in synthetic shop."};
     c.data.add_options(app);
-    app.add_option("--scenario", scenario, "new-users, new-items, new-users-new-items, warm, or new-values:FIELD (whole "
-                                           "values of a categorical field held out of training)")->capture_default_str();
+    app.add_option("--scenario", scenario,
+                   "new-users, new-items, new-users-new-items, warm, or new-values:FIELD (whole "
+                   "values of a categorical field held out of training)")
+        ->capture_default_str();
     app.add_option("--split", split_by, "random (--test-fraction at random) or time (latest arrivals are new)")
         ->capture_default_str();
     app.add_option("--task-group", task_group, "tasks per user, per item, or per value of a categorical field: "
@@ -184,16 +186,17 @@ static int coldstart_main(int argc, char** argv) {
             std::fprintf(stderr, "%s: %td users, %td items, %zu interactions", data.name.c_str(), data.users.rows(),
                          data.items.rows(), data.interactions.size());
             if (data.report.skipped_rows > 0) std::fprintf(stderr, " (%lld malformed rows skipped)", (long long)data.report.skipped_rows);
-            std::fprintf(stderr, "\n%s: %zu training, %zu validation, %zu test tasks\n",
-                         scenario_name.c_str(), split.train.size(), split.validation.size(),
-                         split.test.size());
+            std::fprintf(stderr, "\n%s: %zu training, %zu validation, %zu test tasks\n", scenario_name.c_str(),
+                         split.train.size(), split.validation.size(), split.test.size());
             if (!new_values.empty()) {
                 const auto& table = std::find(split.new_item.begin(), split.new_item.end(), 1) != split.new_item.end()
-                                        ? data.items : data.users;
+                                        ? data.items
+                                        : data.users;
                 for (const auto& f : table.categorical)
                     if (f.name == new_values) {
                         std::string held;
-                        for (const auto v : split.held_values) held += (held.empty() ? "" : ", ") + f.vocabulary[std::size_t(v)];
+                        for (const auto v : split.held_values)
+                            held += (held.empty() ? "" : ", ") + f.vocabulary[std::size_t(v)];
                         std::fprintf(stderr, "held out %zu of %zu values of %s: %s\n", split.held_values.size(),
                                      f.vocabulary.size(), new_values.c_str(), held.c_str());
                         break;

@@ -61,12 +61,12 @@ TEST_CASE("feature_encoder: a saved model's encoder maps new ids and values to t
     const std::vector<mr::id_type> users{2, 1}, items{2, 1};  // carol and z (new), bob and y (known)
     const auto batch = served.encode_pairs<double>(users, items);
     const auto x = batch.view();
-    CHECK(x.categorical[0][0] == 2);  // the unseen gender 'x'
-    CHECK(x.categorical[0][1] == 1);  // bob: m
-    CHECK(x.categorical[1][0] == 2);  // the unseen brand 'c'
-    CHECK(x.categorical[1][1] == 0);  // y: a
-    CHECK(x.categorical[2][0] == 2);  // the unseen item z
-    CHECK(x.categorical[2][1] == 1);  // y's row
+    CHECK(x.categorical[0][0] == 2);    // the unseen gender 'x'
+    CHECK(x.categorical[0][1] == 1);    // bob: m
+    CHECK(x.categorical[1][0] == 2);    // the unseen brand 'c'
+    CHECK(x.categorical[1][1] == 0);    // y: a
+    CHECK(x.categorical[2][0] == 2);    // the unseen item z
+    CHECK(x.categorical[2][1] == 1);    // y's row
     CHECK(x.multi[0].offsets[1] == 1);  // z's bag: t1 kept, t9 left out
     CHECK(x.multi[0].ids[0] == 1);
     CHECK(x.dense[0] == doctest::Approx(0.0));  // carol's age 30 with the training statistics (30 - 30) / 10
@@ -84,13 +84,14 @@ TEST_CASE("feature_encoder: a saved model's encoder maps new ids and values to t
         return std::string("no error");
     };
     const std::string missing = refused(other, {.item_id = true});
-    CHECK(missing == "metarec: feature_encoder: the model was trained on user features 'gender:cat,age:num', the "
-                     "data and options give 'gender:cat'");
+    CHECK(missing ==
+          "metarec: feature_encoder: the model was trained on user features 'gender:cat,age:num', the "
+          "data and options give 'gender:cat'");
     other = tiny();
     other.users.numeric.clear();
     other.users.categorical.push_back({"age", {"20", "40"}, {0, 1}});
-    CHECK(refused(other, {.item_id = true}).find("'gender:cat,age:num', the data and options give 'gender:cat,age:cat'") !=
-          std::string::npos);
+    CHECK(refused(other, {.item_id = true})
+              .find("'gender:cat,age:num', the data and options give 'gender:cat,age:cat'") != std::string::npos);
     CHECK(refused(tiny(), {}).find("trained on item features 'brand:cat,tags:multi,id'") != std::string::npos);
     CHECK(refused(tiny(), {.item_id = true}) == "no error");
     CHECK_THROWS_AS(mr::recsys::feature_encoder(tiny(), mr::io::configuration{}), std::invalid_argument);
@@ -107,7 +108,8 @@ TEST_CASE("add_entity: a new user or item with its feature values; bad values le
     CHECK_THROWS_AS(md::add_entity(data.items, "w", {{"brand", "new"}}, "f"), mr::data_error);  // no tags
     CHECK_THROWS_AS(md::add_entity(data.items, "w", {{"brand", "new"}, {"tags", ""}, {"colour", "red"}}, "f"),
                     mr::data_error);
-    CHECK_THROWS_AS(md::add_entity(data.items, "w", {{"brand", "new"}, {"brand", "a"}, {"tags", ""}}, "f"), mr::data_error);
+    CHECK_THROWS_AS(md::add_entity(data.items, "w", {{"brand", "new"}, {"brand", "a"}, {"tags", ""}}, "f"),
+                    mr::data_error);
     CHECK_THROWS_AS(md::add_entity(data.users, "dan", {{"gender", "f"}, {"age", "old"}}, "f"), mr::data_error);
     CHECK(data.items.rows() == rows);
     CHECK(data.items.categorical[0].vocabulary.size() == vocabulary);
@@ -118,7 +120,8 @@ TEST_CASE("a saved MeLU model serves a user, an item and category values it neve
     using model = mr::recsys::melu<>;
     using algorithm = mr::meta::maml<model, mr::loss::mse, mr::optim::adam, mr::meta::adapt_dense_head>;
     using S = model::scalar_type;
-    const auto trained_data = md::make_synthetic({.users = 120, .items = 60, .min_interactions = 15, .max_interactions = 25, .seed = 4});
+    const auto trained_data =
+        md::make_synthetic({.users = 120, .items = 60, .min_interactions = 15, .max_interactions = 25, .seed = 4});
     const auto split = md::make_split(trained_data, {.query = 5, .support = 5, .seed = 4});
     const mr::recsys::feature_encoder encoder(trained_data);
     const auto train_data = encoder.tasks<S>(split.train);
@@ -129,9 +132,10 @@ TEST_CASE("a saved MeLU model serves a user, an item and category values it neve
 
     // after training: a new user of a new region, a new item of a new category with a new tag
     auto data = trained_data;
-    const auto user = md::add_entity(data.users, "newcomer", {{"gender", "g0"}, {"age", "age1"}, {"region", "mars"}}, "test");
-    const auto item = md::add_entity(data.items, "gadget",
-                                     {{"category", "robots"}, {"brand", "b1"}, {"price", "p0"}, {"tags", "t2|shiny"}}, "test");
+    const auto user =
+        md::add_entity(data.users, "newcomer", {{"gender", "g0"}, {"age", "age1"}, {"region", "mars"}}, "test");
+    const auto item = md::add_entity(
+        data.items, "gadget", {{"category", "robots"}, {"brand", "b1"}, {"price", "p0"}, {"tags", "t2|shiny"}}, "test");
     const auto file = mr::io::archive::load(path);
     const mr::recsys::feature_encoder served(data, mr::io::configuration::read(file));
     algorithm loaded(model(served.shape()), {.inner_lr = 0.01, .inner_steps = 2});
@@ -165,7 +169,8 @@ TEST_CASE("a saved MeLU model serves a user, an item and category values it neve
     } catch (const std::invalid_argument& e) {
         const std::string message = e.what();
         CHECK(message.find('\n') == std::string::npos);
-        CHECK(message.find("trained on item features 'category:cat,brand:cat,price:cat,tags:multi'") != std::string::npos);
+        CHECK(message.find("trained on item features 'category:cat,brand:cat,price:cat,tags:multi'") !=
+              std::string::npos);
     }
     std::filesystem::remove(path);
 }

@@ -15,7 +15,8 @@ namespace mr = metarec;
 namespace md = metarec::data;
 
 TEST_CASE("make_new_values_split: no interaction of a held-out value reaches training or validation") {
-    const auto data = md::make_synthetic({.users = 300, .items = 150, .min_interactions = 15, .max_interactions = 50, .seed = 3});
+    const auto data =
+        md::make_synthetic({.users = 300, .items = 150, .min_interactions = 15, .max_interactions = 50, .seed = 3});
     for (const bool users : {true, false}) {
         CAPTURE(users);
         const std::string field = users ? "region" : "category";
@@ -47,11 +48,17 @@ TEST_CASE("make_new_values_split: no interaction of a held-out value reaches tra
         for (auto k : split.training_interactions) seen.insert(value_of(k));
         CHECK(seen.size() + held.size() == column.vocabulary.size());
         // the same seed, the same split; another seed, other values (for this data)
-        CHECK(md::make_new_values_split(data, field, {.query = 5, .support = 5, .seed = 9}).held_values == split.held_values);
+        CHECK(md::make_new_values_split(data, field, {.query = 5, .support = 5, .seed = 9}).held_values ==
+              split.held_values);
     }
     // tasks per held-out value: grouped by the same field
-    const auto per_value = md::make_new_values_split(
-        data, "category", {.max_interactions = 60, .query = 5, .support = 5, .group = md::task_group::feature, .feature = "category", .seed = 2});
+    const auto per_value = md::make_new_values_split(data, "category",
+                                                     {.max_interactions = 60,
+                                                      .query = 5,
+                                                      .support = 5,
+                                                      .group = md::task_group::feature,
+                                                      .feature = "category",
+                                                      .seed = 2});
     for (const auto& t : per_value.test)
         CHECK(std::count(per_value.held_values.begin(), per_value.held_values.end(), mr::id_type(t.key)) == 1);
     CHECK_THROWS_AS(md::make_new_values_split(data, "colour", {}), std::invalid_argument);
@@ -61,7 +68,8 @@ TEST_CASE("make_new_values_split: no interaction of a held-out value reaches tra
 }
 
 TEST_CASE("feature_encoder over a new-values split: held-out values go to the unseen-value row") {
-    const auto data = md::make_synthetic({.users = 200, .items = 100, .min_interactions = 15, .max_interactions = 40, .seed = 5});
+    const auto data =
+        md::make_synthetic({.users = 200, .items = 100, .min_interactions = 15, .max_interactions = 40, .seed = 5});
     const auto split = md::make_new_values_split(data, "region", {.query = 5, .support = 5, .seed = 1});
     const mr::recsys::feature_encoder plain(data), encoder(data, {}, split);
     CHECK(encoder.shape().categorical == plain.shape().categorical);
@@ -84,7 +92,8 @@ TEST_CASE("feature_encoder over a new-values split: held-out values go to the un
     for (std::size_t u = 0; u < users.size(); ++u) CHECK(z.view().categorical[2][u] == x.view().categorical[2][u]);
     CHECK(served.configuration().text() == encoder.configuration().text());
     // the new items of a new-items split, when ids are features: the unseen id row
-    const auto items_split = md::make_split(data, {.scenario = md::scenario::new_items, .query = 5, .support = 5, .seed = 2});
+    const auto items_split =
+        md::make_split(data, {.scenario = md::scenario::new_items, .query = 5, .support = 5, .seed = 2});
     const mr::recsys::feature_encoder with_ids(data, {.item_id = true}, items_split);
     std::vector<mr::id_type> all_items, one_user;
     for (mr::index i = 0; i < data.items.rows(); ++i) {

@@ -38,19 +38,22 @@ inline split make_new_values_split(const dataset& data, const std::string& field
                 of_users = table == &data.users;
             }
     if (!column)
-        throw std::invalid_argument("metarec: make_new_values_split: no categorical user or item field named '" + field + "'");
+        throw std::invalid_argument("metarec: make_new_values_split: no categorical user or item field named '" +
+                                    field + "'");
     std::vector<char> active(column->vocabulary.size(), 0);
-    for (const auto& r : data.interactions) active[std::size_t(column->ids[std::size_t(of_users ? r.user : r.item)])] = 1;
+    for (const auto& r : data.interactions)
+        active[std::size_t(column->ids[std::size_t(of_users ? r.user : r.item)])] = 1;
     std::vector<index> values;
     for (index v = 0; v < index(active.size()); ++v)
         if (active[std::size_t(v)]) values.push_back(v);
     if (values.size() < 2)
         throw std::invalid_argument("metarec: make_new_values_split: field '" + field + "' has " +
-                                    std::to_string(values.size()) + " value(s) with interactions; holding some out needs two");
+                                    std::to_string(values.size()) +
+                                    " value(s) with interactions; holding some out needs two");
     metarec::detail::rng g(o.seed ^ 0x6e65772d76616c75ull);  // its own stream: make_split's draws stay as they are
     detail::shuffle(values, g);
-    const auto held = std::clamp<index>(index(std::llround(o.test_fraction * double(values.size()))), 1,
-                                        index(values.size()) - 1);
+    const auto held =
+        std::clamp<index>(index(std::llround(o.test_fraction * double(values.size()))), 1, index(values.size()) - 1);
     std::vector<char> is_held(column->vocabulary.size(), 0);
     for (index k = 0; k < held; ++k) is_held[std::size_t(values[std::size_t(k)])] = 1;
     o.scenario = of_users ? scenario::new_users : scenario::new_items;

@@ -175,9 +175,11 @@ inline split make_split(const dataset& data, const split_options& o) {
     const bool users_new = o.scenario == scenario::new_users || o.scenario == scenario::new_users_new_items;
     const bool items_new = o.scenario == scenario::new_items || o.scenario == scenario::new_users_new_items;
     if (!o.new_entities.empty() &&
-        (users_new == items_new || o.new_entities.size() != std::size_t(users_new ? data.users.rows() : data.items.rows())))
-        throw std::invalid_argument("metarec: make_split: new_entities needs scenario new-users or new-items and one "
-                                    "flag per user (item) row");
+        (users_new == items_new ||
+         o.new_entities.size() != std::size_t(users_new ? data.users.rows() : data.items.rows())))
+        throw std::invalid_argument(
+            "metarec: make_split: new_entities needs scenario new-users or new-items and one "
+            "flag per user (item) row");
     const auto choose = [&](bool users) {
         return o.new_entities.empty() ? detail::choose_new(data, users, o.test_fraction, o.by_time, g) : o.new_entities;
     };

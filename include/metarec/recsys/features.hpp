@@ -71,7 +71,8 @@ public:
         const auto trained = [&](const data::feature_table& table, bool features, bool id) {
             side_code side;
             if (features) {
-                for (const auto& f : table.categorical) side.categorical.push_back({f.vocabulary, {}, id_type(f.vocabulary.size())});
+                for (const auto& f : table.categorical)
+                    side.categorical.push_back({f.vocabulary, {}, id_type(f.vocabulary.size())});
                 for (const auto& f : table.multi) side.multi.push_back({f.vocabulary, {}, -1});
                 for (const auto& f : table.numeric) side.numeric.push_back(moments_of(f.values));
             }
@@ -145,8 +146,8 @@ public:
     /// split constructor's), which it also looks up in the unseen-value row.
     io::configuration configuration() const {
         io::configuration c;
-        const auto describe = [&](const char* side, const data::feature_table& table, const side_code& code, bool features,
-                                  bool id) {
+        const auto describe = [&](const char* side, const data::feature_table& table, const side_code& code,
+                                  bool features, bool id) {
             std::string fields;
             const auto add = [&](const std::string& text) { fields += (fields.empty() ? "" : ",") + text; };
             const std::string prefix = std::string("vocabulary.") + side + ".";
@@ -156,7 +157,8 @@ public:
                     c.set(prefix + table.categorical[f].name, join(code.categorical[f].vocabulary));
                     if (!code.categorical[f].hidden.empty()) {
                         std::string ids;
-                        for (const id_type v : code.categorical[f].hidden) ids += (ids.empty() ? "" : ",") + std::to_string(v);
+                        for (const id_type v : code.categorical[f].hidden)
+                            ids += (ids.empty() ? "" : ",") + std::to_string(v);
                         c.set("unseen." + std::string(side) + "." + table.categorical[f].name, ids);
                     }
                 }
@@ -286,7 +288,9 @@ private:
         return out;
     }
     static std::vector<std::string> split(const std::string& text, const std::string& what) {
-        const auto bad = [&] { return std::invalid_argument("metarec: feature_encoder: the model's " + what + " is malformed"); };
+        const auto bad = [&] {
+            return std::invalid_argument("metarec: feature_encoder: the model's " + what + " is malformed");
+        };
         const std::size_t colon = text.find(':');
         if (colon == std::string::npos) throw bad();
         std::size_t count = 0;
@@ -312,7 +316,8 @@ private:
         return out;
     }
     // the data's ids -> the model's vocabulary's
-    static field_code mapped(std::vector<std::string> vocabulary, const std::vector<std::string>& data, id_type unseen) {
+    static field_code mapped(std::vector<std::string> vocabulary, const std::vector<std::string>& data,
+                             id_type unseen) {
         std::unordered_map<std::string, id_type> known;
         for (std::size_t k = 0; k < vocabulary.size(); ++k) known.emplace(vocabulary[k], id_type(k));
         field_code code{std::move(vocabulary), {}, unseen};
@@ -385,8 +390,9 @@ private:
                             v = -1;
                         }
                         if (v < 0 || v >= unseen)
-                            throw std::invalid_argument("metarec: feature_encoder: the model's unseen." + std::string(side) +
-                                                        "." + f.name + " is malformed: '" + *hidden + "'");
+                            throw std::invalid_argument("metarec: feature_encoder: the model's unseen." +
+                                                        std::string(side) + "." + f.name + " is malformed: '" +
+                                                        *hidden + "'");
                         field.hidden.push_back(v);
                         at = end + 1;
                     }
@@ -410,7 +416,8 @@ private:
                 if (slash == std::string::npos || end != stats.c_str() + slash || !std::isfinite(mean) || !(sd > 0) ||
                     !std::isfinite(sd))
                     throw std::invalid_argument("metarec: feature_encoder: the model's standardization of " +
-                                                std::string(side) + " field '" + f.name + "' is malformed: '" + stats + "'");
+                                                std::string(side) + " field '" + f.name + "' is malformed: '" + stats +
+                                                "'");
                 code.numeric.push_back({mean, sd});
             }
         }
@@ -450,8 +457,9 @@ private:
         add_side(data_->items, item_, options_.item_features, options_.item_id, item_group);
         shape_.dense = index(shape_.dense_group.size());
         if (shape_.categorical.empty() && shape_.multi.empty() && shape_.dense == 0)
-            throw std::invalid_argument("metarec: feature_encoder: no features selected (the data set has no side "
-                                        "features: use an ID-based model with item_id)");
+            throw std::invalid_argument(
+                "metarec: feature_encoder: no features selected (the data set has no side "
+                "features: use an ID-based model with item_id)");
     }
 
     template <class S, class Device, class PairOf>
@@ -466,13 +474,15 @@ private:
                                         std::to_string(item) + " is outside the data set");
         }
         index row = 0;
-        const auto side = [&](const data::feature_table& table, const side_code& code, bool features, bool id, bool users) {
+        const auto side = [&](const data::feature_table& table, const side_code& code, bool features, bool id,
+                              bool users) {
             const auto entity = [&](index j) { return users ? pair_of(j).first : pair_of(j).second; };
             if (features)
                 for (std::size_t k = 0; k < table.categorical.size(); ++k) {
                     const auto& f = table.categorical[k];
                     auto& ids = categorical.emplace_back(static_cast<std::size_t>(n));
-                    for (index j = 0; j < n; ++j) ids[std::size_t(j)] = code.categorical[k].map(f.ids[std::size_t(entity(j))]);
+                    for (index j = 0; j < n; ++j)
+                        ids[std::size_t(j)] = code.categorical[k].map(f.ids[std::size_t(entity(j))]);
                 }
             if (id) {
                 auto& ids = categorical.emplace_back(static_cast<std::size_t>(n));
@@ -486,7 +496,8 @@ private:
                 for (index j = 0; j < n; ++j) {
                     const auto e = std::size_t(entity(j));
                     for (auto v = f.offsets[e]; v < f.offsets[e + 1]; ++v)
-                        if (const id_type mapped = code.multi[k].map(f.ids[std::size_t(v)]); mapped >= 0) bags.ids.push_back(mapped);
+                        if (const id_type mapped = code.multi[k].map(f.ids[std::size_t(v)]); mapped >= 0)
+                            bags.ids.push_back(mapped);
                     bags.offsets.push_back(id_type(bags.ids.size()));
                 }
             }
