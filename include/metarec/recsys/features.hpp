@@ -72,11 +72,11 @@ public:
             side_code side;
             if (features) {
                 for (const auto& f : table.categorical)
-                    side.categorical.push_back({f.vocabulary, {}, id_type(f.vocabulary.size())});
-                for (const auto& f : table.multi) side.multi.push_back({f.vocabulary, {}, -1});
+                    side.categorical.push_back({f.vocabulary, {}, id_type(f.vocabulary.size()), {}});
+                for (const auto& f : table.multi) side.multi.push_back({f.vocabulary, {}, -1, {}});
                 for (const auto& f : table.numeric) side.numeric.push_back(moments_of(f.values));
             }
-            if (id) side.id = {table.keys, {}, id_type(table.keys.size())};
+            if (id) side.id = {table.keys, {}, id_type(table.keys.size()), {}};
             return side;
         };
         user_ = trained(data.users, options.user_features, options.user_id);
@@ -320,7 +320,7 @@ private:
                              id_type unseen) {
         std::unordered_map<std::string, id_type> known;
         for (std::size_t k = 0; k < vocabulary.size(); ++k) known.emplace(vocabulary[k], id_type(k));
-        field_code code{std::move(vocabulary), {}, unseen};
+        field_code code{std::move(vocabulary), {}, unseen, {}};
         code.remap.reserve(data.size());
         for (const auto& value : data) {
             const auto it = known.find(value);
