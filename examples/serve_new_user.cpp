@@ -4,9 +4,15 @@
 //
 //   metarec-coldstart --algo maml --save melu.mrc                      # train once (synthetic shop)
 //   serve_new_user --model melu.mrc --user u7 --ratings i3:5,i12:1,i40:4 --top 10
+//   serve_new_user --model melu.mrc --user newcomer --user-features gender=g1,age=age2,region=mars \
+//                  --new-item gadget --item-features 'category=robots,brand=b3,price=p1,tags=t2|shiny' \
+//                  --ratings i3:5,gadget:4
 //
-// The data flags must be those of training: the model file records the features it was
-// trained on (fields, vocabularies, standardization) and loading refuses other ones.
+// The data may have grown since training (new users, items, category values: they are served
+// through the model's unseen-value rows, numeric fields standardized with the training
+// statistics), and --user-features / --new-item add one that is in no file. The fields and
+// their kinds must be those of training: the model file records them and another schema is
+// refused with one line.
 // SPDX-License-Identifier: Apache-2.0
 #include <algorithm>
 #include <chrono>
@@ -19,6 +25,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <metarec/data/arrivals.hpp>
 #include <metarec/io/archive.hpp>
 #include <metarec/io/configuration.hpp>
 #include <metarec/loss/mse.hpp>
@@ -37,6 +44,7 @@ using S = model::scalar_type;
 
 struct request {
     std::string model_path, user;
+    std::string user_features, new_item, item_features;   // a user or an item in no file, with its features
     std::vector<std::pair<std::string, double>> ratings;  // item key, rating
     int top = 10;
     std::uint64_t seed = 1;  // the synthetic shop's seed (as at training)
@@ -67,12 +75,30 @@ std::vector<std::pair<std::string, double>> parse_ratings(const std::string& tex
     return out;
 }
 
+// "gender=F,age=25" -> {{"gender", "F"}, {"age", "25"}}
+std::vector<std::pair<std::string, std::string>> parse_features(const std::string& text, const std::string& flag) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (std::size_t at = 0; !text.empty() && at <= text.size();) {
+        const std::size_t end = std::min(text.find(',', at), text.size());
+        const std::string pair = text.substr(at, end - at);
+        const std::size_t eq = pair.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw std::invalid_argument(flag + ": '" + pair + "' is not FIELD=VALUE");
+        out.emplace_back(pair.substr(0, eq), pair.substr(eq + 1));
+        at = end + 1;
+    }
+    return out;
+}
+
 // the adapted model's top-n unrated items for the user, with the time adapt + ranking took
 template <class Algorithm>
 void serve(const Algorithm& algorithm, const mr::recsys::feature_encoder& encoder, const request& r) {
     const auto& data = encoder.dataset();
     const mr::index user = data.users.row(r.user);
-    if (user < 0) throw std::invalid_argument("unknown user '" + r.user + "' (not in the users' feature table)");
+    if (user < 0)
+        throw std::invalid_argument(
+            "unknown user '" + r.user +
+            "' (not in the users' feature table: give a new user's features with --user-features)");
     std::vector<mr::id_type> rated;
     std::vector<S> ratings;
     for (const auto& [key, rating] : r.ratings) {
@@ -112,6 +138,12 @@ int serve_main(int argc, char** argv) {
     app.add_option("--model", r.model_path, "model file written by metarec-coldstart --save")->required();
     app.add_option("--user", r.user, "the user's key in the users' feature table")->required();
     app.add_option("--ratings", ratings, "the user's ratings, ITEM:RATING,ITEM:RATING,...")->required();
+    app.add_option("--user-features", r.user_features,
+                   "a new user (in no file): its feature values, FIELD=VALUE,... (multi-valued: a|b)");
+    auto* item_features =
+        app.add_option("--item-features", r.item_features, "the new item's feature values, FIELD=VALUE,...");
+    item_features->needs(app.add_option("--new-item", r.new_item, "a new item's key (in no file); it may be rated")
+                             ->needs(item_features));
     app.add_option("--top", r.top, "items to list")->check(coldstart::flags::at_least(1))->capture_default_str();
     app.add_option("--seed", r.seed, "the seed given at training (synthetic data)")
         ->check(coldstart::flags::at_least<std::uint64_t>(0))
@@ -137,8 +169,15 @@ int serve_main(int argc, char** argv) {
         };
         if (value("coldstart.model") != "melu")
             file.fail("holds a '" + value("coldstart.model") + "' model; serve_new_user serves MeLU models");
-        const auto data = source.load(r.seed);
-        const mr::recsys::feature_encoder encoder(data, {.item_id = value("coldstart.item_id") == "on"});
+        auto data = source.load(r.seed);
+        if (!r.user_features.empty())
+            mr::data::add_entity(data.users, r.user, parse_features(r.user_features, "--user-features"),
+                                 "--user-features");
+        if (!r.new_item.empty())
+            mr::data::add_entity(data.items, r.new_item, parse_features(r.item_features, "--item-features"),
+                                 "--item-features");
+        // the model's vocabularies and statistics, the data's values mapped onto them
+        const mr::recsys::feature_encoder encoder(data, trained, {.item_id = value("coldstart.item_id") == "on"});
         const mr::meta::maml_options options{.inner_lr = std::stod(value("coldstart.inner_lr")),
                                              .inner_steps = std::stoi(value("coldstart.inner_steps"))};
         // Meta-SGD adapts with its learned rates; MAML, Reptile and fine-tuning with SGD at inner_lr

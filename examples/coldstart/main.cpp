@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <metarec/data/new_values.hpp>
 #include <metarec/meta/algorithm.hpp>
 
 #include "coldstart.hpp"
@@ -57,7 +58,10 @@ static int coldstart_main(int argc, char** argv) {
     CLI::App app{"metarec-coldstart: meta-learning for cold-start recommendation, compared with the simple "
                  "alternatives. With no --data, runs on a built-in synthetic shop."};
     c.data.add_options(app);
-    app.add_option("--scenario", scenario, "new-users, new-items, new-users-new-items or warm")->capture_default_str();
+    app.add_option("--scenario", scenario,
+                   "new-users, new-items, new-users-new-items, warm, or new-values:FIELD (whole "
+                   "values of a categorical field held out of training)")
+        ->capture_default_str();
     app.add_option("--split", split_by, "random (--test-fraction at random) or time (latest arrivals are new)")
         ->capture_default_str();
     app.add_option("--task-group", task_group, "tasks per user, per item, or per value of a categorical field: "
@@ -156,7 +160,11 @@ static int coldstart_main(int argc, char** argv) {
     }
 
     try {
-        c.split.scenario = mr::data::parse_scenario(scenario);
+        // --scenario new-values:FIELD: the users (items) of held-out values of FIELD are new
+        const std::string new_values = scenario.rfind("new-values:", 0) == 0 ? scenario.substr(11) : "";
+        if (scenario.rfind("new-values:", 0) == 0 && new_values.empty())
+            throw std::invalid_argument("--scenario new-values needs a field: new-values:FIELD");
+        c.split.scenario = new_values.empty() ? mr::data::parse_scenario(scenario) : mr::data::scenario::new_users;
         if (split_by != "random" && split_by != "time")
             throw std::invalid_argument("--split must be random or time, not '" + split_by + "'");
         c.split.by_time = split_by == "time";
@@ -215,6 +223,7 @@ static int coldstart_main(int argc, char** argv) {
         if (!c.plot_dir.empty()) std::filesystem::create_directories(c.plot_dir);  // before training: fail early
 
         std::vector<seed_run> runs;
+        std::string scenario_name;  // the scenario as the report names it (new-values:FIELD as given)
         mr::index shot_tasks = 0;  // --shots: the test tasks of the curves, over every seed
         std::string dataset_name;
         mr::eval::rating_scale scale;
@@ -235,7 +244,14 @@ static int coldstart_main(int argc, char** argv) {
                     throw std::invalid_argument("implicit feedback: one seed per run (--seed); "
                                                 "scripts/pool_implicit.py pools the JSON of several runs");
             }
-            const auto split = mr::data::make_split(data, c.split);
+            const auto split = new_values.empty() ? mr::data::make_split(data, c.split)
+                                                  : mr::data::make_new_values_split(data, new_values, c.split);
+            if (!new_values.empty()) {  // an item field: its items are new, and no item id (as new-items)
+                if (std::find(split.new_item.begin(), split.new_item.end(), 1) != split.new_item.end())
+                    c.split.scenario = mr::data::scenario::new_items;
+                c.item_id = item_id == "on" || (item_id == "auto" && c.split.scenario == mr::data::scenario::new_users);
+            }
+            scenario_name = new_values.empty() ? mr::data::to_string(c.split.scenario) : scenario;
             if (split.train.empty() || split.test.empty())
                 throw std::invalid_argument("the split has " + std::to_string(split.train.size()) + " training and " +
                                             std::to_string(split.test.size()) +
@@ -262,11 +278,25 @@ static int coldstart_main(int argc, char** argv) {
                 if (data.report.skipped_rows > 0)
                     std::fprintf(stderr, " (%lld malformed rows skipped)", (long long)data.report.skipped_rows);
                 std::fprintf(stderr, "\n%s, seed %llu: %zu training, %zu validation, %zu test tasks\n",
-                             mr::data::to_string(c.split.scenario), static_cast<unsigned long long>(seed),
+                             scenario_name.c_str(), static_cast<unsigned long long>(seed),
                              split.train.size(), split.validation.size(), split.test.size());
                 std::fprintf(stderr, "rating scale %g..%g (training ratings): nDCG gains %g..%g (rating - lowest + 1), "
                                      "relevant (HR, recall, AUC): rating >= %g\n",
                              scale.lowest, scale.highest, 1.0, scale.highest - scale.lowest + 1, scale.threshold());
+                if (!new_values.empty()) {
+                    const auto& table = std::find(split.new_item.begin(), split.new_item.end(), 1) != split.new_item.end()
+                                            ? data.items
+                                            : data.users;
+                    for (const auto& f : table.categorical)
+                        if (f.name == new_values) {
+                            std::string held;
+                            for (const auto v : split.held_values)
+                                held += (held.empty() ? "" : ", ") + f.vocabulary[std::size_t(v)];
+                            std::fprintf(stderr, "held out %zu of %zu values of %s: %s\n", split.held_values.size(),
+                                         f.vocabulary.size(), new_values.c_str(), held.c_str());
+                            break;
+                        }
+                }
             }
             const auto bias = mr::recsys::bias_model::tuned(data, split, c.split.scenario);
             run.bias = bias.shrinkage();
@@ -295,14 +325,14 @@ static int coldstart_main(int argc, char** argv) {
         for (const auto& run : runs) {
             users += run.test_tasks;
             std::printf("\n%s, %s, %zu test tasks, %td query interactions, support %s, seed %llu\n\n",
-                        dataset_name.c_str(), mr::data::to_string(c.split.scenario), run.test_tasks,
+                        dataset_name.c_str(), scenario_name.c_str(), run.test_tasks,
                         run.test_interactions, c.split.support > 0 ? std::to_string(c.split.support).c_str() : "rest",
                         static_cast<unsigned long long>(run.seed));
             print_table(run.rows);
         }
         const auto pooled = runs.size() > 1 ? pool(runs) : runs.front().rows;
         if (runs.size() > 1) {
-            std::printf("\n%s, %s, seeds", dataset_name.c_str(), mr::data::to_string(c.split.scenario));
+            std::printf("\n%s, %s, seeds", dataset_name.c_str(), scenario_name.c_str());
             for (const auto& run : runs) std::printf(" %llu", static_cast<unsigned long long>(run.seed));
             std::printf(" pooled: %zu test users\n\n", users);
             print_table(pooled, &runs);
@@ -314,14 +344,14 @@ static int coldstart_main(int argc, char** argv) {
             auto learners = c.algorithms;
             if (learners.size() == 1 && learners[0] == "all") learners = all_algorithms(c.model);
             learners.erase(std::remove(learners.begin(), learners.end(), "fine-tune"), learners.end());
-            const auto title = dataset_name + ", " + mr::data::to_string(c.split.scenario) + ", " + c.model;
+            const auto title = dataset_name + ", " + scenario_name + ", " + c.model;
             for (const auto& path : write_plots(c.plot_dir, pooled, learners, title))
                 if (!c.quiet) std::fprintf(stderr, "wrote %s\n", path.string().c_str());
         }
 
         if (!json_path.empty()) {
             nlohmann::json out{{"dataset", dataset_name},
-                               {"scenario", mr::data::to_string(c.split.scenario)},
+                               {"scenario", scenario_name},
                                {"model", c.model},
                                {"seed", seeds.front()},
                                {"seeds", seeds},

@@ -101,7 +101,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     using S = typename Model::scalar_type;
     using loss = mr::loss::mse;
     const config& c = p.options;
-    const mr::recsys::feature_encoder encoder(p.data, traits.features);
+    const mr::recsys::feature_encoder encoder(p.data, traits.features, p.split);  // held-out values: unseen
     const auto tasks_of = [&](const std::vector<mr::data::task_split>& tasks) {
         return p.residual ? mr::recsys::residual_tasks<S>(encoder, *p.residual, tasks) : encoder.tasks<S>(tasks);
     };

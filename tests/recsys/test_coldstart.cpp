@@ -201,7 +201,8 @@ TEST_CASE("feature_encoder: user fields then item fields, groups, ids, values fr
 
     const mr::recsys::feature_encoder encoder(data, {.item_id = true});
     const auto& shape = encoder.shape();
-    CHECK(shape.categorical == std::vector<mr::index>{2, 2, 3});  // gender | brand, item id
+    CHECK(shape.categorical == std::vector<mr::index>{3, 3, 4});  // gender | brand, item id: each + the unseen row
+    CHECK(shape.categorical_unseen == std::vector<mr::index>{1, 1, 1});
     CHECK(shape.categorical_group == std::vector<int>{0, 1, 1});
     CHECK(shape.multi == std::vector<mr::index>{3});
     CHECK(shape.multi_group == std::vector<int>{1});
@@ -229,7 +230,7 @@ TEST_CASE("feature_encoder: user fields then item fields, groups, ids, values fr
     const std::vector<mr::id_type> users{1, 1}, items{0, 9};
     CHECK_THROWS_AS(encoder.encode_pairs<double>(users, items), std::out_of_range);
     const mr::recsys::feature_encoder bare(data, {.user_features = false, .item_features = false, .item_id = true});
-    CHECK(bare.shape().categorical == std::vector<mr::index>{3});
+    CHECK(bare.shape().categorical == std::vector<mr::index>{4});
     CHECK_THROWS_AS(mr::recsys::feature_encoder(data, {.user_features = false, .item_features = false}),
                     std::invalid_argument);
 }

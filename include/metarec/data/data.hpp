@@ -2,12 +2,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "arrivals.hpp"      // IWYU pragma: export
 #include "csv.hpp"           // IWYU pragma: export
 #include "csv_dataset.hpp"   // IWYU pragma: export
 #include "dataset.hpp"       // IWYU pragma: export
 #include "error.hpp"         // IWYU pragma: export
 #include "implicit.hpp"      // IWYU pragma: export
 #include "movielens.hpp"     // IWYU pragma: export
+#include "new_values.hpp"    // IWYU pragma: export
 #include "npy.hpp"           // IWYU pragma: export
 #include "schema.hpp"        // IWYU pragma: export
 #include "split.hpp"         // IWYU pragma: export

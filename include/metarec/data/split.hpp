@@ -52,6 +52,9 @@ struct split_options {
     /// the query is the latest interactions even when new entities are chosen at random
     /// (leave-last-N by time, implicit feedback's protocol); by_time implies it
     bool query_by_time = false;
+    /// new-users or new-items: which user (item) rows are new, given instead of chosen (one
+    /// flag per row, e.g. by make_new_values_split); empty: chosen at random or by time
+    std::vector<char> new_entities{};
 };
 
 /// One task: interactions (indices into dataset::interactions) to adapt on and to be judged on.
@@ -75,6 +78,11 @@ struct split {
     /// @{
     /// @brief per user / item row: held out of training
     std::vector<char> new_user, new_item;
+    /// @}
+    /// @{
+    /// @brief make_new_values_split: the categorical field whose values are held out, and those value ids
+    std::string held_field;
+    std::vector<id_type> held_values;
     /// @}
 };
 
@@ -169,10 +177,17 @@ inline split make_split(const dataset& data, const split_options& o) {
     split out;
     const bool users_new = o.scenario == scenario::new_users || o.scenario == scenario::new_users_new_items;
     const bool items_new = o.scenario == scenario::new_items || o.scenario == scenario::new_users_new_items;
-    out.new_user = users_new ? detail::choose_new(data, true, o.test_fraction, o.by_time, g)
-                             : std::vector<char>(std::size_t(data.users.rows()), 0);
-    out.new_item = items_new ? detail::choose_new(data, false, o.test_fraction, o.by_time, g)
-                             : std::vector<char>(std::size_t(data.items.rows()), 0);
+    if (!o.new_entities.empty() &&
+        (users_new == items_new ||
+         o.new_entities.size() != std::size_t(users_new ? data.users.rows() : data.items.rows())))
+        throw std::invalid_argument(
+            "metarec: make_split: new_entities needs scenario new-users or new-items and one "
+            "flag per user (item) row");
+    const auto choose = [&](bool users) {
+        return o.new_entities.empty() ? detail::choose_new(data, users, o.test_fraction, o.by_time, g) : o.new_entities;
+    };
+    out.new_user = users_new ? choose(true) : std::vector<char>(std::size_t(data.users.rows()), 0);
+    out.new_item = items_new ? choose(false) : std::vector<char>(std::size_t(data.items.rows()), 0);
 
     // the group of each interaction
     const categorical_field* column = nullptr;

@@ -22,7 +22,16 @@ struct input_shape {
     std::vector<int> dense_group{};      //!< group of each dense row (empty: all 0)
     std::vector<int> categorical_group{};  //!< group of each single-valued field (empty: all 0)
     std::vector<int> multi_group{};      //!< group of each multi-valued field (empty: all 0)
+    /// per single-valued field, 1 when the last row of its vocabulary is the unseen-value row
+    /// (ids that arrive after training: zeros at initialization, drawn from no random number,
+    /// so the other rows and every later layer start as without it); empty: none
+    std::vector<index> categorical_unseen{};
 };
+
+//! whether single-valued field `f` of `shape` ends with an unseen-value row
+inline bool has_unseen_row(const input_shape& shape, index f) noexcept {
+    return f < index(shape.categorical_unseen.size()) && shape.categorical_unseen[static_cast<std::size_t>(f)] != 0;
+}
 
 /// "Every group": the default of layers that can read one feature group.
 inline constexpr int all_groups = -1;

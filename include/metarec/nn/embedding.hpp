@@ -57,6 +57,15 @@ void initialize_tables(S* tables, index count, index dim, metarec::detail::rng& 
     for (index i = 0; i < count; ++i) tables[i] = S(g.uniform(-bound, bound));
 }
 
+//! one `dim x vocabulary` table as initialize_tables; with `unseen`, its last column (the
+//! unseen-value row, input_shape::categorical_unseen) is zero and draws no random number
+template <class S>
+void initialize_table(S* table, index vocabulary, index dim, bool unseen, metarec::detail::rng& g) {
+    const index drawn = dim * (unseen ? vocabulary - 1 : vocabulary);
+    initialize_tables(table, drawn, dim, g);
+    for (index i = drawn; i < dim * vocabulary; ++i) table[i] = S(0);
+}
+
 /// Embedding table `E` (`Dim x vocabulary`, column v is the vector of id v) looked up by the
 /// ids of one input field, pooled per sample over `[offsets[j], offsets[j+1])`:
 ///
@@ -79,6 +88,7 @@ struct embedding_table : layer_base, linear_in_parameters<embedding_table<Dim, F
             throw std::invalid_argument(describe() + ": the input has only " + std::to_string(fields.size()) + " " +
                                         (Bag ? "multi-valued" : "categorical") + " field(s)");
         vocabulary_ = fields[std::size_t(Field)];
+        unseen_ = !Bag && has_unseen_row(source, Field);
         if (vocabulary_ <= 0) throw std::invalid_argument(describe() + ": the field's vocabulary is empty");
         in_rows_ = in_rows;
         out_rows_ = Dim;
@@ -91,7 +101,7 @@ struct embedding_table : layer_base, linear_in_parameters<embedding_table<Dim, F
 
     template <class S>
     void initialize(S* theta, metarec::detail::rng& g) const {
-        initialize_tables(theta + offset_, parameter_count(), Dim, g);
+        initialize_table(theta + offset_, vocabulary_, Dim, unseen_, g);
     }
 
     /// Throws std::invalid_argument if an id is outside the vocabulary or bag offsets decrease.
@@ -158,6 +168,7 @@ private:
                std::to_string(Field) + ">";
     }
     index vocabulary_ = 0;
+    bool unseen_ = false;  // the last row is the unseen-value row
 };
 
 }  // namespace detail

@@ -36,6 +36,7 @@ struct field_embeddings : layer_base, detail::linear_in_parameters<field_embeddi
     //! empty); returns Dim * the number of fields
     index configure(const input_shape& source, index in_rows, index offset) {
         vocabularies_.clear();
+        unseen_.clear();
         fields_.clear();
         categorical_ = 0;
         for (int bag = 0; bag < 2; ++bag) {
@@ -45,6 +46,7 @@ struct field_embeddings : layer_base, detail::linear_in_parameters<field_embeddi
                 if (fields[std::size_t(f)] <= 0)
                     throw std::invalid_argument("metarec: field_embeddings: a field has an empty vocabulary");
                 vocabularies_.push_back(fields[std::size_t(f)]);
+                unseen_.push_back(!bag && has_unseen_row(source, f));
                 fields_.push_back(f);
                 categorical_ += !bag;
             }
@@ -76,10 +78,14 @@ struct field_embeddings : layer_base, detail::linear_in_parameters<field_embeddi
         }
     }
 
-    //! uniform in [-sqrt(3/Dim), sqrt(3/Dim)], as embedding
+    //! uniform in [-sqrt(3/Dim), sqrt(3/Dim)], as embedding; unseen-value rows zero
     template <class S>
     void initialize(S* theta, metarec::detail::rng& g) const {
-        detail::initialize_tables(theta + offset_, parameter_count(), Dim, g);
+        index offset = offset_;
+        for (std::size_t t = 0; t < vocabularies_.size(); ++t) {
+            detail::initialize_table(theta + offset, vocabularies_[t], Dim, unseen_[t], g);
+            offset += Dim * vocabularies_[t];
+        }
     }
 
     //! std::invalid_argument unless every id is inside its field's vocabulary and every
@@ -170,6 +176,7 @@ private:
     }
 
     std::vector<index> vocabularies_;  // of the embedded fields: categorical first, then multi-valued
+    std::vector<bool> unseen_;         // whether each table's last row is the unseen-value row
     std::vector<index> fields_;        // their indices in the batch's categorical / multi lists
     index categorical_ = 0;            // embedded single-valued fields
     index categorical_fields_ = 0, multi_fields_ = 0;  // fields of the input
