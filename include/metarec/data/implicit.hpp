@@ -16,6 +16,7 @@
 
 #include "dataset.hpp"
 #include "error.hpp"
+#include "schema.hpp"
 
 namespace metarec::data {
 
@@ -49,27 +50,18 @@ inline event_weights parse_events(std::string_view text, const std::string& orig
     const auto fail = [&](std::size_t at, const std::string& reason) -> void {
         throw data_error(origin, 1, std::int64_t(at) + 1, reason);
     };
-    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-    const auto trimmed = [&](std::string_view s, std::size_t& offset) {
-        while (!s.empty() && space(s.front())) {
-            s.remove_prefix(1);
-            ++offset;
-        }
-        while (!s.empty() && space(s.back())) s.remove_suffix(1);
-        return s;
-    };
-    if (std::size_t ignored = 0; trimmed(text, ignored).empty()) return out;
+    if (std::size_t ignored = 0; detail::trim_blanks(text, ignored).empty()) return out;
     for (std::size_t start = 0; start <= text.size();) {
         std::size_t end = text.find(',', start);
         if (end == std::string_view::npos) end = text.size();
         std::size_t at = start;
-        const auto entry = trimmed(text.substr(start, end - start), at);
+        const auto entry = detail::trim_blanks(text.substr(start, end - start), at);
         if (entry.empty()) fail(at, "empty event entry");
         const auto colon = entry.rfind(':');
         if (colon == std::string_view::npos) fail(at, "'" + std::string(entry) + "' has no ':weight' (e.g. purchase:5)");
         std::size_t name_at = at, weight_at = at + colon + 1;
-        const auto name = trimmed(entry.substr(0, colon), name_at);
-        const auto weight = trimmed(entry.substr(colon + 1), weight_at);
+        const auto name = detail::trim_blanks(entry.substr(0, colon), name_at);
+        const auto weight = detail::trim_blanks(entry.substr(colon + 1), weight_at);
         if (name.empty()) fail(at, "empty event name");
         for (const auto& [seen, w] : out.weights)
             if (seen == name) fail(name_at, "duplicate event '" + std::string(name) + "'");

@@ -12,6 +12,23 @@
 
 namespace metarec::data {
 
+namespace detail {
+
+/// `s` without its leading and trailing blanks (space, tab, line ends); `offset` grows by the
+/// number of leading blanks removed, so that a column counted in `s` stays one of the whole
+/// text. Shared by the `name:value,...` parsers (schemas, event weights).
+inline std::string_view trim_blanks(std::string_view s, std::size_t& offset) {
+    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    while (!s.empty() && blank(s.front())) {
+        s.remove_prefix(1);
+        ++offset;
+    }
+    while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace detail
+
 /// One field of a schema: its column name, kind, and (dense fields) the `.npy` file.
 struct field_spec {
     std::string name;                           //!< the column name
@@ -32,18 +49,9 @@ inline std::vector<field_spec> parse_schema(std::string_view text, const std::st
     const auto fail = [&](std::size_t at, const std::string& reason) -> void {
         throw data_error(origin, 1, std::int64_t(at) + 1, reason);
     };
-    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-    const auto trimmed = [&](std::string_view s, std::size_t& offset) {
-        while (!s.empty() && space(s.front())) {
-            s.remove_prefix(1);
-            ++offset;
-        }
-        while (!s.empty() && space(s.back())) s.remove_suffix(1);
-        return s;
-    };
     {
         std::size_t ignored = 0;
-        if (trimmed(text, ignored).empty()) return out;  // no fields
+        if (detail::trim_blanks(text, ignored).empty()) return out;  // no fields
     }
     std::size_t start = 0;
     while (start <= text.size()) {
@@ -57,13 +65,13 @@ inline std::vector<field_spec> parse_schema(std::string_view text, const std::st
         }
         if (depth != 0) fail(open_at, "unbalanced '(' in '" + std::string(text.substr(start, end - start)) + "'");
         std::size_t at = start;
-        const auto entry = trimmed(text.substr(start, end - start), at);
+        const auto entry = detail::trim_blanks(text.substr(start, end - start), at);
         if (entry.empty()) fail(at, "empty field entry");
         const auto colon = entry.find(':');
         if (colon == std::string_view::npos) fail(at, "'" + std::string(entry) + "' has no ':kind' (cat, multi, num, dense(file.npy))");
         std::size_t name_at = at, kind_at = at + colon + 1;
-        const auto name = trimmed(entry.substr(0, colon), name_at);
-        const auto kind = trimmed(entry.substr(colon + 1), kind_at);
+        const auto name = detail::trim_blanks(entry.substr(0, colon), name_at);
+        const auto kind = detail::trim_blanks(entry.substr(colon + 1), kind_at);
         if (name.empty()) fail(at, "empty field name");
         for (const auto& f : out)
             if (f.name == name) fail(name_at, "duplicate field '" + std::string(name) + "'");
@@ -75,12 +83,12 @@ inline std::vector<field_spec> parse_schema(std::string_view text, const std::st
         } else if (kind == "num") {
             spec.kind = field_kind::numeric;
         } else if (std::size_t ignored = 0;
-                   kind.starts_with("dense") && (kind.size() == 5 || trimmed(kind.substr(5), ignored).starts_with('('))) {
-            const auto rest = trimmed(kind.substr(5), ignored);
+                   kind.starts_with("dense") && (kind.size() == 5 || detail::trim_blanks(kind.substr(5), ignored).starts_with('('))) {
+            const auto rest = detail::trim_blanks(kind.substr(5), ignored);
             if (rest.size() < 2 || rest.front() != '(' || rest.back() != ')')
                 fail(kind_at, "dense needs its file: dense(file.npy)");
             std::size_t file_at = kind_at;
-            const auto file = trimmed(rest.substr(1, rest.size() - 2), file_at);
+            const auto file = detail::trim_blanks(rest.substr(1, rest.size() - 2), file_at);
             if (file.empty() || file.find_first_of("()") != std::string_view::npos)
                 fail(kind_at, "dense needs its file: dense(file.npy)");
             spec.kind = field_kind::dense;

@@ -34,7 +34,7 @@ namespace metarec::eval {
 /// recall@20, auc.
 struct ranking_metrics {
     static constexpr index count = 9;  //!< number of metrics
-    static constexpr std::array<index, 3> cutoffs{5, 10, 20};  //!< the k of hr@k and ndcg@k
+    static constexpr std::array<index, 3> cutoffs{5, 10, 20};  //!< the k of hr\@k and ndcg\@k
     //! the metrics' names, in order
     static std::array<std::string, count> names() {
         return {"hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr", "recall@20", "auc"};

@@ -21,7 +21,8 @@ namespace metarec::io {
 /// the line, and the point is not drawn.
 struct chart_series {
     std::string name{};            //!< the legend's text
-    std::vector<double> x{}, y{};  //!< the points, as many x as y
+    std::vector<double> x{};  //!< the points' abscissae
+    std::vector<double> y{};  //!< the points' ordinates, as many as x
     bool dashed = false;           //!< drawn dashed (e.g. the baselines next to the methods)
 };
 
@@ -34,7 +35,8 @@ struct chart_series {
 /// two of Paul Tol's (wine, olive): ten, in the order of the series, then repeat.
 struct line_chart {
     std::string title{};                 //!< above the plot
-    std::string x_label{}, y_label{};    //!< the axes' names
+    std::string x_label{};               //!< the x axis' name
+    std::string y_label{};               //!< the y axis' name
     std::vector<chart_series> series{};  //!< the lines, drawn and listed in this order
     bool log_x = false;                  //!< logarithmic x axis (every x must then be positive)
     int width = 760;                     //!< pixels

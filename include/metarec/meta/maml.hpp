@@ -62,6 +62,8 @@ public:
     using adaptation = Adaptation;                                           //!< which slice adapts
     using options_type = maml_options;                                       //!< options of the algorithm
     using context_type = context<Learner, Loss>;                             //!< what the rule sees of the algorithm
+    //! whether batch_gradient() exists (the learner has task-batched passes)
+    static constexpr bool batchable = context_type::task_batchable;
     using scalar_type = typename Learner::scalar_type;                       //!< the learner's scalar
     using device_type = typename Learner::device_type;                       //!< the learner's device policy
     using input_type = typename Learner::input_type;                         //!< what the learner reads (a batch)
@@ -200,7 +202,7 @@ public:
     /// few embedding columns), which a stacked pass over every task's own copy cannot.
     const scalar_type* batch_gradient(const context_type& ctx, const task_selection<task_type>& tasks,
                                       scalar_type* out)
-        requires context_type::task_batchable
+        requires batchable
     {
         using D = device_type;
         using S = scalar_type;
@@ -266,7 +268,6 @@ public:
     }
 
 private:
-    static constexpr bool batchable = context_type::task_batchable;  // whether batch_gradient() exists
 
     const scalar_type* rates() const noexcept { return inner_rates(); }
 

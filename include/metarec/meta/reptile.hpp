@@ -67,6 +67,8 @@ public:
     using typename base::task_type;                   //!< a task
     using typename base::vector_type;                 //!< a device buffer
     using typename base::workspace;                   //!< scratch memory of one thread
+    //! whether batch_gradient() exists (the learner has task-batched passes)
+    static constexpr bool batchable = context_type::task_batchable;
 
     //! checks that task_batching::batched applies when asked for
     reptile_rule(const reptile_options<InnerOptimizer>& options, const context_type& ctx) : base(options) {
@@ -107,7 +109,7 @@ public:
     /// end, which the inner optimizer steps as one vector with one state of m T numbers' worth.
     const scalar_type* batch_gradient(const context_type& ctx, const task_selection<task_type>& tasks,
                                       scalar_type* out)
-        requires context_type::task_batchable
+        requires batchable
     {
         using D = device_type;
         using S = scalar_type;

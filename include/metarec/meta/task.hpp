@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "../device/cpu.hpp"
+#include "../device/fwd.hpp"
 #include "../nn/batch_data.hpp"
 
 namespace metarec::meta {

@@ -36,7 +36,8 @@ struct implicit_task_options {
 /// (BPR reads none; the labels serve the metrics of evaluate(), and the meta-algorithms
 /// want a target buffer on every task).
 struct implicit_side {
-    std::vector<id_type> users, items;  //!< one entry per sample
+    std::vector<id_type> users;  //!< the user of each sample
+    std::vector<id_type> items;  //!< the item of each sample
     std::vector<float> targets;         //!< 1 for a positive, 0 for a negative
 };
 
