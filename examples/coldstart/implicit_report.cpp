@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <metarec/io/svg.hpp>
 #include <metarec/recsys/implicit_baselines.hpp>
 
 #include "implicit.hpp"
@@ -202,6 +204,30 @@ int run_implicit(const config& c, const implicit_config& ic, const mr::data::dat
                         n[1]);
         }
     }
+
+    // --plot DIR: HR@k against k (5, 10, 20) per evaluation, one line per method, baselines dashed
+    if (!c.plot_dir.empty())
+        for (std::size_t e = 0; e < modes.size(); ++e) {
+            mr::io::line_chart chart{.title = "HR@k against k, " + data.name + ", " +
+                                              (sampled[e] > 0 ? std::to_string(sampled[e]) + " sampled negatives"
+                                                              : std::string("full catalogue")),
+                                     .x_label = "k: the length of the list",
+                                     .y_label = "HR@k of the query positives",
+                                     .log_x = true};
+            for (const auto& r : tables[e]) {
+                mr::io::chart_series line{.name = r.name, .dashed = is_baseline(r.name)};
+                for (const auto& [k, m] : {std::pair{5, hr5}, std::pair{10, hr10}, std::pair{20, hr20}}) {
+                    line.x.push_back(double(k));
+                    line.y.push_back(r.users.mean(m));
+                }
+                chart.series.push_back(std::move(line));
+            }
+            auto file = "hr-at-k-" + modes[e] + ".svg";
+            std::replace(file.begin(), file.end(), ':', '-');
+            const auto path = std::filesystem::path(c.plot_dir) / file;
+            mr::io::write_svg(path, chart);
+            if (!c.quiet) std::fprintf(stderr, "wrote %s\n", path.string().c_str());
+        }
 
     if (!json_path.empty()) {
         const auto names = metric_names::names();

@@ -237,9 +237,9 @@ static int coldstart_main(int argc, char** argv) {
                 query_order == "time" || (query_order == "auto" && implicit_feedback && data.has_timestamps);
             if (implicit_feedback) {
                 if (!c.save.empty() || !c.checkpoint_dir.empty() || c.distributed || c.residual || c.tune > 1 ||
-                    !c.shots.empty() || !c.plot_dir.empty())
+                    !c.shots.empty())
                     throw std::invalid_argument("implicit feedback: --save, --checkpoint, --distributed, --residual, "
-                                                "--tune, --shots and --plot are for ratings");
+                                                "--tune and --shots are for ratings");
                 if (seeds.size() > 1)
                     throw std::invalid_argument("implicit feedback: one seed per run (--seed); "
                                                 "scripts/pool_implicit.py pools the JSON of several runs");
