@@ -41,6 +41,7 @@ struct config {
     bool warm_start = true;  //!< meta-learning starts from the pre-trained (fine-tune) model
     bool item_id = false;  //!< the item's id is one more item feature (set when no item is new)
     bool residual = false;  //!< --residual on: models learn the residual of the bias model (recsys/residual.hpp)
+    bool item_factors = true;  //!< --mf-init als: matrix factorization starts from ALS item factors (recsys/item_factors.hpp)
     std::vector<std::string> algorithms{"all"};
     int inner_steps = 5;
     int tune = 0;  //!< --tune N: configurations tried per method on the validation tasks (0: the flags' only)
@@ -132,6 +133,7 @@ struct problem {
     const mr::data::split& split;
     mr::eval::rating_scale scale;  //!< of the training ratings: how the ranking metrics read ratings
     const mr::recsys::bias_model* residual = nullptr;  //!< --residual on: the biases the models are residual to
+    const mr::recsys::bias_model* bias = nullptr;      //!< the tuned bias model, training users' and items' biases known
     std::function<void(const std::string&)> announce;  //!< prints "training <name>" unless quiet
 };
 

@@ -89,6 +89,17 @@ static int coldstart_main(int argc, char** argv) {
         ->check(flags::at_least<mr::index>(2))->capture_default_str();
     app.add_option("--train-draws", c.split.train_draws, "training tasks per warm user: random support/query draws")
         ->check(flags::at_least<mr::index>(1))->capture_default_str();
+    std::string mf_init = "als";
+    app.add_option("--mf-init", mf_init,
+                   "--model mf: als starts the item table from the item factors of what the bias model leaves over "
+                   "(alternating least squares on the training ratings, ridge strength chosen on the validation users); "
+                   "random: seeded random rows")
+        ->capture_default_str();
+    std::string history = "whole";
+    app.add_option("--train-history", history,
+                   "whole: training users' whole histories are cut into tasks (all the warm data trains); "
+                   "task: one task per training user of min..max interactions, as the test users (MeLU's protocol)")
+        ->capture_default_str();
     app.add_option("--test-fraction", c.split.test_fraction, "share of new users/items")
         ->check(flags::between(0.0, 1.0, false))->capture_default_str();
     app.add_option("--validation-fraction", c.split.validation_fraction, "share of training tasks for early stopping")
@@ -192,6 +203,12 @@ static int coldstart_main(int argc, char** argv) {
             throw std::invalid_argument("--item-id must be auto, on or off, not '" + item_id + "'");
         c.item_id = item_id == "on" || (item_id == "auto" && c.split.scenario != mr::data::scenario::new_items &&
                                         c.split.scenario != mr::data::scenario::new_users_new_items);
+        if (history != "whole" && history != "task")
+            throw std::invalid_argument("--train-history must be whole or task, not '" + history + "'");
+        c.split.whole_history = history == "whole";
+        if (mf_init != "als" && mf_init != "random")
+            throw std::invalid_argument("--mf-init must be als or random, not '" + mf_init + "'");
+        c.item_factors = mf_init == "als";
         if (residual != "on" && residual != "off")
             throw std::invalid_argument("--residual must be on or off, not '" + residual + "'");
         c.residual = residual == "on";
@@ -306,7 +323,7 @@ static int coldstart_main(int argc, char** argv) {
                              run.bias.item, run.bias.user, run.bias.task);
 
             const auto cold_bias = bias.for_scenario(c.split.scenario);
-            const problem p{c, data, split, scale, c.residual ? &cold_bias : nullptr, [&](const std::string& name) {
+            const problem p{c, data, split, scale, c.residual ? &cold_bias : nullptr, &bias, [&](const std::string& name) {
                                 if (!c.quiet) std::fprintf(stderr, "training %s (%s)\n", name.c_str(), c.model.c_str());
                             }};
             if (c.model == "melu")

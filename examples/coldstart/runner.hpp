@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -38,6 +39,8 @@ struct model_traits {
     using adaptation = Adaptation;
     mr::recsys::encoder_options features{};
     bool supports_anil = false;  //!< ANIL (adapt the last layer) is meaningful for this model
+    //! fills a freshly seeded model from the training data before any training (or is empty)
+    std::function<void(Model&, const mr::recsys::feature_encoder&)> initialize{};
 };
 
 /// Adapts `algorithm` to each test task's support set (`steps` inner steps, -1: the algorithm's)
@@ -80,17 +83,18 @@ struct hyper {
 };
 
 /// The configurations --tune N tries for every method: the flags' first, then N - 1 seeded
-/// random draws (inner lr log-uniform in [0.002, 0.05], inner steps from {1, 2, 3, 5, 10},
-/// outer lr log-uniform in [3e-4, 3e-3]); without --tune, the flags' alone.
+/// random draws around them (inner lr log-uniform in [lr / 5, 5 lr], inner steps from
+/// {1, 2, 3, 5, 10}, outer lr log-uniform in [lr / 3.33, 3 lr]: [0.002, 0.05] and
+/// [3e-4, 3e-3] at the default rates); without --tune, the flags' alone.
 inline std::vector<hyper> tuning_candidates(const config& c) {
     std::vector<hyper> out{{c.inner_lr, c.inner_steps, c.outer_lr}};
     mr::detail::rng g(c.seed ^ 0x7475'6e65ull);
     const auto log_uniform = [&](double lo, double hi) { return lo * std::pow(hi / lo, g.uniform()); };
     constexpr int steps[] = {1, 2, 3, 5, 10};
     for (int k = 1; k < c.tune; ++k) {
-        const double inner_lr = log_uniform(0.002, 0.05);
+        const double inner_lr = log_uniform(c.inner_lr / 5, 5 * c.inner_lr);
         const int inner_steps = steps[g.below(5)];
-        out.push_back({inner_lr, inner_steps, log_uniform(3e-4, 3e-3)});
+        out.push_back({inner_lr, inner_steps, log_uniform(c.outer_lr / (10.0 / 3.0), 3 * c.outer_lr)});
     }
     return out;
 }
@@ -113,7 +117,11 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     if (mr::index(train.size()) < c.meta_batch)
         throw std::invalid_argument("the meta-batch (" + std::to_string(c.meta_batch) + ") is larger than the " +
                                     std::to_string(train.size()) + " training tasks");
-    const auto model = [&] { return Model(encoder.shape(), c.seed); };
+    const auto model = [&] {
+        Model m(encoder.shape(), c.seed);
+        if (traits.initialize) traits.initialize(m, encoder);
+        return m;
+    };
     const mr::meta::maml_options maml_options{.inner_lr = c.inner_lr, .inner_steps = c.inner_steps, .order = 2,
                                               .meta_batch = c.meta_batch, .threads = c.threads, .seed = c.seed};
 

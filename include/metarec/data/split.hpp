@@ -45,6 +45,13 @@ struct split_options {
     index query = 10;                  //!< query interactions per task
     index support = -1;                //!< support interactions per task (-1: all the rest)
     index train_draws = 1;             //!< training tasks per training group: independent random support/query draws
+    /// training users (items) give tasks from their whole history: it is cut into tasks of
+    /// `support + query` interactions (fixed support) or of at most `max_interactions`, so
+    /// heavy users and the interactions beyond one task train too, and every interaction of
+    /// the training side is in split::training_interactions. false: MeLU's protocol (one task
+    /// per training group of min..max interactions; the rest of its history is unused).
+    /// Test tasks are the same either way.
+    bool whole_history = true;
     //! what a task is about
     task_group group = task_group::user;
     std::string feature{};             //!< task_group::feature: the user or item categorical field to group by
@@ -152,10 +159,13 @@ inline std::vector<char> choose_new(const dataset& data, bool users, double frac
 ///     rest (or the `support` interactions just before the query).
 ///  3. Warm: every group is a test task; everything but the test queries is training data,
 ///     and the training tasks are built from it.
-///  4. Draws: each training group gives `train_draws` tasks, independent random
-///     support/query draws of its interactions (more of a warm user's history is used when
-///     the support size is fixed; by time there is one draw).
-///  5. Validation: the tasks of `validation_fraction` of the training groups (one draw each).
+///  4. Training tasks (`whole_history`, the default): a training group's shuffled history
+///     is cut into tasks of `support + query` interactions (fixed support) or of at most
+///     `max_interactions`, with no upper bound on the group, so all the warm data trains;
+///     `train_draws` repeats it with independent shuffles (by time there is one draw).
+///     Without `whole_history`: training groups are cut as test groups (MeLU's protocol).
+///  5. Validation: one task of each of `validation_fraction` of the training groups (its
+///     first task of the first draw, as a test user gives one task).
 ///
 /// Deterministic for a given seed.
 inline split make_split(const dataset& data, const split_options& o) {
@@ -228,11 +238,16 @@ inline split make_split(const dataset& data, const split_options& o) {
     }
 
     const index needed = o.support > 0 ? std::max(o.min_interactions, o.support + o.query) : o.min_interactions;
-    // cuts a group into tasks (chunks for feature groups), support and query sets
-    // cuts a group into tasks (chunks for feature groups), support and query sets; `draws`
-    // independent random draws (by time there is one order: one draw); draw_of records each
-    std::vector<index> draw_of;
+    // cuts a group into tasks (chunks for feature groups and whole training histories),
+    // support and query sets; `draws` independent random draws (by time there is one order:
+    // one draw); first_of_group flags the first task of the first draw (validation's task)
+    std::vector<char> first_of_group;
     const auto make_tasks = [&](std::int64_t key, std::vector<index> ks, std::vector<task_split>& into, index draws) {
+        const bool training = &into == &out.train;
+        const bool whole = training && o.whole_history && o.group != task_group::feature;
+        // a whole history qualifies as a group does (min_interactions), its pieces by size
+        if (whole && index(ks.size()) < needed) return;
+        const index chunk_needed = whole && o.support > 0 ? o.support + o.query : needed;
         const bool time_order = o.by_time || o.query_by_time;
         for (index draw = 0; draw < (time_order ? 1 : draws); ++draw) {
             if (time_order)
@@ -242,14 +257,14 @@ inline split make_split(const dataset& data, const split_options& o) {
             else
                 detail::shuffle(ks, g);
             std::vector<std::vector<index>> chunks;
-            if (o.group == task_group::feature)
-                for (std::size_t b = 0; b < ks.size(); b += std::size_t(o.max_interactions))
-                    chunks.emplace_back(ks.begin() + std::ptrdiff_t(b),
-                                        ks.begin() + std::ptrdiff_t(std::min(ks.size(), b + std::size_t(o.max_interactions))));
-            else if (index(ks.size()) <= o.max_interactions)
+            if (o.group == task_group::feature || whole) {
+                const auto size = std::size_t(whole && o.support > 0 ? o.support + o.query : o.max_interactions);
+                for (std::size_t b = 0; b < ks.size(); b += size)
+                    chunks.emplace_back(ks.begin() + std::ptrdiff_t(b), ks.begin() + std::ptrdiff_t(std::min(ks.size(), b + size)));
+            } else if (index(ks.size()) <= o.max_interactions)
                 chunks.push_back(ks);
             for (auto& c : chunks) {
-                if (index(c.size()) < needed) continue;
+                if (index(c.size()) < chunk_needed) continue;
                 task_split t;
                 t.key = key;
                 // the last `query` are the query set (by time: the latest); the support just before
@@ -257,8 +272,8 @@ inline split make_split(const dataset& data, const split_options& o) {
                 t.query.assign(q, c.end());
                 const auto s = o.support > 0 ? q - std::ptrdiff_t(o.support) : c.begin();
                 t.support.assign(s, q);
+                if (training) first_of_group.push_back(draw == 0 && (into.empty() || into.back().key != key));
                 into.push_back(std::move(t));
-                if (&into == &out.train) draw_of.push_back(draw);
             }
         }
     };
@@ -293,12 +308,14 @@ inline split make_split(const dataset& data, const split_options& o) {
     for (std::size_t k = 0; k < out.train.size(); ++k) {
         if (!is_validation[std::size_t(out.train[k].key)])
             train.push_back(std::move(out.train[k]));
-        else if (draw_of[k] == 0)
+        else if (first_of_group[k])
             out.validation.push_back(std::move(out.train[k]));
     }
     out.train = std::move(train);
 
-    if (o.scenario != scenario::warm)
+    if (o.scenario != scenario::warm && o.whole_history)
+        for (const auto& group : members[0]) out.training_interactions.insert(out.training_interactions.end(), group.begin(), group.end());
+    else if (o.scenario != scenario::warm)
         for (const auto* tasks : {&out.train, &out.validation})
             for (const auto& t : *tasks) {
                 out.training_interactions.insert(out.training_interactions.end(), t.support.begin(), t.support.end());

@@ -3,6 +3,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <Eigen/Core>
+#include <functional>
+#include <numeric>
 #include <stdexcept>
 #include <type_traits>
 
@@ -95,5 +98,45 @@ using matrix_factorization =
     nn::model<nn::sequential<nn::concat<nn::broadcast<Dim + 1>, nn::field_embeddings<Dim + 1, nn::pooling::mean, item_group>>,
                              nn::dot<Dim + 1, true>>,
               Scalar, Device>;
+
+/// Starts a matrix_factorization from item factors (recsys::fit_item_factors) instead of
+/// random rows: item row i's column of the table is `(q_i, b_i)`, the user vector
+/// `(p, b_u)` and the global bias are `0` and `mu`. A new user's vector then starts at 0 and
+/// its first inner steps fold it in on the factors (a few gradient steps towards the ridge
+/// regression recsys::fold_in solves), which a meta-learner refines; from random rows,
+/// meta-training first shrinks the noisy item vectors towards 0, where the gradient that
+/// would grow the user-item structure vanishes.
+/// @param model     a matrix_factorization over `encoder.shape()` (item id the only item field)
+/// @param encoder   the features of the model (item_id on), which map item rows to table columns
+/// @param factors   `Dim x items` (column i = q_i); std::invalid_argument for another shape
+/// @param item_bias b_i for an item row (e.g. bias_model::item_bias; 0 when the targets are residuals)
+/// @param mu        the global bias (bias_model::mean; 0 when the targets are residuals)
+/// @tparam Model a matrix_factorization<Dim, Scalar, Device>
+template <class Model>
+void initialize_item_factors(Model& model, const feature_encoder& encoder, const Eigen::MatrixXd& factors,
+                             const std::function<double(index)>& item_bias, double mu) {
+    using Scalar = typename Model::scalar_type;
+    const auto& towers = model.network().template layer<0>();
+    const auto& user = towers.template branch<0>();
+    const auto& table = towers.template branch<1>();
+    const auto& score = model.network().template layer<1>();
+    const index Dim = user.parameter_count() - 1, items = encoder.dataset().items.rows();
+    if (factors.rows() != Dim || factors.cols() != items)
+        throw std::invalid_argument("metarec: initialize_item_factors: the factors are " + std::to_string(factors.rows()) +
+                                    " x " + std::to_string(factors.cols()) + ", the model needs " + std::to_string(Dim) +
+                                    " x " + std::to_string(items));
+    std::vector<id_type> rows(static_cast<std::size_t>(items)), first_user(rows.size(), 0);
+    std::iota(rows.begin(), rows.end(), id_type(0));
+    const auto batch = encoder.encode_pairs<Scalar>(first_user, rows);  // the table column of each item row
+    const id_type* column = batch.view().categorical[0];
+    Scalar* theta = model.parameters();
+    std::fill(theta + user.offset(), theta + user.offset() + user.parameter_count(), Scalar(0));
+    for (index i = 0; i < items; ++i) {
+        Scalar* q = theta + table.offset() + (Dim + 1) * index(column[i]);
+        for (index k = 0; k < Dim; ++k) q[k] = Scalar(factors(k, i));
+        q[Dim] = Scalar(item_bias(i));
+    }
+    theta[score.offset()] = Scalar(mu);
+}
 
 }  // namespace metarec::recsys
