@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <any>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cmath>
@@ -330,6 +331,26 @@ private:
                       step_totals& totals);
     void outer_step(optim::state<scalar_type, device_type>& st, scalar_type* theta, const scalar_type* grad, index n,
                     std::span<const parameter_range> touched);
+    // The element-wise work of a meta-step over the parameter axis (optim::one_part's
+    // protocol: `parts(n, update)` calls `update(offset, size)` on disjoint parts covering
+    // [0, n)): on the CPU, one part per thread, each whole blocks of optim::part_granularity
+    // values (the CPU kernels' blocks, so that every value is computed as the whole vector
+    // computes it, bit for bit); on another device, one part.
+    auto parts() const {
+        if constexpr (std::is_base_of_v<device::basic_cpu<device_type>, device_type>) {
+            return [this](index size, const auto& update) {
+                const index blocks = (size + optim::part_granularity - 1) / optim::part_granularity;
+                const index count = std::min(index(pool_->size()), blocks);
+                if (count <= 1) return update(index(0), size);
+                pool_->run(count, [&](index c, int) {
+                    const index begin = blocks * c / count * optim::part_granularity;
+                    update(begin, std::min(size, blocks * (c + 1) / count * optim::part_granularity) - begin);
+                });
+            };
+        } else {
+            return optim::one_part{};
+        }
+    }
 
     Learner learner_;
     Loss loss_;
