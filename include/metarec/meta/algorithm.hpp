@@ -101,8 +101,13 @@ public:
 
     //! the learner, whose parameters() are the meta-learned initialization
     const Learner& learner() const noexcept { return learner_; }
-    //! the learner, mutable (e.g. to load or set its parameters)
-    Learner& learner() noexcept { return learner_; }
+    /// The learner, mutable (e.g. to load or set its parameters). Each call counts as a change
+    /// of the meta-parameters (version()): change them through the reference of a call made
+    /// after the last adapt(), not one kept from before it.
+    Learner& learner() noexcept {
+        ++version_;
+        return learner_;
+    }
     //! the loss
     const Loss& loss() const noexcept { return loss_; }
     //! the outer optimizer
@@ -118,6 +123,11 @@ public:
     parameter_range adapted_range() const noexcept { return range_; }
     //! meta-steps taken so far (over every fit() call)
     std::int64_t steps() const noexcept { return run_.steps; }
+    /// The version of the meta-parameters: it grows with every change (a meta-step, restore(),
+    /// load(), resume(), a call of the mutable learner()). An `adapted` made at another
+    /// version (adapted::version()) holds the adapted parameters of an older model; the next
+    /// adapt() into it copies the whole current model again.
+    std::uint64_t version() const noexcept { return version_; }
     //! the distribution policy (dist::none: one process)
     const Distribution& distribution() const noexcept { return dist_; }
     //! sets the distribution policy, e.g. `dist::mpi{communicator}`; before fit()
@@ -148,13 +158,16 @@ public:
         rule_.adapt(c, support, target, steps_of(options), tw, fast.data());
         adapted<Learner> out(learner_, std::move(fast));
         out.scratch_ = std::move(tw);
+        out.version_ = version_;
         return out;
     }
 
     /// Re-adapts `personal` (returned by adapt() of this algorithm) to a new support set in
     /// place: the same parameters as `personal = adapt(support, target, options)`, without
     /// allocating once `personal` has served a request as large. For request-time serving:
-    /// one `adapted` per serving thread, reused for every request.
+    /// one `adapted` per serving thread, reused for every request. Only the adapted slice is
+    /// copied from the meta-parameters (the rest of `personal` already holds them) while
+    /// `personal.version() == version()`; after a change of the model, the whole vector.
     /// @code
     /// auto personal = algo.adapt(first.support, first.ratings);             // allocates
     /// for (const auto& r : requests) {
@@ -170,7 +183,12 @@ public:
         const context_type c = ctx();
         auto* tw = std::any_cast<thread_workspace>(&personal.scratch_);
         if (!tw) tw = &personal.scratch_.template emplace<thread_workspace>(rule_.make_workspace(c));
-        device_type::copy(learner_.parameter_count(), learner_.parameters(), personal.params_.data());
+        if (personal.version_ == version_) {  // outside the slice, personal holds these meta-parameters
+            device_type::copy(range_.size, learner_.parameters() + range_.offset, personal.params_.data() + range_.offset);
+        } else {
+            device_type::copy(learner_.parameter_count(), learner_.parameters(), personal.params_.data());
+            personal.version_ = version_;
+        }
         rule_.adapt(c, support, target, steps_of(options), *tw, personal.params_.data());
     }
 
@@ -220,6 +238,7 @@ public:
                                         " values, the algorithm " + std::to_string(p + e));
         device_type::to_device(p, saved.data(), learner_.parameters());
         if (e > 0) device_type::to_device(e, saved.data() + p, extras());
+        ++version_;
     }
 
     /// Saves the meta-learned model to `path`: the learner's parameters, the rule's learned
@@ -372,6 +391,7 @@ private:
     std::uint64_t fit_generation_ = 0, order_generation_ = 0;
     std::int64_t order_epoch_ = -1;
     Distribution dist_{};
+    std::uint64_t version_ = 0;                         // of the meta-parameters: see version()
     bool resuming_ = false;                             // resume() was called: the next fit() continues
     std::optional<io::archive> pending_;                // resume(): the checkpoint, for the callbacks' states
     std::function<void(io::archive&)> save_callbacks_;  // during fit(): saves the callbacks' states

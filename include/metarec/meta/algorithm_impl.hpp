@@ -222,6 +222,7 @@ double algorithm<Learner, Loss, Optimizer, Rule, Distribution>::meta_step(std::s
     const double kept = double(batch.size()) - totals.non_finite;
     if (kept == 0) return std::numeric_limits<double>::quiet_NaN();  // every task skipped: no update
     const auto theta_touched = sum_.scale(totals.weight, p, parts());
+    ++version_;  // the meta-parameters change
     outer_step(run_.theta_state, learner_.parameters(), sum_.meta_gradient(), p, theta_touched);
     if (e > 0) outer_.step(run_.extra_state, extras(), sum_.meta_gradient() + p, e);
     std::atomic<bool> finite{true};
