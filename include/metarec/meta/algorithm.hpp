@@ -351,19 +351,26 @@ private:
     void outer_step(optim::state<scalar_type, device_type>& st, scalar_type* theta, const scalar_type* grad, index n,
                     std::span<const parameter_range> touched);
     // The element-wise work of a meta-step over the parameter axis (optim::one_part's
-    // protocol: `parts(n, update)` calls `update(offset, size)` on disjoint parts covering
-    // [0, n)): on the CPU, one part per thread, each whole blocks of optim::part_granularity
-    // values (the CPU kernels' blocks, so that every value is computed as the whole vector
-    // computes it, bit for bit); on another device, one part.
+    // protocol: `parts(n, update[, work])` calls `update(offset, size)` on disjoint parts
+    // covering [0, n)): on the CPU, one part per thread, each whole blocks of
+    // optim::part_granularity values (the CPU kernels' blocks, so that every value is
+    // computed as the whole vector computes it, bit for bit), of equal size or, given the
+    // cumulative `work` of the blocks, of about equal work; on another device, one part.
     auto parts() const {
         if constexpr (std::is_base_of_v<device::basic_cpu<device_type>, device_type>) {
-            return [this](index size, const auto& update) {
-                const index blocks = (size + optim::part_granularity - 1) / optim::part_granularity;
+            return [this](index size, const auto& update, std::span<const index> work = {}) {
+                constexpr index granularity = optim::part_granularity;
+                const index blocks = (size + granularity - 1) / granularity;
                 const index count = std::min(index(pool_->size()), blocks);
                 if (count <= 1) return update(index(0), size);
+                const auto start = [&](index c) {  // the first value of part c (c = count: size)
+                    if (work.empty()) return std::min(size, blocks * c / count * granularity);
+                    const auto block = std::lower_bound(work.begin(), work.end(), work.back() * c / count);
+                    return std::min(size, index(block - work.begin()) * granularity);
+                };
                 pool_->run(count, [&](index c, int) {
-                    const index begin = blocks * c / count * optim::part_granularity;
-                    update(begin, std::min(size, blocks * (c + 1) / count * optim::part_granularity) - begin);
+                    const index begin = start(c), end = c + 1 == count ? size : start(c + 1);
+                    if (end > begin) update(begin, end - begin);
                 });
             };
         } else {
