@@ -94,6 +94,37 @@ TEST_CASE("touched_parameters: the embedding columns of the batch's ids, every o
     CHECK(m.parameter_count() == 41);
 }
 
+TEST_CASE("range_union: the union of many lists, as coalesce() gives it") {
+    // ranges across word boundaries, adjacent, nested, duplicated, at both ends of [0, n)
+    const mr::index n = 700;
+    std::vector<std::vector<mr::parameter_range>> lists{
+        {{0, 1}, {5, 59}, {64, 64}, {200, 32}},
+        {{63, 2}, {128, 1}, {231, 1}, {640, 60}},
+        {{300, 150}, {320, 10}},
+        {{129, 71}, {500, 1}, {502, 1}},
+        {},
+        {{699, 1}},
+    };
+    mr::detail::range_union u;
+    for (int round = 0; round < 2; ++round) {  // reused after reset()
+        u.reset(n);
+        std::vector<mr::parameter_range> expected;
+        for (const auto& l : lists) {
+            u.mark(l);
+            expected.insert(expected.end(), l.begin(), l.end());
+        }
+        mr::detail::coalesce(expected);
+        std::vector<mr::parameter_range> got;
+        u.take(got);
+        REQUIRE(got.size() == expected.size());
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            CHECK(got[i].offset == expected[i].offset);
+            CHECK(got[i].size == expected[i].size);
+        }
+        lists.pop_back();  // the second round without the range at the end
+    }
+}
+
 TEST_CASE("objective::gradient and hvp with touched ranges: the dense values there, the rest left alone") {
     const small_melu m{shape, 2};
     const task_pool pool(shape, 1, 7, 3, 5);

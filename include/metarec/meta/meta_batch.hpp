@@ -208,11 +208,10 @@ private:
     template <class Parts>
     bool add_kept(index mine, const Parts& parts) {
         cleared_.swap(touched_);
-        touched_.clear();
+        union_.reset(index(gradient_.size()));
         for (index m = 0; m < mine; ++m)
-            if (!non_finite_[std::size_t(m)])
-                touched_.insert(touched_.end(), ranges_[std::size_t(m)].begin(), ranges_[std::size_t(m)].end());
-        detail::coalesce(touched_);
+            if (!non_finite_[std::size_t(m)]) union_.mark(ranges_[std::size_t(m)]);
+        union_.take(touched_);
         // the work of a block: its values cleared, added (once per task) and checked
         block_work(cleared_, true);
         block_work(touched_, false);
@@ -257,6 +256,7 @@ private:
     std::vector<double> losses_, weights_;              // per task
     std::vector<char> non_finite_;                      // per task: its loss or meta-gradient is NaN/inf
     std::vector<index> work_;                           // per block of the parameters: the cumulative work of a pass
+    detail::range_union union_;                         // of the kept tasks' ranges: touched_
     std::vector<S> host_;                               // distributed: the meta-gradient on its way through MPI
 };
 
