@@ -5,6 +5,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include <metarec/loss/loss.hpp>
 #include <metarec/meta/meta.hpp>
 #include <metarec/nn/nn.hpp>
@@ -88,6 +92,37 @@ TEST_CASE("touched_parameters: the embedding columns of the batch's ids, every o
     CHECK(touched[2].offset == 34);
     CHECK(touched[2].size == 7);
     CHECK(m.parameter_count() == 41);
+}
+
+TEST_CASE("range_union: the union of many lists, as coalesce() gives it") {
+    // ranges across word boundaries, adjacent, nested, duplicated, at both ends of [0, n)
+    const mr::index n = 700;
+    std::vector<std::vector<mr::parameter_range>> lists{
+        {{0, 1}, {5, 59}, {64, 64}, {200, 32}},
+        {{63, 2}, {128, 1}, {231, 1}, {640, 60}},
+        {{300, 150}, {320, 10}},
+        {{129, 71}, {500, 1}, {502, 1}},
+        {},
+        {{699, 1}},
+    };
+    mr::detail::range_union u;
+    for (int round = 0; round < 2; ++round) {  // reused after reset()
+        u.reset(n);
+        std::vector<mr::parameter_range> expected;
+        for (const auto& l : lists) {
+            u.mark(l);
+            expected.insert(expected.end(), l.begin(), l.end());
+        }
+        mr::detail::coalesce(expected);
+        std::vector<mr::parameter_range> got;
+        u.take(got);
+        REQUIRE(got.size() == expected.size());
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            CHECK(got[i].offset == expected[i].offset);
+            CHECK(got[i].size == expected[i].size);
+        }
+        lists.pop_back();  // the second round without the range at the end
+    }
 }
 
 TEST_CASE("objective::gradient and hvp with touched ranges: the dense values there, the rest left alone") {
@@ -219,4 +254,43 @@ TEST_CASE("adapt(support, target, personal): in place, the parameters of a fresh
     meta::melu_maml<small_melu, mr::loss::mse> other{small_melu{shape, 5}, {.inner_lr = 0.05}};
     CHECK_THROWS_WITH_AS(other.adapt(pool.tasks[0].support, pool.tasks[0].support_target, personal),
                          "metarec: adapt: the adapted model comes from another algorithm", std::invalid_argument);
+}
+
+TEST_CASE("adapt(support, target, personal) after the model changed: the whole current model, never a stale one") {
+    const task_pool pool(shape, 6, 6, 5, 37);
+    meta::melu_maml<small_melu, mr::loss::mse> algo{small_melu{shape, 5}, {.inner_lr = 0.05, .inner_steps = 3, .meta_batch = 2}};
+    const auto& model = std::as_const(algo).learner();
+    const mr::index p = model.parameter_count(), a = algo.adapted_range().offset;
+    REQUIRE(a > 0);  // the embeddings lie below the adapted head
+    const auto& task = pool.tasks[1];
+    auto personal = algo.adapt(task.support, task.support_target);
+    CHECK(personal.version() == algo.version());
+    const auto same_as_fresh = [&] {
+        const auto fresh = algo.adapt(task.support, task.support_target);
+        return std::equal(personal.parameters(), personal.parameters() + p, fresh.parameters());
+    };
+    // a meta-step changes the embeddings, outside the adapted slice
+    const std::vector<double> below(personal.parameters(), personal.parameters() + a);
+    const auto before = algo.version();
+    algo.fit(pool.tasks, {.epochs = 1});
+    CHECK(algo.version() > before);
+    CHECK(personal.version() == before);  // personal still holds the older model, which differs below the slice
+    REQUIRE_FALSE(std::equal(below.begin(), below.end(), model.parameters()));
+    algo.adapt(task.support, task.support_target, personal);
+    CHECK(personal.version() == algo.version());
+    CHECK(same_as_fresh());
+    // the same request again at the same version: only the slice is copied, the same result
+    algo.adapt(task.support, task.support_target, personal);
+    CHECK(same_as_fresh());
+    // restore() (load() and resume() restore) and a write through learner() change the version too
+    auto saved = algo.snapshot();
+    saved[0] += 1;
+    algo.restore(saved);
+    algo.adapt(task.support, task.support_target, personal);
+    CHECK(personal.parameters()[0] == saved[0]);
+    CHECK(same_as_fresh());
+    algo.learner().parameters()[1] += 1;
+    algo.adapt(task.support, task.support_target, personal);
+    CHECK(personal.parameters()[1] == model.parameters()[1]);
+    CHECK(same_as_fresh());
 }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -41,6 +43,56 @@ inline void unite(const std::vector<parameter_range>& a, const std::vector<param
                [](const parameter_range& u, const parameter_range& v) { return u.offset < v.offset; });
     coalesce_sorted(out);
 }
+
+/// The union of many lists of ranges within [0, n) through a bitmap of n bits (reused): mark()
+/// each list, then take() the union as coalesce() gives it, disjoint, maximal and sorted. Linear
+/// in the marked values / 64 and in n / 64, where coalescing the lists end to end sorts them
+/// (a meta-batch's tasks: thousands of embedding columns).
+class range_union {
+public:
+    //! an empty union within [0, n)
+    void reset(index n) { bits_.assign(std::size_t((n + 63) / 64), 0); }
+    //! adds `ranges`, within [0, n)
+    void mark(std::span<const parameter_range> ranges) {
+        for (const auto& r : ranges) {
+            if (r.size <= 0) continue;
+            const index first = r.offset / 64, last = (r.offset + r.size - 1) / 64;
+            const std::uint64_t head = ~std::uint64_t(0) << (r.offset % 64),
+                                tail = ~std::uint64_t(0) >> (63 - (r.offset + r.size - 1) % 64);
+            if (first == last) {
+                bits_[std::size_t(first)] |= head & tail;
+                continue;
+            }
+            bits_[std::size_t(first)] |= head;
+            std::fill(bits_.begin() + first + 1, bits_.begin() + last, ~std::uint64_t(0));
+            bits_[std::size_t(last)] |= tail;
+        }
+    }
+    //! `out` = the union of the ranges marked since reset()
+    void take(std::vector<parameter_range>& out) const {
+        out.clear();
+        index start = -1;  // of the run being read
+        for (std::size_t w = 0; w < bits_.size(); ++w) {
+            const std::uint64_t x = bits_[w];
+            for (int bit = 0; bit < 64;) {
+                const std::uint64_t rest = (start < 0 ? x : ~x) >> bit;  // the next change of state
+                if (rest == 0) break;
+                bit += std::countr_zero(rest);
+                const index at = index(w) * 64 + bit;
+                if (start < 0) {
+                    start = at;
+                } else {
+                    out.push_back({start, at - start});
+                    start = -1;
+                }
+            }
+        }
+        if (start >= 0) out.push_back({start, index(bits_.size()) * 64 - start});
+    }
+
+private:
+    std::vector<std::uint64_t> bits_;
+};
 
 /// Calls `f(offset, size)` for every range.
 template <class F>

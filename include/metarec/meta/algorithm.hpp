@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <any>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cmath>
@@ -100,8 +101,13 @@ public:
 
     //! the learner, whose parameters() are the meta-learned initialization
     const Learner& learner() const noexcept { return learner_; }
-    //! the learner, mutable (e.g. to load or set its parameters)
-    Learner& learner() noexcept { return learner_; }
+    /// The learner, mutable (e.g. to load or set its parameters). Each call counts as a change
+    /// of the meta-parameters (version()): change them through the reference of a call made
+    /// after the last adapt(), not one kept from before it.
+    Learner& learner() noexcept {
+        ++version_;
+        return learner_;
+    }
     //! the loss
     const Loss& loss() const noexcept { return loss_; }
     //! the outer optimizer
@@ -117,6 +123,11 @@ public:
     parameter_range adapted_range() const noexcept { return range_; }
     //! meta-steps taken so far (over every fit() call)
     std::int64_t steps() const noexcept { return run_.steps; }
+    /// The version of the meta-parameters: it grows with every change (a meta-step, restore(),
+    /// load(), resume(), a call of the mutable learner()). An `adapted` made at another
+    /// version (adapted::version()) holds the adapted parameters of an older model; the next
+    /// adapt() into it copies the whole current model again.
+    std::uint64_t version() const noexcept { return version_; }
     //! the distribution policy (dist::none: one process)
     const Distribution& distribution() const noexcept { return dist_; }
     //! sets the distribution policy, e.g. `dist::mpi{communicator}`; before fit()
@@ -147,13 +158,16 @@ public:
         rule_.adapt(c, support, target, steps_of(options), tw, fast.data());
         adapted<Learner> out(learner_, std::move(fast));
         out.scratch_ = std::move(tw);
+        out.version_ = version_;
         return out;
     }
 
     /// Re-adapts `personal` (returned by adapt() of this algorithm) to a new support set in
     /// place: the same parameters as `personal = adapt(support, target, options)`, without
     /// allocating once `personal` has served a request as large. For request-time serving:
-    /// one `adapted` per serving thread, reused for every request.
+    /// one `adapted` per serving thread, reused for every request. Only the adapted slice is
+    /// copied from the meta-parameters (the rest of `personal` already holds them) while
+    /// `personal.version() == version()`; after a change of the model, the whole vector.
     /// @code
     /// auto personal = algo.adapt(first.support, first.ratings);             // allocates
     /// for (const auto& r : requests) {
@@ -169,7 +183,12 @@ public:
         const context_type c = ctx();
         auto* tw = std::any_cast<thread_workspace>(&personal.scratch_);
         if (!tw) tw = &personal.scratch_.template emplace<thread_workspace>(rule_.make_workspace(c));
-        device_type::copy(learner_.parameter_count(), learner_.parameters(), personal.params_.data());
+        if (personal.version_ == version_) {  // outside the slice, personal holds these meta-parameters
+            device_type::copy(range_.size, learner_.parameters() + range_.offset, personal.params_.data() + range_.offset);
+        } else {
+            device_type::copy(learner_.parameter_count(), learner_.parameters(), personal.params_.data());
+            personal.version_ = version_;
+        }
         rule_.adapt(c, support, target, steps_of(options), *tw, personal.params_.data());
     }
 
@@ -219,6 +238,7 @@ public:
                                         " values, the algorithm " + std::to_string(p + e));
         device_type::to_device(p, saved.data(), learner_.parameters());
         if (e > 0) device_type::to_device(e, saved.data() + p, extras());
+        ++version_;
     }
 
     /// Saves the meta-learned model to `path`: the learner's parameters, the rule's learned
@@ -330,6 +350,33 @@ private:
                       step_totals& totals);
     void outer_step(optim::state<scalar_type, device_type>& st, scalar_type* theta, const scalar_type* grad, index n,
                     std::span<const parameter_range> touched);
+    // The element-wise work of a meta-step over the parameter axis (optim::one_part's
+    // protocol: `parts(n, update[, work])` calls `update(offset, size)` on disjoint parts
+    // covering [0, n)): on the CPU, one part per thread, each whole blocks of
+    // optim::part_granularity values (the CPU kernels' blocks, so that every value is
+    // computed as the whole vector computes it, bit for bit), of equal size or, given the
+    // cumulative `work` of the blocks, of about equal work; on another device, one part.
+    auto parts() const {
+        if constexpr (std::is_base_of_v<device::basic_cpu<device_type>, device_type>) {
+            return [this](index size, const auto& update, std::span<const index> work = {}) {
+                constexpr index granularity = optim::part_granularity;
+                const index blocks = (size + granularity - 1) / granularity;
+                const index count = std::min(index(pool_->size()), blocks);
+                if (count <= 1) return update(index(0), size);
+                const auto start = [&](index c) {  // the first value of part c (c = count: size)
+                    if (work.empty()) return std::min(size, blocks * c / count * granularity);
+                    const auto block = std::lower_bound(work.begin(), work.end(), work.back() * c / count);
+                    return std::min(size, index(block - work.begin()) * granularity);
+                };
+                pool_->run(count, [&](index c, int) {
+                    const index begin = start(c), end = c + 1 == count ? size : start(c + 1);
+                    if (end > begin) update(begin, end - begin);
+                });
+            };
+        } else {
+            return optim::one_part{};
+        }
+    }
 
     Learner learner_;
     Loss loss_;
@@ -351,6 +398,7 @@ private:
     std::uint64_t fit_generation_ = 0, order_generation_ = 0;
     std::int64_t order_epoch_ = -1;
     Distribution dist_{};
+    std::uint64_t version_ = 0;                         // of the meta-parameters: see version()
     bool resuming_ = false;                             // resume() was called: the next fit() continues
     std::optional<io::archive> pending_;                // resume(): the checkpoint, for the callbacks' states
     std::function<void(io::archive&)> save_callbacks_;  // during fit(): saves the callbacks' states

@@ -202,8 +202,7 @@ double algorithm<Learner, Loss, Optimizer, Rule, Distribution>::meta_step(std::s
             scalar_type* out = sum_.output(t, width);
             sum_.store(m, t, rule_.task_gradient(c, task_of(m), workspaces_[std::size_t(t)], out), p, e);
         });
-        first = sum_.find_non_finite(mine, totals);
-        sum_.sum(mine, totals);
+        first = sum_.sum(mine, totals, parts());
     }
     if constexpr (Distribution::distributed) sum_.all_reduce(dist_, totals);
     const std::int64_t step = run_.steps + 1;
@@ -222,10 +221,15 @@ double algorithm<Learner, Loss, Optimizer, Rule, Distribution>::meta_step(std::s
     ++run_.steps;
     const double kept = double(batch.size()) - totals.non_finite;
     if (kept == 0) return std::numeric_limits<double>::quiet_NaN();  // every task skipped: no update
-    const auto theta_touched = sum_.scale(totals.weight, p);
+    const auto theta_touched = sum_.scale(totals.weight, p, parts());
+    ++version_;  // the meta-parameters change
     outer_step(run_.theta_state, learner_.parameters(), sum_.meta_gradient(), p, theta_touched);
     if (e > 0) outer_.step(run_.extra_state, extras(), sum_.meta_gradient() + p, e);
-    if (!device_type::all_finite(p, learner_.parameters()) || (e > 0 && !device_type::all_finite(e, extras())))
+    std::atomic<bool> finite{true};
+    parts()(p, [&](index begin, index size) {
+        if (!device_type::all_finite(size, learner_.parameters() + begin)) finite.store(false, std::memory_order_relaxed);
+    });
+    if (!finite.load() || (e > 0 && !device_type::all_finite(e, extras())))
         throw non_finite_error(step, -1, "meta-parameters",
                                "metarec: fit: step " + std::to_string(step) +
                                    ": the meta-parameters are NaN or infinite after the outer update (the "
@@ -296,18 +300,9 @@ void algorithm<Learner, Loss, Optimizer, Rule, Distribution>::outer_step(optim::
                                                                          scalar_type* theta, const scalar_type* grad,
                                                                          index n,
                                                                          std::span<const parameter_range> touched) {
-    const auto parts = [this](index size, const auto& update) {
-        const index blocks = (size + optim::part_granularity - 1) / optim::part_granularity;
-        const index count = std::min(index(pool_->size()), blocks);
-        if (count <= 1) return update(index(0), size);
-        pool_->run(count, [&](index c, int) {
-            const index begin = blocks * c / count * optim::part_granularity;
-            update(begin, std::min(size, blocks * (c + 1) / count * optim::part_granularity) - begin);
-        });
-    };
     constexpr bool on_cpu = std::is_base_of_v<device::basic_cpu<device_type>, device_type>;
-    if constexpr (on_cpu && requires { outer_.step(st, theta, grad, n, touched, parts); })
-        outer_.step(st, theta, grad, n, touched, parts);
+    if constexpr (on_cpu && requires { outer_.step(st, theta, grad, n, touched, parts()); })
+        outer_.step(st, theta, grad, n, touched, parts());
     else if constexpr (requires { outer_.step(st, theta, grad, n, touched); })
         outer_.step(st, theta, grad, n, touched);
     else

@@ -3,13 +3,16 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <numeric>
 #include <span>
 #include <utility>
 #include <vector>
 
 #include "../config.hpp"
 #include "../detail/ranges.hpp"
+#include "../optim/state.hpp"
 #include "inner_loop.hpp"
 
 namespace metarec::meta {
@@ -87,38 +90,39 @@ public:
         }
     }
 
-    /// Marks the first `mine` tasks whose loss, or kept meta-gradient, is NaN or infinite
-    /// (they stay out of sum()); counts them in `totals` and returns the first.
-    first_non_finite find_non_finite(index mine, step_totals& totals) {
-        first_non_finite first;
+    /// meta_gradient() = the sum over the first `mine` tasks, in task order, of those whose loss
+    /// and kept meta-gradient are finite; the others are counted in `totals` and the first of
+    /// them is returned; the kept tasks' losses and weights are added to `totals`. The work runs
+    /// over the parameter axis in `parts` (optim::one_part, or the algorithm's threads): each
+    /// part clears and adds the slots on its own parameters, task after task, so the result is
+    /// the same bit for bit for any partition. A NaN or infinity in a slot makes the sum NaN or
+    /// infinite there (inf + x, NaN + x), so the sum is checked rather than each slot; only when
+    /// it is not finite are the slots checked one by one, and the sum done again without the
+    /// tasks found (a sum of finite slots that overflows is kept: the outer step's check
+    /// catches it).
+    template <class Parts>
+    first_non_finite sum(index mine, step_totals& totals, const Parts& parts) {
         non_finite_.assign(std::size_t(mine), 0);
-        for (index m = 0; m < mine; ++m) {
-            const bool loss_bad = !std::isfinite(losses_[std::size_t(m)]);
-            if (loss_bad || !Device::all_finite(size_of(m), slots_[std::size_t(m)].data())) {
-                non_finite_[std::size_t(m)] = 1;
-                totals.non_finite += 1;
-                if (first.task < 0) first = {m, loss_bad};
-            }
+        for (index m = 0; m < mine; ++m)
+            if (!std::isfinite(losses_[std::size_t(m)])) non_finite_[std::size_t(m)] = 1;
+        if (!add_kept(mine, parts)) {
+            bool found = false;
+            for (index m = 0; m < mine; ++m)
+                if (!non_finite_[std::size_t(m)] && !Device::all_finite(size_of(m), slots_[std::size_t(m)].data()))
+                    non_finite_[std::size_t(m)] = 1, found = true;
+            if (found) add_kept(mine, parts);
         }
-        return first;
-    }
-
-    /// meta_gradient() = the sum over the first `mine` tasks, in task order, of the finite
-    /// ones; their losses and weights are added to `totals`.
-    void sum(index mine, step_totals& totals) {
-        clear();
+        first_non_finite first;
         for (index m = 0; m < mine; ++m) {
-            if (non_finite_[std::size_t(m)]) continue;
-            index at = 0;  // where range r starts in the slot
-            for (const auto& r : ranges_[std::size_t(m)]) {
-                Device::axpy(r.size, S(1), slots_[std::size_t(m)].data() + at, gradient_.data() + r.offset);
-                touched_.push_back(r);
-                at += r.size;
+            if (non_finite_[std::size_t(m)]) {
+                totals.non_finite += 1;
+                if (first.task < 0) first = {m, !std::isfinite(losses_[std::size_t(m)])};
+                continue;
             }
             totals.loss += losses_[std::size_t(m)];
             totals.weight += weights_[std::size_t(m)];
         }
-        detail::coalesce(touched_);
+        return first;
     }
 
     /// meta_gradient() from a task-batched step's `out` (rule::batch_gradient): the sum over
@@ -149,14 +153,20 @@ public:
         touched_.assign(1, {0, width});
     }
 
-    /// Divides the meta-gradient by `weight` on touched(); returns those ranges within the
-    /// first `p` values (the learner's parameters, not the extras).
-    std::span<const parameter_range> scale(double weight, index p) {
+    /// Divides the meta-gradient by `weight` on touched(), in `parts` as sum(); returns those
+    /// ranges within the first `p` values (the learner's parameters, not the extras).
+    template <class Parts>
+    std::span<const parameter_range> scale(double weight, index p, const Parts& parts) {
         theta_touched_.clear();
-        for (const auto& r : touched_) {
-            Device::scal(r.size, S(1.0 / weight), gradient_.data() + r.offset);
+        for (const auto& r : touched_)
             if (r.offset < p) theta_touched_.push_back({r.offset, std::min(r.size, p - r.offset)});
-        }
+        block_work(touched_, true);
+        std::partial_sum(work_.begin(), work_.end(), work_.begin());
+        parts(index(gradient_.size()), [&](index begin, index size) {
+            within(touched_, begin, size, [&](index offset, index length, index) {
+                Device::scal(length, S(1.0 / weight), gradient_.data() + offset);
+            });
+        }, work_);
         return theta_touched_;
     }
 
@@ -180,14 +190,73 @@ private:
         for (const auto& r : touched_) Device::fill(r.size, S(0), gradient_.data() + r.offset);
         touched_.clear();
     }
+    // f(offset, length, at) for the part of each of the disjoint sorted `ranges` within
+    // [begin, begin + size); `at`: where that part starts counting the ranges end to end (its
+    // place in a slot)
+    template <class F>
+    static void within(std::span<const parameter_range> ranges, index begin, index size, F&& f) {
+        const index end = begin + size;
+        index at = 0;
+        for (const auto& r : ranges) {
+            const index from = std::max(r.offset, begin), to = std::min(r.offset + r.size, end);
+            if (from < to) f(from, to - from, at + (from - r.offset));
+            at += r.size;
+        }
+    }
+    // meta_gradient() = the sum of the slots of the tasks not marked in non_finite_, in parts
+    // (the last step's ranges cleared first); false when it is NaN or infinite somewhere
+    template <class Parts>
+    bool add_kept(index mine, const Parts& parts) {
+        cleared_.swap(touched_);
+        union_.reset(index(gradient_.size()));
+        for (index m = 0; m < mine; ++m)
+            if (!non_finite_[std::size_t(m)]) union_.mark(ranges_[std::size_t(m)]);
+        union_.take(touched_);
+        // the work of a block: its values cleared, added (once per task) and checked
+        block_work(cleared_, true);
+        block_work(touched_, false);
+        for (index m = 0; m < mine; ++m)
+            if (!non_finite_[std::size_t(m)]) block_work(ranges_[std::size_t(m)], false);
+        std::partial_sum(work_.begin(), work_.end(), work_.begin());
+        std::atomic<bool> finite{true};
+        parts(index(gradient_.size()), [&](index begin, index size) {
+            S* g = gradient_.data();
+            within(cleared_, begin, size, [&](index offset, index length, index) { Device::fill(length, S(0), g + offset); });
+            for (index m = 0; m < mine; ++m) {
+                if (non_finite_[std::size_t(m)]) continue;
+                const S* slot = slots_[std::size_t(m)].data();
+                within(ranges_[std::size_t(m)], begin, size,
+                       [&](index offset, index length, index at) { Device::axpy(length, S(1), slot + at, g + offset); });
+            }
+            within(touched_, begin, size, [&](index offset, index length, index) {
+                if (!Device::all_finite(length, g + offset)) finite.store(false, std::memory_order_relaxed);
+            });
+        }, work_);
+        return finite.load();
+    }
+    // work_[b + 1] += the work of `ranges` in block b of optim::part_granularity values (after
+    // `fresh`: theirs alone): its values, and 64 for each range (the fixed cost of a call on
+    // a range, about that of 64 values on the CPU: MeLU's embedding columns are ranges of 32);
+    // work_ becomes the cumulative work that parts() balances by std::partial_sum
+    void block_work(std::span<const parameter_range> ranges, bool fresh) {
+        constexpr index granularity = optim::part_granularity, range_cost = 64;
+        const index blocks = (index(gradient_.size()) + granularity - 1) / granularity;
+        if (fresh) work_.assign(std::size_t(blocks + 1), 0);
+        for (const auto& r : ranges)
+            for (index b = r.offset / granularity; b * granularity < r.offset + r.size; ++b)
+                work_[std::size_t(b + 1)] +=
+                    range_cost + std::min(r.offset + r.size, (b + 1) * granularity) - std::max(r.offset, b * granularity);
+    }
 
     vector_type gradient_;                              // the sum, zero outside touched_
-    std::vector<parameter_range> touched_, theta_touched_;
+    std::vector<parameter_range> touched_, cleared_, theta_touched_;  // cleared_: the last step's touched_
     std::vector<vector_type> slots_;                    // per task: its meta-gradient on ranges_[m], end to end
     std::vector<std::vector<parameter_range>> ranges_;  // per task: where it wrote its meta-gradient
     std::vector<vector_type> outputs_;                  // per thread: the full-width buffer of task_gradient()
     std::vector<double> losses_, weights_;              // per task
     std::vector<char> non_finite_;                      // per task: its loss or meta-gradient is NaN/inf
+    std::vector<index> work_;                           // per block of the parameters: the cumulative work of a pass
+    detail::range_union union_;                         // of the kept tasks' ranges: touched_
     std::vector<S> host_;                               // distributed: the meta-gradient on its way through MPI
 };
 

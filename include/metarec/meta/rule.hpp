@@ -25,7 +25,8 @@ namespace metarec::meta {
 ///     struct workspace : meta::task_workspace<Learner, Loss> { ... };   // one per thread
 ///     workspace make_workspace(ctx) const;
 ///     void adapt(ctx, const input_type& support, const S* target, int steps, workspace&, S* fast) const;
-///         // fast holds the meta-parameters on entry, the adapted ones on return
+///         // fast holds the meta-parameters on entry, the adapted ones on return; only the
+///         // adapted slice may change (algorithm::adapt() copies only that slice into a reused model)
 ///     meta::task_result task_gradient(ctx, const task_type&, workspace&, S* out) const;
 ///         // out (p + extra_count()) = weight x the task's meta-gradient
 ///

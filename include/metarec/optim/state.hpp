@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -54,11 +55,14 @@ bool elementwise(const Optimizer& opt) noexcept {
 /// A step's element-wise update in parts: `parts(n, update)` calls `update(offset, size)` on
 /// disjoint parts covering [0, n), possibly on several threads at once (meta-algorithms pass
 /// their threads to the optimizers that take a `parts` argument: optim::adam, optim::adamw).
-/// This one runs the whole vector as one part on the calling thread.
+/// `parts(n, update, work)`, with `work[b]` the work of the first b blocks of
+/// part_granularity values (b = 0, ..., ceil(n / part_granularity), non-decreasing), makes
+/// parts of about equal work rather than equal size. This one runs the whole vector as one
+/// part on the calling thread.
 struct one_part {
     //! update(0, n)
     template <class Update>
-    void operator()(index n, const Update& update) const {
+    void operator()(index n, const Update& update, std::span<const index> = {}) const {
         update(index(0), n);
     }
 };
