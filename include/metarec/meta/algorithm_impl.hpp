@@ -125,7 +125,7 @@ stream_result algorithm<Learner, Loss, Optimizer, Rule, Distribution>::update(st
     static_assert(callbacks::check_callbacks<algorithm, std::remove_reference_t<Callbacks>...>());
     static_assert(!(stateful_callback<std::remove_cvref_t<Callbacks>> || ...),
                   "metarec: update() takes no callback with a state (early_stopping): a stream has no epochs "
-                  "to watch; evaluate the streamed model on the next period's tasks instead (docs/concepts/streaming.md)");
+                  "to watch; evaluate the streamed model on the next period's tasks instead (docs/meta.md, \"Learning while serving\")");
     if (options.replay_capacity < 0) throw std::invalid_argument("metarec: update: replay_capacity must be >= 0");
     if (!(options.replay_share >= 0 && options.replay_share < 1))
         throw std::invalid_argument("metarec: update: replay_share must be in [0, 1)");
