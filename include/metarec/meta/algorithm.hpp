@@ -152,8 +152,9 @@ public:
     /// of every task streamed (reservoir sampling). Only the new tasks and those in
     /// replay_buffer() are read: a caller bounding memory may release the others' data.
     ///
-    /// Callbacks see every meta-step (on_step_end; true stops this update) and the end
-    /// (on_fit_end): callbacks::checkpoint saves a checkpoint, and after resume() the next
+    /// Callbacks see every meta-step (on_step_end; true ends this update early, its new tasks
+    /// still entering the buffer) and the end (on_fit_end): callbacks::checkpoint saves a
+    /// checkpoint, and after resume() the next
     /// update() over the same stream finishes the interrupted one, ending with the
     /// meta-parameters of an uninterrupted run, bit for bit. Callbacks with a state
     /// (early_stopping) are refused: a stream has no epochs to watch.
