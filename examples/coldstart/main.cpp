@@ -124,14 +124,16 @@ static int coldstart_main(int argc, char** argv) {
         ->check(flags::at_least<mr::index>(1));
     app.add_option("--plot", c.plot_dir, "also write the report's figures as SVG files into this directory: every "
                                          "metric against --shots, each training run's curves");
-    app.add_option("--stream", c.stream, "with --split time: learning while serving, simulated: the test users in K "
-                                         "periods of arrival; each period's users are served by the model frozen after "
-                                         "training and by the streamed one, which then learns from them (update())")
+    app.add_option("--stream", c.stream,
+                   "with --split time: learning while serving, simulated: the test users in K "
+                   "periods of arrival; each period's users are served by the model frozen after "
+                   "training and by the streamed one, which then learns from them (update())")
         ->check(flags::at_least(1));
     app.add_option("--stream-passes", c.stream_passes, "--stream: times update() goes over each new task")
         ->check(flags::at_least(0.0, true))
         ->capture_default_str();
-    app.add_option("--replay", c.replay, "--stream: tasks in update()'s replay buffer (a uniform sample of those streamed)")
+    app.add_option("--replay", c.replay,
+                   "--stream: tasks in update()'s replay buffer (a uniform sample of those streamed)")
         ->check(flags::at_least<mr::index>(0))
         ->capture_default_str();
     app.add_option("--json", json_path, "also write the report as JSON to this file");
@@ -250,8 +252,9 @@ static int coldstart_main(int argc, char** argv) {
             if (implicit_feedback) {
                 if (!c.save.empty() || !c.checkpoint_dir.empty() || c.distributed || c.residual || c.tune > 1 ||
                     !c.shots.empty() || c.stream > 0)
-                    throw std::invalid_argument("implicit feedback: --save, --checkpoint, --distributed, --residual, "
-                                                "--tune, --shots and --stream are for ratings");
+                    throw std::invalid_argument(
+                        "implicit feedback: --save, --checkpoint, --distributed, --residual, "
+                        "--tune, --shots and --stream are for ratings");
                 if (seeds.size() > 1)
                     throw std::invalid_argument("implicit feedback: one seed per run (--seed); "
                                                 "scripts/pool_implicit.py pools the JSON of several runs");

@@ -191,11 +191,13 @@ inline void print_comparisons(const std::vector<comparison>& comparisons, std::s
 inline void print_stream(const std::vector<result>& rows) {
     for (const auto& r : rows) {
         if (r.stream.empty()) continue;
-        std::printf("\nlearning while serving, %s: each period's new users (in order of arrival), adapted on their "
-                    "support sets, before the streamed model learns from them\n\n",
-                    r.name.c_str());
-        std::printf("| period | users | MAE frozen | MAE streamed | streamed - frozen [95 %% interval] | update |\n"
-                    "|---|---|---|---|---|---|\n");
+        std::printf(
+            "\nlearning while serving, %s: each period's new users (in order of arrival), adapted on their "
+            "support sets, before the streamed model learns from them\n\n",
+            r.name.c_str());
+        std::printf(
+            "| period | users | MAE frozen | MAE streamed | streamed - frozen [95 %% interval] | update |\n"
+            "|---|---|---|---|---|---|\n");
         for (std::size_t k = 0; k < r.stream.size(); ++k) {
             const auto& s = r.stream[k];
             const auto& d = s.difference;

@@ -32,12 +32,15 @@ using metarec::test::task_pool;
 
 namespace {
 
-using net = nn::model<nn::sequential<nn::concat<nn::embedding<3, 0>, nn::dense<2>>, nn::dense<5>, nn::tanh, nn::dense<1>>, double>;
+using net =
+    nn::model<nn::sequential<nn::concat<nn::embedding<3, 0>, nn::dense<2>>, nn::dense<5>, nn::tanh, nn::dense<1>>,
+              double>;
 using sgd_algo = meta::meta_sgd<net, mr::loss::mse, mr::optim::adam>;
 using task_view = sgd_algo::task_type;
 
 const nn::input_shape shape{.dense = 2, .categorical = {10}};
-const meta::maml_options options{.inner_lr = 0.05, .inner_steps = 2, .order = 2, .meta_batch = 4, .threads = 1, .seed = 3};
+const meta::maml_options options{
+    .inner_lr = 0.05, .inner_steps = 2, .order = 2, .meta_batch = 4, .threads = 1, .seed = 3};
 // 4 tasks a meta-batch: 2 new, 2 replayed; a buffer of 6 (replacements from the second period on)
 const meta::stream_options streaming{.replay_capacity = 6, .replay_share = 0.5};
 
@@ -47,8 +50,9 @@ sgd_algo make() { return sgd_algo(net{shape, 1}, options, {.lr = 2e-2}); }
 struct scratch_dir {
     fs::path path;
     scratch_dir() {
-        path = fs::temp_directory_path() / ("metarec-stream-" + std::to_string(::getpid()) + "-" +
-                                            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+        path =
+            fs::temp_directory_path() / ("metarec-stream-" + std::to_string(::getpid()) + "-" +
+                                         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
         fs::create_directories(path);
     }
     ~scratch_dir() {
@@ -111,8 +115,8 @@ TEST_CASE("update: ceil(passes * n / k) meta-steps of new and replayed tasks; th
 
     step_sizes second;
     const auto r2 = algorithm.update(all.first(13), {.replay_capacity = 6, .replay_share = 0.5, .passes = 2}, second);
-    CHECK(r2.steps == 3);                                     // ceil(2 * 3 / 2)
-    CHECK(second.tasks == std::vector<mr::index>(3, 4));      // 2 new, 2 replayed
+    CHECK(r2.steps == 3);                                 // ceil(2 * 3 / 2)
+    CHECK(second.tasks == std::vector<mr::index>(3, 4));  // 2 new, 2 replayed
     CHECK(r2.replayed == 6);
     const auto buffer = algorithm.replay_buffer();
     CHECK(buffer.size() == 6);
@@ -147,11 +151,12 @@ TEST_CASE("update: refuses a shrinking stream, another buffer capacity, bad opti
     std::vector<task_view> with_empty(all.begin(), all.end());
     with_empty.push_back(task_view{});
     CHECK(invalid([&] { algorithm.update(with_empty, streaming); }) ==
-          "metarec: update: task 4 (key -1) has an empty support or query set");
+          "metarec: update: task 12 (key -1) has an empty support or query set");
     CHECK(algorithm.streamed() == 8);
 }
 
-TEST_CASE("update: a stream killed with SIGKILL at any step resumes to the parameters of an uninterrupted run, bit for bit") {
+TEST_CASE(
+    "update: a stream killed with SIGKILL at any step resumes to the parameters of an uninterrupted run, bit for bit") {
     scratch_dir dir;
     task_pool past(shape, 12, 5, 5, 21, true), stream(shape, 30, 5, 5, 22, true);
     const std::vector<mr::index> ends{10, 20, 30};  // three periods: 5 meta-steps each
@@ -162,8 +167,8 @@ TEST_CASE("update: a stream killed with SIGKILL at any step resumes to the param
 
     // during fit(), at the first step of the stream, mid-period, at a period's last step
     // (its tasks not yet in the buffer) and at the last step
-    for (const std::int64_t step : {std::int64_t(4), std::int64_t(7), std::int64_t(9), std::int64_t(16),
-                                    std::int64_t(21)}) {
+    for (const std::int64_t step :
+         {std::int64_t(4), std::int64_t(7), std::int64_t(9), std::int64_t(16), std::int64_t(21)}) {
         for (const bool before_checkpoint : {true, false}) {
             CAPTURE(step);
             CAPTURE(before_checkpoint);
@@ -175,7 +180,8 @@ TEST_CASE("update: a stream killed with SIGKILL at any step resumes to the param
                 auto algorithm = make();
                 mr::callbacks::checkpoint save{path, 1};
                 if (before_checkpoint) serve(algorithm, past.tasks, stream.tasks, ends, kill_at_step{step}, save);
-                else serve(algorithm, past.tasks, stream.tasks, ends, save, kill_at_step{step});
+                else
+                    serve(algorithm, past.tasks, stream.tasks, ends, save, kill_at_step{step});
                 ::_exit(0);
             }
             int status = 0;

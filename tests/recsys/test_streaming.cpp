@@ -22,7 +22,8 @@ namespace mr = metarec;
 namespace md = metarec::data;
 
 TEST_CASE("split_by_arrival: periods in order of the tasks' first interaction, of nearly equal size") {
-    const auto data = md::make_synthetic({.users = 120, .items = 80, .min_interactions = 15, .max_interactions = 30, .seed = 2});
+    const auto data =
+        md::make_synthetic({.users = 120, .items = 80, .min_interactions = 15, .max_interactions = 30, .seed = 2});
     const auto split = md::make_split(data, {.test_fraction = 0.5, .by_time = true, .support = 5, .seed = 2});
     const auto periods = md::split_by_arrival(data, split.test, 4);
     REQUIRE(periods.size() == 4);
@@ -40,7 +41,8 @@ TEST_CASE("split_by_arrival: periods in order of the tasks' first interaction, o
     CHECK(total == split.test.size());
     CHECK_THROWS_WITH_AS(md::split_by_arrival(data, split.test, 0),
                          ("metarec: split_by_arrival: 0 periods for " + std::to_string(split.test.size()) +
-                          " tasks (need 1 <= periods <= tasks)").c_str(),
+                          " tasks (need 1 <= periods <= tasks)")
+                             .c_str(),
                          std::invalid_argument);
 }
 
@@ -61,7 +63,8 @@ TEST_CASE("update: on a shop with drifting tastes, streaming beats the frozen mo
     for (int p = 0; p < 3; ++p)
         for (auto& t : encoder.tasks<float>(periods[std::size_t(p)])) stream_data.push_back(std::move(t));
     const auto next_data = encoder.tasks<float>(periods[3]);
-    const auto past = mr::meta::views(past_data), stream = mr::meta::views(stream_data), next = mr::meta::views(next_data);
+    const auto past = mr::meta::views(past_data), stream = mr::meta::views(stream_data),
+               next = mr::meta::views(next_data);
 
     mr::meta::melu_maml<model, mr::loss::mse> maml{
         model(encoder.shape(), 9),

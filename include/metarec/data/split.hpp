@@ -311,7 +311,6 @@ inline split make_split(const dataset& data, const split_options& o) {
     return out;
 }
 
-
 /// The tasks in order of arrival, cut into `periods` consecutive periods of (nearly) equal
 /// size: a task arrives with the earliest timestamp of its interactions (ties: by key). For
 /// simulating learning while serving on a by-time split: the test tasks of period p are the

@@ -59,9 +59,10 @@ inline dataset make_synthetic(const synthetic_options& o = {}) {
     if (o.users < 1 || o.items < 1 || o.min_interactions < 1 || o.max_interactions < o.min_interactions ||
         o.max_interactions > o.items || o.taste_dim < 1 || o.demographic_share < 0 || o.demographic_share > 1 ||
         o.noise < 0 || !std::isfinite(o.taste_drift))
-        throw std::invalid_argument("metarec: make_synthetic: invalid options (need users, items >= 1, "
-                                    "1 <= min_interactions <= max_interactions <= items, taste_dim >= 1, "
-                                    "demographic_share in [0, 1], noise >= 0, a finite taste_drift)");
+        throw std::invalid_argument(
+            "metarec: make_synthetic: invalid options (need users, items >= 1, "
+            "1 <= min_interactions <= max_interactions <= items, taste_dim >= 1, "
+            "demographic_share in [0, 1], noise >= 0, a finite taste_drift)");
     metarec::detail::rng g(o.seed);
     const auto normal = [&] {  // Box-Muller, portable
         const double u1 = 1.0 - g.uniform(), u2 = g.uniform();

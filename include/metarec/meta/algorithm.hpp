@@ -6,8 +6,8 @@
 #include <any>
 #include <array>
 #include <chrono>
-#include <concepts>
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -345,16 +345,17 @@ private:
     }
     int steps_of(adapt_options options) const { return options.steps >= 0 ? options.steps : options_.inner_steps; }
 
-    static void check_tasks(std::span<const task_type> tasks, const char* where) {
+    // `first`: the position of tasks[0] in what the caller passed (update(): the new tasks)
+    static void check_tasks(std::span<const task_type> tasks, const char* where, index first = 0) {
         if (tasks.empty()) throw std::invalid_argument(std::string("metarec: ") + where + ": no tasks");
         for (std::size_t i = 0; i < tasks.size(); ++i)
             if (tasks[i].support.size() <= 0 || tasks[i].query.size() <= 0)
-                throw std::invalid_argument(std::string("metarec: ") + where + ": task " + std::to_string(i) +
-                                            " (key " + std::to_string(tasks[i].key) +
+                throw std::invalid_argument(std::string("metarec: ") + where + ": task " +
+                                            std::to_string(first + index(i)) + " (key " + std::to_string(tasks[i].key) +
                                             ") has an empty support or query set");
             else if (!tasks[i].support_target || !tasks[i].query_target)
-                throw std::invalid_argument(std::string("metarec: ") + where + ": task " + std::to_string(i) +
-                                            " (key " + std::to_string(tasks[i].key) +
+                throw std::invalid_argument(std::string("metarec: ") + where + ": task " +
+                                            std::to_string(first + index(i)) + " (key " + std::to_string(tasks[i].key) +
                                             ") has no support or query targets");
     }
 

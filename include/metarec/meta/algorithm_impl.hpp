@@ -120,12 +120,13 @@ callbacks::fit_end_info algorithm<Learner, Loss, Optimizer, Rule, Distribution>:
 template <class Learner, class Loss, class Optimizer, class Rule, class Distribution>
 template <class... Callbacks>
 stream_result algorithm<Learner, Loss, Optimizer, Rule, Distribution>::update(std::span<const task_type> stream,
-                                                                             stream_options options,
-                                                                             Callbacks&&... cbs) {
+                                                                              stream_options options,
+                                                                              Callbacks&&... cbs) {
     static_assert(callbacks::check_callbacks<algorithm, std::remove_reference_t<Callbacks>...>());
     static_assert(!(stateful_callback<std::remove_cvref_t<Callbacks>> || ...),
                   "metarec: update() takes no callback with a state (early_stopping): a stream has no epochs "
-                  "to watch; evaluate the streamed model on the next period's tasks instead (docs/meta.md, \"Learning while serving\")");
+                  "to watch; evaluate the streamed model on the next period's tasks instead (docs/meta.md, \"Learning "
+                  "while serving\")");
     if (options.replay_capacity < 0) throw std::invalid_argument("metarec: update: replay_capacity must be >= 0");
     if (!(options.replay_share >= 0 && options.replay_share < 1))
         throw std::invalid_argument("metarec: update: replay_share must be in [0, 1)");
@@ -143,13 +144,15 @@ stream_result algorithm<Learner, Loss, Optimizer, Rule, Distribution>::update(st
         throw std::invalid_argument("metarec: update: the stream has " + std::to_string(size) + " tasks, " +
                                     std::to_string(st.seen) + " were streamed before (a stream only grows)");
     if (st.active && size != st.last)
-        throw std::invalid_argument("metarec: update: the update under way (resumed from a checkpoint) is over the "
-                                    "stream's first " + std::to_string(st.last) + " tasks, this one has " +
-                                    std::to_string(size) + ": call update() with the stream it was given");
+        throw std::invalid_argument(
+            "metarec: update: the update under way (resumed from a checkpoint) is over the "
+            "stream's first " +
+            std::to_string(st.last) + " tasks, this one has " + std::to_string(size) +
+            ": call update() with the stream it was given");
     const index slots = options_.meta_batch, replay_slots = index(std::floor(options.replay_share * double(slots)));
     if (!st.active) {
         if (size == st.seen) return {};
-        check_tasks(stream.subspan(std::size_t(st.seen)), "update");
+        check_tasks(stream.subspan(std::size_t(st.seen)), "update", st.seen);
         const index fresh = size - st.seen;
         st.capacity = options.replay_capacity;
         st.active = true;
@@ -181,13 +184,14 @@ stream_result algorithm<Learner, Loss, Optimizer, Rule, Distribution>::update(st
         if (root) ((asked = callbacks::detail::on_step_end(cbs, info, *this) || asked), ...);
         stop = agreed(asked);
     }
-    const stream_result result{.steps = st.step,
-                               .new_tasks = st.last - st.first,
-                               .replayed = st.replayed,
-                               .loss = st.step > 0 ? st.loss / double(st.step) : std::numeric_limits<double>::quiet_NaN(),
-                               .stopped_early = stop,
-                               .skipped_tasks = st.skipped_tasks,
-                               .seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+    const stream_result result{
+        .steps = st.step,
+        .new_tasks = st.last - st.first,
+        .replayed = st.replayed,
+        .loss = st.step > 0 ? st.loss / double(st.step) : std::numeric_limits<double>::quiet_NaN(),
+        .stopped_early = stop,
+        .skipped_tasks = st.skipped_tasks,
+        .seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
     stream_finish();
     if (root) {
         [[maybe_unused]] const callbacks::fit_end_info end{result.steps, 0, result.seconds, result.stopped_early,
@@ -210,7 +214,8 @@ void algorithm<Learner, Loss, Optimizer, Rule, Distribution>::stream_batch(index
     stream_draw_.resize(std::size_t(m));
     std::iota(stream_draw_.begin(), stream_draw_.end(), index(0));
     for (index j = 0; j < r; ++j) {
-        std::swap(stream_draw_[std::size_t(j)], stream_draw_[std::size_t(j + index(st.rng.below(std::uint64_t(m - j))))]);
+        std::swap(stream_draw_[std::size_t(j)],
+                  stream_draw_[std::size_t(j + index(st.rng.below(std::uint64_t(m - j))))]);
         stream_batch_.push_back(st.buffer[std::size_t(stream_draw_[std::size_t(j)])]);
     }
     st.replayed += r;

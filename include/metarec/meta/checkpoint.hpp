@@ -40,18 +40,18 @@ constexpr std::uint64_t stream_seed(std::uint64_t seed) noexcept { return seed ^
 /// the stream, a uniform sample of the tasks streamed so far), its generator, and, while an
 /// update() runs, where it stands.
 struct stream_state {
-    detail::rng rng;                  //!< draws the replayed tasks and the reservoir's replacements
-    std::vector<index> buffer;        //!< the replay buffer: positions in the stream
-    index capacity = -1;              //!< the buffer's capacity (-1: before the first update())
-    index seen = 0;                   //!< tasks streamed so far: positions 0 .. seen-1
-    bool active = false;              //!< an update() is under way (a checkpoint taken during it)
-    index first = 0;                  //!< the running update()'s new tasks: positions first .. last-1
-    index last = 0;                   //!< one past its last new task
-    std::int64_t step = 0;            //!< its meta-steps taken
-    std::int64_t steps = 0;           //!< its meta-steps in all
-    index replayed = 0;               //!< its replayed tasks so far
-    double loss = 0;                  //!< the sum of its step losses so far
-    std::int64_t skipped_tasks = 0;   //!< its tasks left out so far (non_finite::skip_task)
+    detail::rng rng;                 //!< draws the replayed tasks and the reservoir's replacements
+    std::vector<index> buffer;       //!< the replay buffer: positions in the stream
+    index capacity = -1;             //!< the buffer's capacity (-1: before the first update())
+    index seen = 0;                  //!< tasks streamed so far: positions 0 .. seen-1
+    bool active = false;             //!< an update() is under way (a checkpoint taken during it)
+    index first = 0;                 //!< the running update()'s new tasks: positions first .. last-1
+    index last = 0;                  //!< one past its last new task
+    std::int64_t step = 0;           //!< its meta-steps taken
+    std::int64_t steps = 0;          //!< its meta-steps in all
+    index replayed = 0;              //!< its replayed tasks so far
+    double loss = 0;                 //!< the sum of its step losses so far
+    std::int64_t skipped_tasks = 0;  //!< its tasks left out so far (non_finite::skip_task)
 };
 
 /// What a meta-training run keeps between meta-steps, and a checkpoint saves: the outer
@@ -199,7 +199,8 @@ inline stream_state read_stream(const io::archive& a, std::uint64_t seed) {
     st.replayed = index(record[7]);
     st.skipped_tasks = record[8];
     st.buffer.assign(buffer.begin(), buffer.end());
-    const bool positions_ok = std::all_of(st.buffer.begin(), st.buffer.end(), [&](index i) { return i >= 0 && i < st.seen; });
+    const bool positions_ok =
+        std::all_of(st.buffer.begin(), st.buffer.end(), [&](index i) { return i >= 0 && i < st.seen; });
     if (st.capacity < 0 || index(st.buffer.size()) > st.capacity || !positions_ok || st.seen < 0 ||
         (st.active && (st.first != st.seen || st.last <= st.first || st.step < 0 || st.step > st.steps)))
         a.fail("the stream's position or replay buffer is malformed");
