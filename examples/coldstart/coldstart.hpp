@@ -59,6 +59,10 @@ struct config {
     std::string checkpoint_dir;  //!< --checkpoint DIR: DIR/<model>-<algorithm>.ckpt during training
     std::int64_t checkpoint_every = 50;  //!< meta-steps between checkpoints
     bool resume = false;         //!< --resume: continue from the checkpoints in checkpoint_dir
+    // learning while serving (--split time --stream K): the test tasks in K periods of arrival
+    int stream = 0;            //!< periods (0: no stream)
+    double stream_passes = 2;  //!< update()'s passes over each period's new tasks
+    mr::index replay = 256;    //!< update()'s replay buffer
     // reporting
     std::vector<mr::index> shots;  //!< --shots: support sizes of the accuracy-against-shots curves (shots.hpp)
     std::string plot_dir;          //!< --plot DIR: the report's figures as SVG files (plot.hpp)
@@ -97,6 +101,16 @@ inline metrics make_metrics(const mr::eval::rating_scale& scale) {
                    {.threshold = threshold}, {.threshold = threshold}, {.threshold = threshold});
 }
 
+/// One period of --stream: its new tasks, evaluated (adapted on their support sets) by the model
+/// frozen after meta-training and by the streamed one, before the latter learns from them.
+struct stream_period {
+    mr::index tasks = 0;                   //!< the period's new tasks
+    std::vector<double> frozen, streamed;  //!< each task's MAE under the frozen and the streamed model
+    mr::eval::interval difference{};       //!< streamed - frozen: the paired bootstrap's mean and 95 % interval
+    std::int64_t update_steps = 0;         //!< meta-steps of the update() on the period's tasks, after evaluating
+    double update_seconds = 0;             //!< its wall time
+};
+
 /// What a report row is: the paired comparisons set meta-learners against the others.
 enum class role {
     meta,      //!< a meta-learning algorithm
@@ -117,6 +131,7 @@ struct result {
     std::vector<shot_values> by_shots;  //!< --shots: one point per number of shots
     //! the training run's mean meta-loss and validation loss (early stopping) per epoch, for --plot
     std::vector<double> training_loss, validation_loss;
+    std::vector<stream_period> stream;  //!< --stream: the periods, in order of arrival
 };
 
 //! a report row from a filled average

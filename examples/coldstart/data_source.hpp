@@ -42,6 +42,11 @@ struct data_source {
         app.add_option("--synthetic-users", synthetic.users, "synthetic data: number of users")
             ->check(flags::at_least<metarec::index>(1))
             ->capture_default_str();
+        app.add_option("--synthetic-drift", synthetic.taste_drift,
+                       "synthetic data: drifting tastes, how far the latest users' tastes have moved along a "
+                       "trend (0: none; for --split time --stream)")
+            ->check(flags::at_least(0.0))
+            ->capture_default_str();
         app.add_option("--feedback", feedback, "explicit (ratings), implicit (every interaction a positive), or auto "
                                                "(implicit when the interactions have no rating column or one constant rating)")
             ->capture_default_str();

@@ -135,6 +135,18 @@ static int coldstart_main(int argc, char** argv) {
         ->check(flags::at_least<mr::index>(1));
     app.add_option("--plot", c.plot_dir, "also write the report's figures as SVG files into this directory: every "
                                          "metric against --shots, each training run's curves");
+    app.add_option("--stream", c.stream,
+                   "with --split time: learning while serving, simulated: the test users in K "
+                   "periods of arrival; each period's users are served by the model frozen after "
+                   "training and by the streamed one, which then learns from them (update())")
+        ->check(flags::at_least(1));
+    app.add_option("--stream-passes", c.stream_passes, "--stream: times update() goes over each new task")
+        ->check(flags::at_least(0.0, true))
+        ->capture_default_str();
+    app.add_option("--replay", c.replay,
+                   "--stream: tasks in update()'s replay buffer (a uniform sample of those streamed)")
+        ->check(flags::at_least<mr::index>(0))
+        ->capture_default_str();
     app.add_option("--json", json_path, "also write the report as JSON to this file");
     app.add_option("--save", c.save, "write the meta-learned model of the one --algo to this file (for metarec-serve)");
     app.add_option("--checkpoint", c.checkpoint_dir, "write a checkpoint of every training run into this directory");
@@ -235,6 +247,8 @@ static int coldstart_main(int argc, char** argv) {
             throw std::invalid_argument("--save writes one model: pass one --algo (maml, fomaml, reptile, meta-sgd, "
                                         "anil or fine-tune)");
         if (seeds.empty()) seeds.push_back(c.seed);
+        if (c.stream > 0 && (!c.split.by_time || seeds.size() > 1))
+            throw std::invalid_argument("--stream simulates the days after training: pass --split time and one seed");
         if (query_order != "auto" && query_order != "time" && query_order != "random")
             throw std::invalid_argument("--query-order must be auto, time or random, not '" + query_order + "'");
         if (seeds.size() > 1 && (!c.save.empty() || !c.checkpoint_dir.empty()))
@@ -257,9 +271,10 @@ static int coldstart_main(int argc, char** argv) {
                 query_order == "time" || (query_order == "auto" && implicit_feedback && data.has_timestamps);
             if (implicit_feedback) {
                 if (!c.save.empty() || !c.checkpoint_dir.empty() || c.distributed || c.residual || c.tune > 1 ||
-                    !c.shots.empty())
-                    throw std::invalid_argument("implicit feedback: --save, --checkpoint, --distributed, --residual, "
-                                                "--tune and --shots are for ratings");
+                    !c.shots.empty() || c.stream > 0)
+                    throw std::invalid_argument(
+                        "implicit feedback: --save, --checkpoint, --distributed, --residual, "
+                        "--tune, --shots and --stream are for ratings");
                 if (seeds.size() > 1)
                     throw std::invalid_argument("implicit feedback: one seed per run (--seed); "
                                                 "scripts/pool_implicit.py pools the JSON of several runs");
@@ -272,6 +287,9 @@ static int coldstart_main(int argc, char** argv) {
                 c.item_id = item_id == "on" || (item_id == "auto" && c.split.scenario == mr::data::scenario::new_users);
             }
             scenario_name = new_values.empty() ? mr::data::to_string(c.split.scenario) : scenario;
+            if (c.stream > mr::index(split.test.size()))
+                throw std::invalid_argument("--stream " + std::to_string(c.stream) + ": more periods than the " +
+                                            std::to_string(split.test.size()) + " test tasks");
             if (split.train.empty() || split.test.empty())
                 throw std::invalid_argument("the split has " + std::to_string(split.train.size()) + " training and " +
                                             std::to_string(split.test.size()) +
@@ -360,6 +378,7 @@ static int coldstart_main(int argc, char** argv) {
         const auto comparisons = compare(pooled, seeds.front());
         print_comparisons(comparisons, users);
         print_shots(pooled, 0, "MAE");
+        print_stream(pooled);
         if (!c.plot_dir.empty()) {
             auto learners = c.algorithms;
             if (learners.size() == 1 && learners[0] == "all") learners = all_algorithms(c.model);

@@ -184,6 +184,30 @@ inline void print_comparisons(const std::vector<comparison>& comparisons, std::s
                     c.baseline.c_str(), c.difference.mean, c.difference.low, c.difference.high, c.verdict().c_str());
 }
 
+/// --stream: per learned row and period, the MAE of the period's new users under the model
+/// frozen after training and under the streamed one (each ± its 95 % interval), their paired
+/// difference (streamed - frozen, 95 % bootstrap interval: negative is better), and the
+/// update() that followed.
+inline void print_stream(const std::vector<result>& rows) {
+    for (const auto& r : rows) {
+        if (r.stream.empty()) continue;
+        std::printf(
+            "\nlearning while serving, %s: each period's new users (in order of arrival), adapted on their "
+            "support sets, before the streamed model learns from them\n\n",
+            r.name.c_str());
+        std::printf(
+            "| period | users | MAE frozen | MAE streamed | streamed - frozen [95 %% interval] | update |\n"
+            "|---|---|---|---|---|---|\n");
+        for (std::size_t k = 0; k < r.stream.size(); ++k) {
+            const auto& s = r.stream[k];
+            const auto& d = s.difference;
+            std::printf("| %zu | %td | %s | %s | %+.4f [%+.4f, %+.4f] | %lld steps, %.2f s |\n", k + 1, s.tasks,
+                        detail::with_interval(s.frozen).c_str(), detail::with_interval(s.streamed).c_str(), d.mean,
+                        d.low, d.high, static_cast<long long>(s.update_steps), s.update_seconds);
+        }
+    }
+}
+
 //! a row as JSON: each metric's mean, its interval (`ci95`), and with `per_user` each user's value
 inline nlohmann::json to_json(const result& r, bool per_user) {
     const auto names = metrics().names();
@@ -205,6 +229,19 @@ inline nlohmann::json to_json(const result& r, bool per_user) {
     row["train_seconds"] = r.train_seconds;
     if (!r.config.empty()) row["config"] = r.config;
     if (!r.by_shots.empty()) row["by_shots"] = shots_json(r);
+    for (const auto& s : r.stream) {  // --stream: the periods
+        const auto frozen = mr::eval::mean_interval(s.frozen), streamed = mr::eval::mean_interval(s.streamed);
+        const auto& d = s.difference;
+        row["stream"].push_back({{"tasks", s.tasks},
+                                 {"mae_frozen", detail::number(frozen.mean)},
+                                 {"mae_frozen_ci95", {detail::number(frozen.low), detail::number(frozen.high)}},
+                                 {"mae_streamed", detail::number(streamed.mean)},
+                                 {"mae_streamed_ci95", {detail::number(streamed.low), detail::number(streamed.high)}},
+                                 {"difference", detail::number(d.mean)},
+                                 {"difference_ci95", {detail::number(d.low), detail::number(d.high)}},
+                                 {"update_steps", s.update_steps},
+                                 {"update_seconds", s.update_seconds}});
+    }
     return row;
 }
 

@@ -158,6 +158,33 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         description.set("coldstart.dataset", p.data.name);
         algorithm.save(c.save, description);
     };
+    // --stream K: the test tasks in K periods of arrival; in each, the frozen and the streamed
+    // model adapt to the period's new users, then the streamed one learns from them (update())
+    const auto periods = c.stream > 0 ? mr::data::split_by_arrival(p.data, p.split.test, c.stream)
+                                      : std::vector<std::vector<mr::data::task_split>>{};
+    std::vector<decltype(tasks_of(p.split.test))> period_data;
+    for (const auto& period : periods) period_data.push_back(tasks_of(period));
+    const auto stream = [&](auto& algorithm) {
+        std::vector<stream_period> out;
+        const auto frozen = algorithm.snapshot();
+        std::vector<typename decltype(train)::value_type> log;  // every task streamed so far
+        for (std::size_t k = 0; k < periods.size(); ++k) {
+            const auto tasks = mr::meta::views(period_data[k]);
+            stream_period period{.tasks = mr::index(tasks.size())};
+            period.streamed = evaluate_tasks("", algorithm, tasks, periods[k], p, -1, 0.0, role::meta).per_task[0];
+            const auto current = algorithm.snapshot();
+            algorithm.restore(frozen);
+            period.frozen = evaluate_tasks("", algorithm, tasks, periods[k], p, -1, 0.0, role::meta).per_task[0];
+            algorithm.restore(current);
+            period.difference = mr::eval::paired_bootstrap(period.streamed, period.frozen, c.seed);
+            log.insert(log.end(), tasks.begin(), tasks.end());
+            const auto update = algorithm.update(log, {.replay_capacity = c.replay, .passes = c.stream_passes});
+            period.update_steps = update.steps;
+            period.update_seconds = update.seconds;
+            out.push_back(std::move(period));
+        }
+        return out;
+    };
     const auto evaluate = [&](std::string name, const auto& algorithm, int steps, double seconds, role r) {
         auto row = evaluate_tasks(std::move(name), algorithm, test, p.split.test, p, steps, seconds, r);
         row.by_shots = model_shots(shot_data, [&](const auto& tasks, const auto& splits) {
@@ -224,6 +251,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
             rows.push_back(evaluate(name, algorithm, -1, seconds, role::meta));
             rows.back().config = chosen.text();
             if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", algorithm, 0, seconds, role::transfer));
+            if (c.stream > 0) rows.back().stream = stream(algorithm);  // last: it changes the model
         };
         // constructs the algorithm `name` with configuration h and hands it to use()
         const auto build = [&](const hyper& h, const auto& use) {

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "../detail/random.hpp"
@@ -324,6 +325,33 @@ inline split make_split(const dataset& data, const split_options& o) {
     std::sort(out.training_interactions.begin(), out.training_interactions.end());
     out.training_interactions.erase(std::unique(out.training_interactions.begin(), out.training_interactions.end()),
                                     out.training_interactions.end());
+    return out;
+}
+
+/// The tasks in order of arrival, cut into `periods` consecutive periods of (nearly) equal
+/// size: a task arrives with the earliest timestamp of its interactions (ties: by key). For
+/// simulating learning while serving on a by-time split: the test tasks of period p are the
+/// newcomers of "day" p, evaluated before the model learns from them (meta::algorithm::update).
+/// @throws std::invalid_argument when periods < 1 or exceeds the number of tasks
+inline std::vector<std::vector<task_split>> split_by_arrival(const dataset& data, std::vector<task_split> tasks,
+                                                             index periods) {
+    if (periods < 1 || periods > index(tasks.size()))
+        throw std::invalid_argument("metarec: split_by_arrival: " + std::to_string(periods) + " periods for " +
+                                    std::to_string(tasks.size()) + " tasks (need 1 <= periods <= tasks)");
+    std::vector<std::pair<std::int64_t, std::size_t>> arrival;  // (first timestamp, task), sorted
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+        std::int64_t first = std::numeric_limits<std::int64_t>::max();
+        for (const auto* part : {&tasks[t].support, &tasks[t].query})
+            for (const index k : *part) first = std::min(first, data.interactions[std::size_t(k)].timestamp);
+        arrival.emplace_back(first, t);
+    }
+    std::stable_sort(arrival.begin(), arrival.end(), [&](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first < b.first : tasks[a.second].key < tasks[b.second].key;
+    });
+    std::vector<std::vector<task_split>> out(static_cast<std::size_t>(periods));
+    const index n = index(tasks.size());
+    for (index r = 0; r < n; ++r)
+        out[std::size_t(r * periods / n)].push_back(std::move(tasks[arrival[std::size_t(r)].second]));
     return out;
 }
 

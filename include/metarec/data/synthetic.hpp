@@ -27,6 +27,10 @@ struct synthetic_options {
     /// implicit feedback: purchases instead of ratings (every interaction a positive of
     /// strength 1, `dataset::implicit`), drawn from the same latent tastes
     bool implicit = false;
+    /// drifting tastes: a user arriving at time `tau = u / users` (in [0, 1): later users arrive
+    /// later) has `taste_drift * tau * w` added to their taste, `w` one random direction: a
+    /// trend every later user follows further (0: no drift, the same data as without it)
+    double taste_drift = 0;
 };
 
 /// A shop with users, items and 1..5 star ratings generated from a latent model:
@@ -34,7 +38,9 @@ struct synthetic_options {
 ///  - users have a gender, an age group and a region (categorical); their taste is
 ///    `t_u = sqrt(s) * T[segment(u)] + sqrt(1 - s) * z_u`, a part shared by every user of
 ///    the same (gender, age, region) segment and a personal part z_u that only the user's
-///    own ratings reveal (s = demographic_share); plus a personal rating bias;
+///    own ratings reveal (s = demographic_share); plus a personal rating bias; with
+///    `taste_drift`, plus a trend `taste_drift * tau * w` that grows with the user's arrival
+///    time tau in [0, 1) (the shop's tastes drift: a model frozen at some time falls behind);
 ///  - items have a category, a brand, a price bucket (categorical) and tags (multi-valued);
 ///    their profile is `v_i = C[category] + 0.5 B[brand] + 0.3 e_i`, and a quality bias from
 ///    brand and price;
@@ -52,10 +58,11 @@ struct synthetic_options {
 inline dataset make_synthetic(const synthetic_options& o = {}) {
     if (o.users < 1 || o.items < 1 || o.min_interactions < 1 || o.max_interactions < o.min_interactions ||
         o.max_interactions > o.items || o.taste_dim < 1 || o.demographic_share < 0 || o.demographic_share > 1 ||
-        o.noise < 0)
-        throw std::invalid_argument("metarec: make_synthetic: invalid options (need users, items >= 1, "
-                                    "1 <= min_interactions <= max_interactions <= items, taste_dim >= 1, "
-                                    "demographic_share in [0, 1], noise >= 0)");
+        o.noise < 0 || !std::isfinite(o.taste_drift))
+        throw std::invalid_argument(
+            "metarec: make_synthetic: invalid options (need users, items >= 1, "
+            "1 <= min_interactions <= max_interactions <= items, taste_dim >= 1, "
+            "demographic_share in [0, 1], noise >= 0, a finite taste_drift)");
     metarec::detail::rng g(o.seed);
     const auto normal = [&] {  // Box-Muller, portable
         const double u1 = 1.0 - g.uniform(), u2 = g.uniform();
@@ -87,6 +94,7 @@ inline dataset make_synthetic(const synthetic_options& o = {}) {
                          {"age", vocabulary("age", ages), {}},
                          {"region", vocabulary("r", regions), {}}};
     const auto segment_taste = gaussian_rows(genders * ages * regions);
+    const auto trend = o.taste_drift != 0 ? gaussian_rows(1) : std::vector<double>(std::size_t(d), 0.0);
     std::vector<double> taste(static_cast<std::size_t>(o.users * d)), user_bias(static_cast<std::size_t>(o.users));
     const double shared = std::sqrt(o.demographic_share), personal = std::sqrt(1.0 - o.demographic_share);
     for (index u = 0; u < o.users; ++u) {
@@ -96,8 +104,10 @@ inline dataset make_synthetic(const synthetic_options& o = {}) {
         users.categorical[1].ids.push_back(age);
         users.categorical[2].ids.push_back(region);
         const index segment = (gender * ages + age) * regions + region;
+        const double tau = double(u) / double(o.users);
         for (int k = 0; k < d; ++k)
-            taste[std::size_t(u * d + k)] = shared * segment_taste[std::size_t(segment * d + k)] + personal * normal();
+            taste[std::size_t(u * d + k)] = shared * segment_taste[std::size_t(segment * d + k)] + personal * normal() +
+                                            o.taste_drift * tau * trend[std::size_t(k)];
         user_bias[std::size_t(u)] = 0.45 * normal() + 0.1 * (double(age) - 2.5) / 2.5;
     }
 

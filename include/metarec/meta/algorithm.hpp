@@ -7,13 +7,14 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <concepts>
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -52,6 +53,9 @@ namespace metarec::meta {
 ///    (meta_batch_sum: the result does not depend on the thread count, bit for bit), and takes
 ///    one step of the outer optimizer on the meta-parameters: the learner's parameters, then
 ///    the rule's extras (Meta-SGD's rates);
+///  - `update(stream, options, callbacks...)`: learning while serving: meta-steps of the same
+///    outer optimizer on the tasks that completed since the last call, mixed with tasks
+///    replayed from a bounded buffer (stream_options);
 ///  - `adapt(support, target)`: fast weights for one new user/item/scenario (the rule's
 ///    adapt()), leaving the meta-learned parameters untouched;
 ///  - `evaluate(tasks, options, metrics...)`: adapt on each support set, score its query set;
@@ -97,6 +101,7 @@ public:
           range_(checked_range(learner_, options_)), pool_(std::make_unique<detail::thread_pool>(options_.threads)),
           rule_(make_rule(options_, ctx())) {
         run_.theta_state = optim::make_state<scalar_type, device_type>(outer_, learner_.parameter_count());
+        run_.stream.rng = detail::rng(stream_seed(options_.seed));
     }
 
     //! the learner, whose parameters() are the meta-learned initialization
@@ -146,6 +151,44 @@ public:
     callbacks::fit_end_info fit(const std::vector<task_type>& tasks, fit_options options = {}, Callbacks&&... cbs) {
         return fit(std::span<const task_type>(tasks), options, std::forward<Callbacks>(cbs)...);
     }
+
+    /// Learning while serving: meta-trains on the tasks of `stream` that completed since the
+    /// last update(), as they arrive. `stream` is every task streamed so far, oldest first (a
+    /// log the caller appends to; its views must stay valid as for fit()): positions
+    /// 0 .. streamed()-1 were streamed by earlier calls, the rest are new. With B =
+    /// meta_batch and n new tasks, takes `ceil(passes * n / k)` meta-steps of the outer
+    /// optimizer (its state continues fit()'s), each on `k = B - floor(replay_share * B)` new
+    /// tasks (cycling in arrival order) and up to `B - k` drawn without replacement from the
+    /// replay buffer; then the new tasks enter the buffer, a uniform sample of `replay_capacity`
+    /// of every task streamed (reservoir sampling). Only the new tasks and those in
+    /// replay_buffer() are read: a caller bounding memory may release the others' data.
+    ///
+    /// Callbacks see every meta-step (on_step_end; true ends this update early, its new tasks
+    /// still entering the buffer) and the end (on_fit_end): callbacks::checkpoint saves a
+    /// checkpoint, and after resume() the next
+    /// update() over the same stream finishes the interrupted one, ending with the
+    /// meta-parameters of an uninterrupted run, bit for bit. Callbacks with a state
+    /// (early_stopping) are refused: a stream has no epochs to watch.
+    /// @code
+    /// std::vector<task> log;                       // grows as users finish their sessions
+    /// algo.fit(past, {.epochs = 20});
+    /// for (auto day : days) {
+    ///     log.insert(log.end(), day.begin(), day.end());
+    ///     algo.update(log, {.replay_capacity = 512}, callbacks::checkpoint{"stream.ckpt", 50});
+    /// }
+    /// @endcode
+    template <class... Callbacks>
+    stream_result update(std::span<const task_type> stream, stream_options options = {}, Callbacks&&... cbs);
+
+    //! update() over a vector of tasks
+    template <class... Callbacks>
+    stream_result update(const std::vector<task_type>& stream, stream_options options = {}, Callbacks&&... cbs) {
+        return update(std::span<const task_type>(stream), options, std::forward<Callbacks>(cbs)...);
+    }
+    //! tasks streamed by update() so far (the stream's positions 0 .. streamed()-1)
+    index streamed() const noexcept { return run_.stream.seen; }
+    //! the replay buffer: positions in the stream of the tasks update() may replay
+    std::span<const index> replay_buffer() const noexcept { return run_.stream.buffer; }
 
     /// Fast weights for a new user (or item, or scenario) from its support set; the
     /// meta-learned parameters are not modified.
@@ -322,16 +365,17 @@ private:
     }
     int steps_of(adapt_options options) const { return options.steps >= 0 ? options.steps : options_.inner_steps; }
 
-    static void check_tasks(std::span<const task_type> tasks, const char* where) {
+    // `first`: the position of tasks[0] in what the caller passed (update(): the new tasks)
+    static void check_tasks(std::span<const task_type> tasks, const char* where, index first = 0) {
         if (tasks.empty()) throw std::invalid_argument(std::string("metarec: ") + where + ": no tasks");
         for (std::size_t i = 0; i < tasks.size(); ++i)
             if (tasks[i].support.size() <= 0 || tasks[i].query.size() <= 0)
-                throw std::invalid_argument(std::string("metarec: ") + where + ": task " + std::to_string(i) +
-                                            " (key " + std::to_string(tasks[i].key) +
+                throw std::invalid_argument(std::string("metarec: ") + where + ": task " +
+                                            std::to_string(first + index(i)) + " (key " + std::to_string(tasks[i].key) +
                                             ") has an empty support or query set");
             else if (!tasks[i].support_target || !tasks[i].query_target)
-                throw std::invalid_argument(std::string("metarec: ") + where + ": task " + std::to_string(i) +
-                                            " (key " + std::to_string(tasks[i].key) +
+                throw std::invalid_argument(std::string("metarec: ") + where + ": task " +
+                                            std::to_string(first + index(i)) + " (key " + std::to_string(tasks[i].key) +
                                             ") has no support or query targets");
     }
 
@@ -344,10 +388,12 @@ private:
             run_.extra_state = optim::make_state<scalar_type, device_type>(outer_, e);
     }
 
-    double meta_step(std::span<const task_type> tasks, std::span<const index> batch, non_finite policy,
-                     std::int64_t& skipped);
-    bool batched_step(std::span<const task_type> tasks, std::span<const index> batch, index mine, index width,
-                      step_totals& totals);
+    double meta_step(std::span<const task_type> tasks, std::span<const index> batch, std::span<const index> order,
+                     non_finite policy, std::int64_t& skipped);
+    bool batched_step(std::span<const task_type> tasks, std::span<const index> batch, std::span<const index> order,
+                      index mine, index width, step_totals& totals);
+    void stream_batch(index replay_slots);
+    void stream_finish();
     void outer_step(optim::state<scalar_type, device_type>& st, scalar_type* theta, const scalar_type* grad, index n,
                     std::span<const parameter_range> touched);
     // The element-wise work of a meta-step over the parameter axis (optim::one_part's
@@ -392,6 +438,7 @@ private:
     // the epoch's task order on the device, and the fit() and epoch it is for
     using index_vector = typename device_type::template vector<index>;
     std::vector<index> batch_indices_;
+    std::vector<index> stream_batch_, stream_draw_;  // update(): the step's tasks; the buffer slots drawn
     std::vector<scalar_type> batch_host_losses_;
     vector_type batch_output_;
     index_vector device_order_;

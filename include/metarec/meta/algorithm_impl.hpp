@@ -19,7 +19,7 @@ callbacks::fit_end_info algorithm<Learner, Loss, Optimizer, Rule, Distribution>:
                                     " training tasks");
     if (options.epochs < 0) throw std::invalid_argument("metarec: fit: epochs must be >= 0");
     const bool resumed = std::exchange(resuming_, false);
-    if (resumed && run_.sampler_count != index(tasks.size()))
+    if (resumed && run_.sampler && run_.sampler_count != index(tasks.size()))
         throw std::invalid_argument("metarec: fit: the checkpoint resumed from was taken on " +
                                     std::to_string(run_.sampler_count) + " training tasks, fit() got " +
                                     std::to_string(tasks.size()));
@@ -82,7 +82,8 @@ callbacks::fit_end_info algorithm<Learner, Loss, Optimizer, Rule, Distribution>:
                 break;
             }
             const auto batch = run_.sampler->batch(at.batch);
-            const double loss = meta_step(tasks, batch, options.on_non_finite, result.skipped_tasks);
+            const double loss =
+                meta_step(tasks, batch, run_.sampler->state().second, options.on_non_finite, result.skipped_tasks);
             ++at.batch;
             ++result.steps;
             ++at.epoch_steps;
@@ -114,6 +115,128 @@ callbacks::fit_end_info algorithm<Learner, Loss, Optimizer, Rule, Distribution>:
         restore(saved);
     }
     return result;
+}
+
+template <class Learner, class Loss, class Optimizer, class Rule, class Distribution>
+template <class... Callbacks>
+stream_result algorithm<Learner, Loss, Optimizer, Rule, Distribution>::update(std::span<const task_type> stream,
+                                                                              stream_options options,
+                                                                              Callbacks&&... cbs) {
+    static_assert(callbacks::check_callbacks<algorithm, std::remove_reference_t<Callbacks>...>());
+    static_assert(!(stateful_callback<std::remove_cvref_t<Callbacks>> || ...),
+                  "metarec: update() takes no callback with a state (early_stopping): a stream has no epochs "
+                  "to watch; evaluate the streamed model on the next period's tasks instead (docs/meta.md, \"Learning "
+                  "while serving\")");
+    if (options.replay_capacity < 0) throw std::invalid_argument("metarec: update: replay_capacity must be >= 0");
+    if (!(options.replay_share >= 0 && options.replay_share < 1))
+        throw std::invalid_argument("metarec: update: replay_share must be in [0, 1)");
+    if (!(options.passes > 0) || !std::isfinite(options.passes))
+        throw std::invalid_argument("metarec: update: passes must be > 0");
+    auto& st = run_.stream;
+    if (st.capacity >= 0 && st.capacity != options.replay_capacity)
+        throw std::invalid_argument("metarec: update: replay_capacity " + std::to_string(options.replay_capacity) +
+                                    " differs from the buffer's, " + std::to_string(st.capacity) +
+                                    " (fixed by the first update())");
+    resuming_ = false;  // a checkpoint taken during update() continues here; one of fit() leaves nothing to do
+    pending_.reset();
+    const index size = index(stream.size());
+    if (size < st.seen)
+        throw std::invalid_argument("metarec: update: the stream has " + std::to_string(size) + " tasks, " +
+                                    std::to_string(st.seen) + " were streamed before (a stream only grows)");
+    if (st.active && size != st.last)
+        throw std::invalid_argument(
+            "metarec: update: the update under way (resumed from a checkpoint) is over the "
+            "stream's first " +
+            std::to_string(st.last) + " tasks, this one has " + std::to_string(size) +
+            ": call update() with the stream it was given");
+    const index slots = options_.meta_batch, replay_slots = index(std::floor(options.replay_share * double(slots)));
+    if (!st.active) {
+        if (size == st.seen) return {};
+        check_tasks(stream.subspan(std::size_t(st.seen)), "update", st.seen);
+        const index fresh = size - st.seen;
+        st.capacity = options.replay_capacity;
+        st.active = true;
+        st.first = st.seen;
+        st.last = size;
+        st.step = 0;
+        st.steps = std::int64_t(std::ceil(options.passes * double(fresh) / double(slots - replay_slots)));
+        st.replayed = 0;
+        st.loss = 0;
+        st.skipped_tasks = 0;
+    }
+    ++fit_generation_;  // the stream grew: a task-batched step prepares its tasks again
+    prepare_fit();
+    save_callbacks_ = nullptr;
+    const auto start = std::chrono::steady_clock::now();
+    const bool root = dist_.rank() == 0;
+    const auto agreed = [&](bool asked) { return Distribution::distributed ? dist_.broadcast(asked) : asked; };
+    bool stop = false;
+    while (st.step < st.steps && !stop) {
+        stream_batch(replay_slots);
+        order_epoch_ = -1;  // a task-batched step uploads this step's tasks
+        const double loss = meta_step(stream, stream_batch_, stream_batch_, options.on_non_finite, st.skipped_tasks);
+        ++st.step;
+        st.loss += loss;
+        [[maybe_unused]] const callbacks::step_info info{
+            run_.steps, 0, loss, index(stream_batch_.size()),
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+        bool asked = false;
+        if (root) ((asked = callbacks::detail::on_step_end(cbs, info, *this) || asked), ...);
+        stop = agreed(asked);
+    }
+    const stream_result result{
+        .steps = st.step,
+        .new_tasks = st.last - st.first,
+        .replayed = st.replayed,
+        .loss = st.step > 0 ? st.loss / double(st.step) : std::numeric_limits<double>::quiet_NaN(),
+        .stopped_early = stop,
+        .skipped_tasks = st.skipped_tasks,
+        .seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+    stream_finish();
+    if (root) {
+        [[maybe_unused]] const callbacks::fit_end_info end{result.steps, 0, result.seconds, result.stopped_early,
+                                                           result.skipped_tasks};
+        (callbacks::detail::on_fit_end(cbs, end, *this), ...);
+    }
+    return result;
+}
+
+// update()'s next meta-batch, in stream_batch_: the running update's new tasks k at a time
+// in arrival order (cycling), then up to `replay_slots` buffer entries drawn without
+// replacement (a partial Fisher-Yates shuffle of the slots, from the stream's generator).
+template <class Learner, class Loss, class Optimizer, class Rule, class Distribution>
+void algorithm<Learner, Loss, Optimizer, Rule, Distribution>::stream_batch(index replay_slots) {
+    auto& st = run_.stream;
+    const index fresh = st.last - st.first, k = std::min(options_.meta_batch - replay_slots, fresh);
+    stream_batch_.clear();
+    for (index j = 0; j < k; ++j) stream_batch_.push_back(st.first + (st.step * k + j) % fresh);
+    const index m = index(st.buffer.size()), r = std::min(replay_slots, m);
+    stream_draw_.resize(std::size_t(m));
+    std::iota(stream_draw_.begin(), stream_draw_.end(), index(0));
+    for (index j = 0; j < r; ++j) {
+        std::swap(stream_draw_[std::size_t(j)],
+                  stream_draw_[std::size_t(j + index(st.rng.below(std::uint64_t(m - j))))]);
+        stream_batch_.push_back(st.buffer[std::size_t(stream_draw_[std::size_t(j)])]);
+    }
+    st.replayed += r;
+}
+
+// The end of an update(): its new tasks enter the replay buffer by reservoir sampling (the
+// t-th task streamed, 0-based, replaces a uniformly drawn entry with probability
+// capacity / (t + 1)), so the buffer is a uniform sample of every task streamed.
+template <class Learner, class Loss, class Optimizer, class Rule, class Distribution>
+void algorithm<Learner, Loss, Optimizer, Rule, Distribution>::stream_finish() {
+    auto& st = run_.stream;
+    for (index t = st.first; t < st.last; ++t) {
+        if (index(st.buffer.size()) < st.capacity) {
+            st.buffer.push_back(t);
+            continue;
+        }
+        const auto j = index(st.rng.below(std::uint64_t(t + 1)));
+        if (j < st.capacity) st.buffer[std::size_t(j)] = t;
+    }
+    st.seen = st.last;
+    st.active = false;
 }
 
 template <class Learner, class Loss, class Optimizer, class Rule, class Distribution>
@@ -186,6 +309,7 @@ void algorithm<Learner, Loss, Optimizer, Rule, Distribution>::resume(const std::
 template <class Learner, class Loss, class Optimizer, class Rule, class Distribution>
 double algorithm<Learner, Loss, Optimizer, Rule, Distribution>::meta_step(std::span<const task_type> tasks,
                                                                           std::span<const index> batch,
+                                                                          std::span<const index> order,
                                                                           non_finite policy, std::int64_t& skipped) {
     const index p = learner_.parameter_count(), e = extra_count(), width = p + e;
     const index rank = dist_.rank(), ranks = dist_.size();
@@ -196,7 +320,7 @@ double algorithm<Learner, Loss, Optimizer, Rule, Distribution>::meta_step(std::s
     for (auto& ws : workspaces_) ws.fast_current = false;  // the meta-parameters changed
     step_totals totals;
     first_non_finite first;
-    if (!batched_step(tasks, batch, mine, width, totals)) {  // one task at a time
+    if (!batched_step(tasks, batch, order, mine, width, totals)) {  // one task at a time
         const context_type c = ctx();
         pool_->run(mine, [&](index m, int t) {
             scalar_type* out = sum_.output(t, width);
@@ -245,23 +369,24 @@ double algorithm<Learner, Loss, Optimizer, Rule, Distribution>::meta_step(std::s
 // it is) makes the per-task path compute the meta-step again, which finds, names and, under
 // skip_task, leaves out the tasks concerned. Returns false when the per-task path is to run.
 // The tasks reach batch_gradient() as a task_selection: their indices in fit()'s tasks, on
-// the host and where the device holds the epoch's task order (uploaded once an epoch), so
-// that the step copies nothing to the device; its losses come back in one copy.
+// the host and where the device holds `order`, the host array that `batch` lies in (fit():
+// the epoch's task order, uploaded once an epoch, so that the step copies nothing to the
+// device; update(): the step's own tasks, uploaded every step); its losses come back in one copy.
 template <class Learner, class Loss, class Optimizer, class Rule, class Distribution>
 bool algorithm<Learner, Loss, Optimizer, Rule, Distribution>::batched_step(std::span<const task_type> tasks,
-                                                                           std::span<const index> batch, index mine,
+                                                                           std::span<const index> batch,
+                                                                           std::span<const index> order, index mine,
                                                                            index width, step_totals& totals) {
     if constexpr (!requires(Rule& r, const context_type& c, const task_selection<task_type>& s, scalar_type* out) {
                       { r.batched(c) } -> std::convertible_to<bool>;
                       { r.batch_gradient(c, s, out) } -> std::convertible_to<const scalar_type*>;
                   }) {
-        (void)tasks, (void)batch, (void)mine, (void)width, (void)totals;
+        (void)tasks, (void)batch, (void)order, (void)mine, (void)width, (void)totals;
         return false;
     } else {
         if (mine == 0) return false;
         const context_type c = ctx();
         if (!rule_.batched(c)) return false;
-        const auto order = run_.sampler->state().second;
         if (order_generation_ != fit_generation_ || order_epoch_ != run_.position.epoch) {
             const index N = index(order.size());
             if (index(device_order_.size()) != N) device_order_ = index_vector(N);

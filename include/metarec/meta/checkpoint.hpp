@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "../callbacks/callbacks.hpp"
 #include "../config.hpp"
+#include "../detail/random.hpp"
 #include "../io/archive.hpp"
 #include "../io/configuration.hpp"
 #include "../optim/state.hpp"
@@ -31,6 +33,27 @@ struct run_position {
     callbacks::fit_end_info result{};   //!< what fit() returns, so far
 };
 
+//! the seed of update()'s generator, from the algorithm's seed (apart from the task sampler's)
+constexpr std::uint64_t stream_seed(std::uint64_t seed) noexcept { return seed ^ 0x5deece66dull; }
+
+/// What update() keeps between calls and a checkpoint saves: the replay buffer (positions in
+/// the stream, a uniform sample of the tasks streamed so far), its generator, and, while an
+/// update() runs, where it stands.
+struct stream_state {
+    detail::rng rng;                 //!< draws the replayed tasks and the reservoir's replacements
+    std::vector<index> buffer;       //!< the replay buffer: positions in the stream
+    index capacity = -1;             //!< the buffer's capacity (-1: before the first update())
+    index seen = 0;                  //!< tasks streamed so far: positions 0 .. seen-1
+    bool active = false;             //!< an update() is under way (a checkpoint taken during it)
+    index first = 0;                 //!< the running update()'s new tasks: positions first .. last-1
+    index last = 0;                  //!< one past its last new task
+    std::int64_t step = 0;           //!< its meta-steps taken
+    std::int64_t steps = 0;          //!< its meta-steps in all
+    index replayed = 0;              //!< its replayed tasks so far
+    double loss = 0;                 //!< the sum of its step losses so far
+    std::int64_t skipped_tasks = 0;  //!< its tasks left out so far (non_finite::skip_task)
+};
+
 /// What a meta-training run keeps between meta-steps, and a checkpoint saves: the outer
 /// optimizer's states, the step count, the task sampler and the position in the run.
 /// @tparam S      the scalar
@@ -43,6 +66,7 @@ struct run_state {
     std::unique_ptr<task_sampler> sampler;  //!< the meta-batches' sampler (null before the first fit())
     index sampler_count = 0;              //!< the tasks it samples from
     run_position position;                //!< where fit() stands
+    stream_state stream;                  //!< update()'s replay buffer and position
 };
 
 /// What a file written by a meta-algorithm must agree on to be read back into it.
@@ -143,6 +167,45 @@ void write_run(io::archive& a, const run_state<S, Device>& run) {
     a.put("position", std::vector<std::int64_t>{at.epoch, at.batch, at.epoch_steps, at.shuffled, at.finished, r.steps,
                                                 r.epochs, r.stopped_early, r.skipped_tasks});
     a.put_scalar("position.epoch_loss", at.epoch_loss);
+    const auto& st = run.stream;
+    if (st.capacity >= 0) {
+        a.put("stream.rng", std::span<const std::uint64_t>(st.rng.state_words()));
+        a.put("stream.buffer", std::vector<std::int64_t>(st.buffer.begin(), st.buffer.end()));
+        a.put("stream.position", std::vector<std::int64_t>{st.capacity, st.seen, st.active, st.first, st.last, st.step,
+                                                           st.steps, st.replayed, st.skipped_tasks});
+        a.put_scalar("stream.loss", st.loss);
+    }
+}
+
+/// The stream's state in a checkpoint written by write_run(): a fresh one (its generator
+/// seeded from `seed`) when the run never streamed; a data_error when it is malformed.
+inline stream_state read_stream(const io::archive& a, std::uint64_t seed) {
+    stream_state st;
+    st.rng = detail::rng(stream_seed(seed));
+    if (!a.contains("stream.position")) return st;
+    const auto record = a.get<std::int64_t>("stream.position");
+    const auto words = a.get<std::uint64_t>("stream.rng");
+    const auto buffer = a.get<std::int64_t>("stream.buffer");
+    if (record.size() != 9 || words.size() != 4 || (words[0] | words[1] | words[2] | words[3]) == 0)
+        a.fail("the stream's state is malformed");
+    st.rng.set_state({words[0], words[1], words[2], words[3]});
+    st.capacity = index(record[0]);
+    st.seen = index(record[1]);
+    st.active = record[2] != 0;
+    st.first = index(record[3]);
+    st.last = index(record[4]);
+    st.step = record[5];
+    st.steps = record[6];
+    st.replayed = index(record[7]);
+    st.skipped_tasks = record[8];
+    st.buffer.assign(buffer.begin(), buffer.end());
+    const bool positions_ok =
+        std::all_of(st.buffer.begin(), st.buffer.end(), [&](index i) { return i >= 0 && i < st.seen; });
+    if (st.capacity < 0 || index(st.buffer.size()) > st.capacity || !positions_ok || st.seen < 0 ||
+        (st.active && (st.first != st.seen || st.last <= st.first || st.step < 0 || st.step > st.steps)))
+        a.fail("the stream's position or replay buffer is malformed");
+    st.loss = a.get_scalar<double>("stream.loss");
+    return st;
 }
 
 /// Reads the run's state written by write_run() into a new run_state for `outer` over `p`
@@ -190,15 +253,23 @@ run_state<S, Device> read_run(const io::archive& a, const Optimizer& outer, inde
         run.extra_state.steps = a.get_scalar<std::int64_t>("optimizer.extra_steps");
     }
     run.steps = a.get_scalar<std::int64_t>("steps");
+    run.stream = read_stream(a, seed);
     run.sampler_count = run.sampler ? run.sampler->count() : 0;
     return run;
 }
+
+//! a callback with a state that checkpoints save (save_state/load_state, and a state_name)
+template <class Callback>
+concept stateful_callback = requires(Callback& callback, io::archive& out, const io::archive& in) {
+    callback.save_state(out, std::string());
+    callback.load_state(in, std::string());
+};
 
 /// The state of callback `i` of fit() (when it has one: save_state/load_state and a
 /// state_name), written to `out` or read from `in`; returns whether it has one.
 template <class Callback>
 bool callback_state(Callback& callback, int i, io::archive* out, const io::archive* in) {
-    if constexpr (requires { callback.save_state(*out, std::string()); callback.load_state(*in, std::string()); }) {
+    if constexpr (stateful_callback<Callback>) {
         const std::string prefix = "callback." + std::to_string(i) + ".";
         const std::string kind(std::remove_cvref_t<Callback>::state_name);
         if (out) {

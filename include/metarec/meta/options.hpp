@@ -42,6 +42,31 @@ struct fit_options {
     non_finite on_non_finite = non_finite::stop;  //!< a NaN or infinite task loss or meta-gradient
 };
 
+/// Options of update(): learning while serving, from tasks that complete one after another.
+/// Each update() over `n` new tasks takes `ceil(passes * n / k)` meta-steps of the outer
+/// optimizer (the state fit() left); a meta-batch of B = meta_batch tasks holds
+/// `k = B - floor(replay_share * B)` new tasks (cycling through them in arrival order) and
+/// up to `floor(replay_share * B)` tasks replayed from the buffer: a uniform sample of every
+/// task streamed before (a reservoir, Vitter's algorithm R), so that the model follows the
+/// drift without forgetting the past.
+struct stream_options {
+    index replay_capacity = 256;  //!< tasks the replay buffer keeps (0: no replay); fixed by the first update()
+    double replay_share = 0.5;    //!< share of a meta-batch replayed from the buffer, in [0, 1)
+    double passes = 1;            //!< times each new task is seen, on average (> 0)
+    non_finite on_non_finite = non_finite::stop;  //!< a NaN or infinite task loss or meta-gradient
+};
+
+/// What update() returns.
+struct stream_result {
+    std::int64_t steps = 0;          //!< meta-steps taken by this update()
+    index new_tasks = 0;             //!< tasks streamed by this update()
+    index replayed = 0;              //!< replayed tasks over its meta-batches (a task replayed twice counts twice)
+    double loss = 0;                 //!< mean meta-loss over its steps (NaN when none)
+    bool stopped_early = false;      //!< a callback asked to stop
+    std::int64_t skipped_tasks = 0;  //!< tasks left out for a NaN or infinite loss or gradient
+    double seconds = 0;              //!< wall time of update()
+};
+
 /// A NaN or infinite number in meta-training, detected in the meta-step where it appears:
 /// a task's loss or meta-gradient (non_finite::stop), or the meta-parameters after the
 /// outer update (always).
