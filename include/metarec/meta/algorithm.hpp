@@ -139,11 +139,19 @@ public:
     /// Fast weights for a new user (or item, or scenario) from its support set; the
     /// meta-learned parameters are not modified.
     adapted<Learner> adapt(const input_type& support, const scalar_type* target, adapt_options options = {}) const {
+        return adapt(learner_.parameters(), support, target, options);
+    }
+
+    /// As adapt(), starting from `initial` (learner().parameter_count() numbers, device
+    /// memory) instead of the meta-learned parameters: e.g. those with a new item's generated id embedding written in
+    /// (recsys::meta_embedding::initialize).
+    adapted<Learner> adapt(const scalar_type* initial, const input_type& support, const scalar_type* target,
+                           adapt_options options = {}) const {
         if (support.size() <= 0) throw std::invalid_argument("metarec: adapt: the support set is empty");
         const context_type c = ctx();
         auto tw = rule_.make_workspace(c);
         vector_type fast(learner_.parameter_count());
-        device_type::copy(learner_.parameter_count(), learner_.parameters(), fast.data());
+        device_type::copy(learner_.parameter_count(), initial, fast.data());
         rule_.adapt(c, support, target, steps_of(options), tw, fast.data());
         adapted<Learner> out(learner_, std::move(fast));
         out.scratch_ = std::move(tw);
@@ -163,13 +171,19 @@ public:
     /// @endcode
     void adapt(const input_type& support, const scalar_type* target, adapted<Learner>& personal,
                adapt_options options = {}) const {
+        adapt(learner_.parameters(), support, target, personal, options);
+    }
+
+    //! re-adapts `personal` in place from `initial`, as adapt(initial, support, target, options)
+    void adapt(const scalar_type* initial, const input_type& support, const scalar_type* target,
+               adapted<Learner>& personal, adapt_options options = {}) const {
         if (support.size() <= 0) throw std::invalid_argument("metarec: adapt: the support set is empty");
         if (personal.learner_ != &learner_)
             throw std::invalid_argument("metarec: adapt: the adapted model comes from another algorithm");
         const context_type c = ctx();
         auto* tw = std::any_cast<thread_workspace>(&personal.scratch_);
         if (!tw) tw = &personal.scratch_.template emplace<thread_workspace>(rule_.make_workspace(c));
-        device_type::copy(learner_.parameter_count(), learner_.parameters(), personal.params_.data());
+        device_type::copy(learner_.parameter_count(), initial, personal.params_.data());
         rule_.adapt(c, support, target, steps_of(options), *tw, personal.params_.data());
     }
 
