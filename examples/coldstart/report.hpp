@@ -124,6 +124,14 @@ inline std::vector<comparison> compare(const std::vector<result>& rows, std::uin
         };
         add(best(m, lower, [](const result& r) { return r.role == role::baseline; }));
         add(tuned);
+        // --id-warmup: the best warm-up row against the content-only model's best and fine-tuning,
+        // the item row fine-tuned from zero, and the best baseline
+        const result* warm = best(m, lower, [](const result& r) { return r.role == role::warmup; });
+        if (!warm) continue;
+        learned = warm;
+        for (const result* other : {best(m, lower, [](const result& r) { return r.role == role::baseline; }), tuned,
+                                    find("id-fine-tune"), best(m, lower, [](const result& r) { return r.role == role::meta; })})
+            add(other);
     }
     return out;
 }
@@ -188,7 +196,10 @@ inline void print_comparisons(const std::vector<comparison>& comparisons, std::s
 inline nlohmann::json to_json(const result& r, bool per_user) {
     const auto names = metrics().names();
     nlohmann::json row{{"name", r.name},
-                       {"role", r.role == role::meta ? "meta" : r.role == role::transfer ? "transfer" : "baseline"}};
+                       {"role", r.role == role::meta       ? "meta"
+                                : r.role == role::transfer ? "transfer"
+                                : r.role == role::warmup   ? "warmup"
+                                                           : "baseline"}};
     nlohmann::json ci = nlohmann::json::object(), users = nlohmann::json::object();
     for (std::size_t m = 0; m < names.size(); ++m) {
         row[names[m]] = detail::number(r.values[m]);

@@ -40,20 +40,39 @@ struct model_traits {
     bool supports_anil = false;  //!< ANIL (adapt the last layer) is meaningful for this model
 };
 
+/// The tasks of `splits` for a model reading `encoder`'s features: the ratings as targets, or
+/// (--residual on) what the bias model leaves over.
+template <class S>
+std::vector<mr::meta::task_data<S>> encode_tasks(const problem& p, const mr::recsys::feature_encoder& encoder,
+                                                 const std::vector<mr::data::task_split>& splits) {
+    return p.residual ? mr::recsys::residual_tasks<S>(encoder, *p.residual, splits) : encoder.tasks<S>(splits);
+}
+
+/// Where adaptation starts by default: the meta-learned parameters.
+struct meta_learned {
+    //! `algorithm`'s learner's parameters, whatever the task
+    template <class Algorithm, class Task>
+    auto operator()(const Algorithm& algorithm, const Task&) const {
+        return algorithm.learner().parameters();
+    }
+};
+
 /// Adapts `algorithm` to each test task's support set (`steps` inner steps, -1: the algorithm's)
-/// and scores its query set: the report's metrics, each task's values kept for the intervals.
-template <class Algorithm, class Tasks>
+/// from `initial(algorithm, task)` (default: the meta-learned parameters) and scores its query
+/// set: the report's metrics, each task's values kept for the intervals.
+template <class Algorithm, class Tasks, class Initial = meta_learned>
 result evaluate_tasks(std::string name, const Algorithm& algorithm, const Tasks& tasks,
                       const std::vector<mr::data::task_split>& splits, const problem& p, int steps, double seconds,
-                      role r) {
+                      role r, const Initial& initial = {}) {
     auto average = make_metrics(p.scale);
     std::optional<mr::meta::adapted<typename Algorithm::learner_type>> personal;
     for (std::size_t i = 0; i < tasks.size(); ++i) {
         const auto& task = tasks[i];
+        const auto* start = initial(algorithm, task);
         if (!personal)
-            personal.emplace(algorithm.adapt(task.support, task.support_target, {.steps = steps}));
+            personal.emplace(algorithm.adapt(start, task.support, task.support_target, {.steps = steps}));
         else
-            algorithm.adapt(task.support, task.support_target, *personal, {.steps = steps});
+            algorithm.adapt(start, task.support, task.support_target, *personal, {.steps = steps});
         const auto scores = personal->predict(task.query);
         std::vector<double> pred(scores.begin(), scores.end()), target;
         if (p.residual) {  // the model predicts what the bias model leaves over
@@ -102,9 +121,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     using loss = mr::loss::mse;
     const config& c = p.options;
     const mr::recsys::feature_encoder encoder(p.data, traits.features, p.split);  // held-out values: unseen
-    const auto tasks_of = [&](const std::vector<mr::data::task_split>& tasks) {
-        return p.residual ? mr::recsys::residual_tasks<S>(encoder, *p.residual, tasks) : encoder.tasks<S>(tasks);
-    };
+    const auto tasks_of = [&](const std::vector<mr::data::task_split>& tasks) { return encode_tasks<S>(p, encoder, tasks); };
     const auto train_data = tasks_of(p.split.train), validation_data = tasks_of(p.split.validation),
                test_data = tasks_of(p.split.test);
     const auto train = mr::meta::views(train_data), validation = mr::meta::views(validation_data),

@@ -99,15 +99,18 @@ TEST_CASE("meta_embedding: the generated id row beats the zero row on new items"
                                              .max_interactions = 1000, .query = 10, .support = 5,
                                              .group = md::task_group::item, .seed = 4});
     const mr::recsys::feature_encoder encoder(data, {.item_id = true}, split);
-    const auto train_data = encoder.tasks<float>(split.train), test_data = encoder.tasks<float>(split.test);
-    const auto train = mr::meta::views(train_data), test = mr::meta::views(test_data);
+    const auto train_data = encoder.tasks<float>(split.train), test_data = encoder.tasks<float>(split.test),
+               validation_data = encoder.tasks<float>(split.validation);
+    const auto train = mr::meta::views(train_data), test = mr::meta::views(test_data),
+               validation = mr::meta::views(validation_data);
     transfer pretrained{model(encoder.shape(), 4), {.inner = {.lr = 0.05}, .inner_steps = 5, .meta_batch = 8, .seed = 4},
                         mr::optim::adam{.lr = 1e-2}};
     pretrained.fit(train, {.epochs = 60});
     const auto& base = pretrained.learner();
 
     mr::recsys::meta_embedding<float> generator(base, 4);
-    const auto losses = generator.fit(base, mr::loss::mse{}, train, {.inner_lr = 0.05, .lr = 3e-3, .epochs = 30, .meta_batch = 8});
+    const auto losses = generator.fit(base, mr::loss::mse{}, train,
+                                      {.inner_lr = 0.05, .lr = 3e-3, .epochs = 30, .meta_batch = 8}, validation);
     std::vector<float> initial(std::size_t(base.parameter_count()));
     const auto zero_row = [&](const auto&) { return base.parameters(); };
     const auto generated_row = [&](const auto& t) {
@@ -120,7 +123,7 @@ TEST_CASE("meta_embedding: the generated id row beats the zero row on new items"
                           << "; MAE zero row " << zero << ", generated " << generated << "; after 5 steps: zero row "
                           << zero_warm << ", generated " << generated_warm);
     CHECK(losses.back() < losses.front());
-    // measured when this test was written: 1.1135 vs 0.9611, and 1.0816 vs 0.9595 after 5 steps
+    // measured when this test was written: 1.1135 vs 0.9568, and 1.0816 vs 0.9626 after 5 steps
     CHECK(generated < zero - 0.1);
     CHECK(generated_warm < zero_warm - 0.08);
 }

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -103,6 +104,7 @@ struct meta_embedding_options {
     double lr = 1e-3;           //!< the generator's Adam rate
     int epochs = 10;            //!< passes over the training items
     index meta_batch = 32;      //!< items per generator step
+    int patience = 5;           //!< with validation items: epochs without improvement before stopping
     std::uint64_t seed = 1;     //!< seed of the item order
 };
 
@@ -191,17 +193,20 @@ public:
 
     /// Meta-learns the generator on `tasks` (each one warm item: the cold loss on its support,
     /// the warm-up loss on its query) with `model`'s parameters frozen; the base model is the
-    /// one the generator was built for. Returns the generator's mean loss of each epoch.
+    /// one the generator was built for. With `validation` tasks (items treated as new), keeps
+    /// the parameters of the epoch with the lowest validation loss and stops after
+    /// `patience` epochs without improvement. Returns the mean training loss of each epoch.
     /// @tparam Tasks a range of meta::task views (meta::views() of the training items)
     template <class Learner, class Loss, class Tasks>
-    std::vector<double> fit(const Learner& model, const Loss& loss, const Tasks& tasks, meta_embedding_options o = {}) {
+    std::vector<double> fit(const Learner& model, const Loss& loss, const Tasks& tasks, meta_embedding_options o = {},
+                            const Tasks& validation = {}) {
         using device = typename Learner::device_type;
         if (model.parameter_count() != base_parameters_)
             throw std::invalid_argument("metarec: meta_embedding::fit: the model is not the one the generator was built for");
         if (!(o.cold_weight >= 0 && o.cold_weight <= 1) || !(o.inner_lr >= 0) || !(o.lr > 0) || o.epochs < 0 ||
-            o.meta_batch < 1)
+            o.meta_batch < 1 || o.patience < 1)
             throw std::invalid_argument("metarec: meta_embedding::fit: need cold_weight in [0, 1], inner_lr >= 0, "
-                                        "lr > 0, epochs >= 0, meta_batch >= 1");
+                                        "lr > 0, epochs >= 0, meta_batch >= 1, patience >= 1");
         const index d = tables_.dim, n_tasks = index(std::size(tasks));
         std::vector<Scalar> theta(model.parameters(), model.parameters() + base_parameters_), grad(theta.size());
         const auto rows_of_d = static_cast<std::size_t>(d);
@@ -225,35 +230,56 @@ public:
             std::copy(grad.begin() + (column - theta.data()), grad.begin() + (column - theta.data()) + d, de);
             return value;
         };
+        // the task's loss b l_a(e) + (1 - b) l_b(e'); with `weight` > 0, step_gradient += weight
+        // times its gradient with respect to the generator's parameters
+        const auto task_loss = [&](const auto& task, Scalar weight) {
+            Scalar* column = theta.data() + tables_.id_offset + d * item_column(task.support);
+            const std::vector<Scalar> trained(column, column + d);
+            generate(theta.data(), task.support, 0, input, hidden, row);
+            const double cold = row_loss(task.support, task.support_target, column, row.data(), drow.data());
+            for (index r = 0; r < d; ++r)
+                warm[std::size_t(r)] = row[std::size_t(r)] - Scalar(o.inner_lr) * drow[std::size_t(r)];
+            const double warmed = row_loss(task.query, task.query_target, column, warm.data(), dwarm.data());
+            std::copy(trained.begin(), trained.end(), column);  // the item's own row back
+            if (weight > 0) {
+                for (index r = 0; r < d; ++r)
+                    drow[std::size_t(r)] = Scalar(o.cold_weight) * drow[std::size_t(r)] +
+                                           Scalar(1 - o.cold_weight) * dwarm[std::size_t(r)];
+                backward(input, hidden, drow, weight, step_gradient);
+            }
+            return o.cold_weight * cold + (1 - o.cold_weight) * warmed;
+        };
         std::vector<index> order(static_cast<std::size_t>(n_tasks));
         for (index k = 0; k < n_tasks; ++k) order[std::size_t(k)] = k;
         metarec::detail::rng g(o.seed);
         std::vector<double> history;
+        std::vector<Scalar> best = theta_;
+        double best_loss = std::numeric_limits<double>::infinity();
+        int since_best = 0;
         for (int epoch = 0; epoch < o.epochs; ++epoch) {
             for (index k = n_tasks - 1; k > 0; --k) std::swap(order[std::size_t(k)], order[g.below(std::uint64_t(k + 1))]);
             double total = 0;
             for (index first = 0; first < n_tasks; first += o.meta_batch) {
                 const index last = std::min(n_tasks, first + o.meta_batch);
                 std::fill(step_gradient.begin(), step_gradient.end(), Scalar(0));
-                for (index k = first; k < last; ++k) {
-                    const auto& task = *(std::begin(tasks) + order[std::size_t(k)]);
-                    Scalar* column = theta.data() + tables_.id_offset + d * item_column(task.support);
-                    const std::vector<Scalar> trained(column, column + d);
-                    generate(theta.data(), task.support, 0, input, hidden, row);
-                    const double cold = row_loss(task.support, task.support_target, column, row.data(), drow.data());
-                    for (index r = 0; r < d; ++r) warm[std::size_t(r)] = row[std::size_t(r)] - Scalar(o.inner_lr) * drow[std::size_t(r)];
-                    const double warmed = row_loss(task.query, task.query_target, column, warm.data(), dwarm.data());
-                    std::copy(trained.begin(), trained.end(), column);  // the item's own row back
-                    for (index r = 0; r < d; ++r)
-                        drow[std::size_t(r)] = Scalar(o.cold_weight) * drow[std::size_t(r)] +
-                                               Scalar(1 - o.cold_weight) * dwarm[std::size_t(r)];
-                    backward(input, hidden, drow, Scalar(1) / Scalar(last - first), step_gradient);
-                    total += o.cold_weight * cold + (1 - o.cold_weight) * warmed;
-                }
+                for (index k = first; k < last; ++k)
+                    total += task_loss(*(std::begin(tasks) + order[std::size_t(k)]), Scalar(1) / Scalar(last - first));
                 adam.step(state, theta_.data(), step_gradient.data(), index(theta_.size()));
             }
             history.push_back(n_tasks > 0 ? total / double(n_tasks) : 0.0);
+            if (std::size(validation) == 0) continue;
+            double held = 0;
+            for (const auto& task : validation) held += task_loss(task, Scalar(0));
+            held /= double(std::size(validation));
+            if (held < best_loss) {  // NaN never wins
+                best_loss = held;
+                best = theta_;
+                since_best = 0;
+            } else if (++since_best >= o.patience) {
+                break;
+            }
         }
+        if (std::size(validation) != 0 && std::isfinite(best_loss)) theta_ = best;
         return history;
     }
 
