@@ -3,12 +3,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <string>
 #include <vector>
 
+#include <metarec/data/arrivals.hpp>
 #include <metarec/data/split.hpp>
 #include <metarec/data/synthetic.hpp>
 #include <metarec/eval/metrics.hpp>
+#include <metarec/io/archive.hpp>
+#include <metarec/io/configuration.hpp>
 #include <metarec/loss/mse.hpp>
 #include <metarec/meta/fine_tune.hpp>
 #include <metarec/optim/adam.hpp>
@@ -126,4 +132,65 @@ TEST_CASE("meta_embedding: the generated id row beats the zero row on new items"
     // measured when this test was written: 1.1135 vs 0.9568, and 1.0816 vs 0.9626 after 5 steps
     CHECK(generated < zero - 0.1);
     CHECK(generated_warm < zero_warm - 0.08);
+}
+
+// Serving: the generator saved beside the model serves an item that arrived after training
+// (in no training file) with its generated row, read back exactly; another size is refused.
+TEST_CASE("meta_embedding: a saved model serves a new item with the generated row") {
+    auto data = md::make_synthetic({.users = 200, .items = 80, .min_interactions = 15, .max_interactions = 30, .seed = 6});
+    const auto split = md::make_split(data, {.scenario = md::scenario::new_items, .min_interactions = 10,
+                                             .max_interactions = 1000, .query = 5, .group = md::task_group::item,
+                                             .seed = 6});
+    const mr::recsys::feature_encoder encoder(data, {.item_id = true}, split);
+    const auto train_data = encoder.tasks<float>(split.train);
+    const auto train = mr::meta::views(train_data);
+    transfer pretrained{model(encoder.shape(), 6), {.inner = {.lr = 0.05}, .meta_batch = 8, .seed = 6}};
+    pretrained.fit(train, {.epochs = 3});
+    mr::recsys::meta_embedding<float> generator(pretrained.learner(), 6);
+    generator.fit(pretrained.learner(), mr::loss::mse{}, train, {.lr = 1e-2, .epochs = 3, .meta_batch = 8});
+    auto description = encoder.configuration();
+    generator.describe(description);
+    const auto path = std::filesystem::temp_directory_path() / "metarec_test_metaemb.mrc";
+    pretrained.save(path, description);
+
+    // serving: the item arrives with its features, in no file of the training data
+    md::add_entity(data.items, "gadget", {{"category", "c3"}, {"brand", "b7"}, {"price", "p1"}, {"tags", "t2|t5"}}, "test");
+    const auto saved = mr::io::configuration::read(mr::io::archive::load(path));
+    const mr::recsys::feature_encoder served(data, saved, {.item_id = true});
+    transfer loaded{model(served.shape(), 99), {.inner = {.lr = 0.05}}};
+    loaded.load(path, served.configuration());
+    const mr::recsys::meta_embedding<float> served_generator(loaded.learner(), saved);
+    CHECK(std::equal(served_generator.parameters().begin(), served_generator.parameters().end(),
+                     generator.parameters().begin(), generator.parameters().end()));
+
+    const std::vector<mr::id_type> users{0, 1, 2}, items(3, mr::id_type(data.items.rows() - 1));
+    const auto pairs = served.encode_pairs<float>(users, items);
+    const auto x = pairs.view();
+    const auto unseen = x.categorical[6][0];
+    CHECK(unseen == encoder.shape().categorical[6] - 1);  // the id table's unseen-value row
+    std::vector<float> initial(std::size_t(loaded.learner().parameter_count()));
+    served_generator.initialize(loaded.learner().parameters(), x, initial.data());
+    const auto range = mr::recsys::adapt_item_id::select(loaded.learner());
+    const auto row = served_generator.generate(loaded.learner().parameters(), x);
+    double norm = 0;
+    for (mr::index r = 0; r < 8; ++r) {
+        REQUIRE(initial[std::size_t(range.offset + 8 * unseen + r)] == row[std::size_t(r)]);
+        norm += double(row[std::size_t(r)]) * row[std::size_t(r)];
+    }
+    CHECK(norm > 1e-6);  // not the zero row
+    auto zero = loaded.adapt(x, std::vector<float>(3, 4.f).data(), {.steps = 0});
+    auto generated = loaded.adapt(initial.data(), x, std::vector<float>(3, 4.f).data(), {.steps = 0});
+    const auto with_zero = zero.predict(x), with_generated = generated.predict(x);
+    for (std::size_t k = 0; k < with_zero.size(); ++k) {
+        CHECK(std::isfinite(with_generated[k]));
+        CHECK(with_generated[k] != with_zero[k]);
+    }
+
+    mr::io::configuration truncated;
+    truncated.set("metaemb.parameters", "0.5 0.25");
+    const std::string refusal = "metarec: meta_embedding: the saved generator (metaemb.parameters) is malformed or "
+                                "not of " + std::to_string(generator.parameters().size()) + " parameters for this model";
+    CHECK_THROWS_WITH_AS(mr::recsys::meta_embedding<float>(loaded.learner(), truncated), refusal.c_str(),
+                         std::invalid_argument);
+    std::filesystem::remove(path);
 }

@@ -4,6 +4,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -15,6 +16,7 @@
 
 #include "../config.hpp"
 #include "../detail/random.hpp"
+#include "../io/configuration.hpp"
 #include "../nn/batch.hpp"
 #include "../nn/layer.hpp"
 #include "../optim/adam.hpp"
@@ -162,6 +164,40 @@ public:
         };
         fill(w1(), d * inputs_, inputs_);
         fill(w2(), d * d, d);
+    }
+
+    /// The generator that describe() wrote beside `model` (a saved model's configuration,
+    /// io::configuration::read): what a serving program builds to serve new items.
+    /// std::invalid_argument if the configuration has no generator or one of another size.
+    template <class Learner>
+    meta_embedding(const Learner& model, const io::configuration& saved) : meta_embedding(model) {
+        const std::string* text = saved.find("metaemb.parameters");
+        if (!text) throw std::invalid_argument("metarec: meta_embedding: the model was saved without a generator (metaemb.parameters)");
+        const char* at = text->data();
+        const char* end = at + text->size();
+        std::size_t k = 0;
+        for (; at < end && k < theta_.size(); ++k) {
+            const auto [next, error] = std::from_chars(at, end, theta_[k]);
+            if (error != std::errc() || !std::isfinite(theta_[k])) break;
+            at = next < end && *next == ' ' ? next + 1 : next;
+        }
+        if (k != theta_.size() || at != end)
+            throw std::invalid_argument("metarec: meta_embedding: the saved generator (metaemb.parameters) is malformed "
+                                        "or not of " + std::to_string(theta_.size()) + " parameters for this model");
+    }
+
+    /// Writes the generator into `description` (`metaemb.parameters`, each parameter in the
+    /// shortest text that reads back exactly), to be saved with the model:
+    /// `algorithm.save(path, description)`; the constructor from a configuration reads it back.
+    void describe(io::configuration& description) const {
+        std::string text;
+        char number[64];
+        for (const Scalar v : theta_) {
+            const auto [end, error] = std::to_chars(number, number + sizeof number, v);
+            if (!text.empty()) text += ' ';
+            text.append(number, end);
+        }
+        description.set("metaemb.parameters", std::move(text));
     }
 
     //! the generator's parameters: W1, b1, W2, b2 (column-major)
