@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -125,13 +126,18 @@ inline std::vector<comparison> compare(const std::vector<result>& rows, std::uin
         add(best(m, lower, [](const result& r) { return r.role == role::baseline; }));
         add(tuned);
         // --id-warmup: the best warm-up row against the content-only model's best and fine-tuning,
-        // the item row fine-tuned from zero, and the best baseline
+        // the item row fine-tuned from zero, and the best baseline; then each generated row
+        // against the same from the zero row (what the generator adds)
         const result* warm = best(m, lower, [](const result& r) { return r.role == role::warmup; });
         if (!warm) continue;
         learned = warm;
         for (const result* other : {best(m, lower, [](const result& r) { return r.role == role::baseline; }), tuned,
                                     find("id-fine-tune"), best(m, lower, [](const result& r) { return r.role == role::meta; })})
             add(other);
+        using pair = std::pair<const char*, const char*>;
+        for (const auto& [generated, zero] : {pair{"metaemb", "id-fine-tune"}, pair{"metaemb-cold", "id-no-adapt"},
+                                              pair{"metaemb-head", "id-head"}})
+            if ((learned = find(generated))) add(find(zero));
     }
     return out;
 }
