@@ -120,6 +120,8 @@ inline std::vector<comparison> compare(const std::vector<result>& rows, std::uin
         if (!learned) continue;
         const auto add = [&](const result* other) {
             if (!other || other == learned) return;
+            for (const auto& c : out)  // once each
+                if (c.metric == name && c.learned == learned->name && c.baseline == other->name) return;
             out.push_back({name, learned->name, other->name,
                            mr::eval::paired_bootstrap(learned->per_task[m], other->per_task[m], seed), lower});
         };
