@@ -24,7 +24,8 @@ namespace coldstart {
 ///    (adapt_dense_head, as the content-only model's fine-tuning) instead of the row.
 /// The generator is meta-learned on the training items with the model frozen
 /// (recsys::meta_embedding::fit, the warm-up step at --inner-lr, Adam at --outer-lr, at most
-/// --epochs epochs, early stopping on the validation items).
+/// --epochs epochs, early stopping on the validation items). With --save, the model with ids
+/// and its generator are saved for serve_new_user, which serves a new item its generated row.
 template <class Model>
 std::vector<result> run_id_warmup(const problem& p) {
     using S = typename Model::scalar_type;
@@ -95,6 +96,13 @@ std::vector<result> run_id_warmup(const problem& p) {
                                 .threads = c.threads, .seed = c.seed});
     evaluate(head, "metaemb-head", -1, generator_seconds, role::warmup, generated);
     evaluate(head, "id-head", -1, seconds, role::transfer, meta_learned{});
+    // --save: the model with ids and its generator, adapting its head per user as
+    // serve_new_user does; a new item's row is generated there (metaemb.parameters)
+    if (!c.save.empty()) {
+        auto description = describe_run(p, encoder, "metaemb", true, {c.inner_lr, c.inner_steps, c.outer_lr});
+        generator.describe(description);
+        head.save(c.save, description);
+    }
     return rows;
 }
 

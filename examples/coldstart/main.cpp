@@ -209,8 +209,6 @@ static int coldstart_main(int argc, char** argv) {
                                       c.split.scenario != mr::data::scenario::new_items))
             throw std::invalid_argument("--id-warmup warms up a new item's row: it needs --model melu, --scenario "
                                         "new-items and --task-group item (a task per new item)");
-        if (c.id_warmup != "none" && !c.save.empty())
-            throw std::invalid_argument("--save writes one model: pass --id-warmup none");
         if (c.model != "melu" && c.model != "two-tower" && c.model != "mf")
             throw std::invalid_argument("unknown --model '" + c.model + "' (expected melu, two-tower or mf)");
         for (const auto& name : c.algorithms)

@@ -40,12 +40,39 @@ struct model_traits {
     bool supports_anil = false;  //!< ANIL (adapt the last layer) is meaningful for this model
 };
 
+/// One configuration of a method's training (--tune draws them).
+struct hyper {
+    double inner_lr;
+    int inner_steps;
+    double outer_lr;
+    //! e.g. "inner_lr=0.01 inner_steps=5 outer_lr=0.001"
+    std::string text() const {
+        char out[96];
+        std::snprintf(out, sizeof out, "inner_lr=%.3g inner_steps=%d outer_lr=%.3g", inner_lr, inner_steps, outer_lr);
+        return out;
+    }
+};
+
 /// The tasks of `splits` for a model reading `encoder`'s features: the ratings as targets, or
 /// (--residual on) what the bias model leaves over.
 template <class S>
 std::vector<mr::meta::task_data<S>> encode_tasks(const problem& p, const mr::recsys::feature_encoder& encoder,
                                                  const std::vector<mr::data::task_split>& splits) {
     return p.residual ? mr::recsys::residual_tasks<S>(encoder, *p.residual, splits) : encoder.tasks<S>(splits);
+}
+
+/// What a saved model's file records beside its parameters (--save): the features
+/// (`encoder.configuration()`) and what serving must find again (`coldstart.*`).
+inline mr::io::configuration describe_run(const problem& p, const mr::recsys::feature_encoder& encoder,
+                                          const std::string& algorithm, bool item_id, const hyper& h) {
+    auto description = encoder.configuration();
+    description.set("coldstart.model", p.options.model);
+    description.set("coldstart.algorithm", algorithm);
+    description.set("coldstart.item_id", item_id ? "on" : "off");
+    description.set("coldstart.inner_lr", std::to_string(h.inner_lr));
+    description.set("coldstart.inner_steps", std::to_string(h.inner_steps));
+    description.set("coldstart.dataset", p.data.name);
+    return description;
 }
 
 /// Where adaptation starts by default: the meta-learned parameters.
@@ -85,18 +112,6 @@ result evaluate_tasks(std::string name, const Algorithm& algorithm, const Tasks&
     return make_result(std::move(name), average, seconds, r);
 }
 
-/// One configuration of a method's training (--tune draws them).
-struct hyper {
-    double inner_lr;
-    int inner_steps;
-    double outer_lr;
-    //! e.g. "inner_lr=0.01 inner_steps=5 outer_lr=0.001"
-    std::string text() const {
-        char out[96];
-        std::snprintf(out, sizeof out, "inner_lr=%.3g inner_steps=%d outer_lr=%.3g", inner_lr, inner_steps, outer_lr);
-        return out;
-    }
-};
 
 /// The configurations --tune N tries for every method: the flags' first, then N - 1 seeded
 /// random draws (inner lr log-uniform in [0.002, 0.05], inner steps from {1, 2, 3, 5, 10},
@@ -156,16 +171,10 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         return seconds;
     };
     // --save: the model of the one algorithm trained, with what serving must find again
+    // (with --id-warmup, the model saved is the warm-up's: id_warmup.hpp)
     const auto save = [&](const std::string& name, const auto& algorithm, const hyper& h) {
-        if (c.save.empty()) return;
-        auto description = encoder.configuration();
-        description.set("coldstart.model", c.model);
-        description.set("coldstart.algorithm", name);
-        description.set("coldstart.item_id", traits.features.item_id ? "on" : "off");
-        description.set("coldstart.inner_lr", std::to_string(h.inner_lr));
-        description.set("coldstart.inner_steps", std::to_string(h.inner_steps));
-        description.set("coldstart.dataset", p.data.name);
-        algorithm.save(c.save, description);
+        if (c.save.empty() || c.id_warmup != "none") return;
+        algorithm.save(c.save, describe_run(p, encoder, name, traits.features.item_id, h));
     };
     const auto evaluate = [&](std::string name, const auto& algorithm, int steps, double seconds, role r) {
         auto row = evaluate_tasks(std::move(name), algorithm, test, p.split.test, p, steps, seconds, r);
