@@ -12,7 +12,8 @@
 // through the model's unseen-value rows, numeric fields standardized with the training
 // statistics), and --user-features / --new-item add one that is in no file. The fields and
 // their kinds must be those of training: the model file records them and another schema is
-// refused with one line.
+// refused with one line. A model saved with its MetaEmb generator (--id-warmup metaemb) serves
+// the --new-item its id row generated from its features instead of the zero unseen-value row.
 // SPDX-License-Identifier: Apache-2.0
 #include <algorithm>
 #include <chrono>
@@ -31,6 +32,7 @@
 #include <metarec/loss/mse.hpp>
 #include <metarec/meta/maml.hpp>
 #include <metarec/recsys/features.hpp>
+#include <metarec/recsys/id_warmup.hpp>
 #include <metarec/recsys/melu.hpp>
 
 #include "coldstart/data_source.hpp"
@@ -130,6 +132,21 @@ void serve(const Algorithm& algorithm, const mr::recsys::feature_encoder& encode
         std::printf("%3zu  %-12s %.4f\n", k + 1, data.items.keys[std::size_t(candidates[order[k]])].c_str(), double(scores[order[k]]));
 }
 
+// A model saved with its MetaEmb generator (metarec-coldstart --id-warmup metaemb --save):
+// the new item's id row (the unseen-value row) becomes the one generated from its features
+template <class Algorithm>
+void generate_new_item_row(Algorithm& algorithm, const mr::recsys::feature_encoder& encoder,
+                           const mr::io::configuration& trained, const request& r) {
+    if (r.new_item.empty() || !trained.find("metaemb.parameters")) return;
+    const mr::recsys::meta_embedding<S> generator(algorithm.learner(), trained);
+    const std::vector<mr::id_type> user{0}, item{mr::id_type(encoder.dataset().items.row(r.new_item))};
+    const auto pair = encoder.encode_pairs<S>(user, item);
+    std::vector<S> initial(std::size_t(algorithm.learner().parameter_count()));
+    generator.initialize(algorithm.learner().parameters(), pair.view(), initial.data());
+    std::copy(initial.begin(), initial.end(), algorithm.learner().parameters());
+    std::printf("new item %s: its id row generated from its features (MetaEmb)\n", r.new_item.c_str());
+}
+
 int serve_main(int argc, char** argv) {
     request r;
     coldstart::data_source source;
@@ -185,11 +202,13 @@ int serve_main(int argc, char** argv) {
             mr::meta::meta_sgd<model, mr::loss::mse, mr::optim::adam, mr::meta::adapt_dense_head> algorithm(
                 model(encoder.shape()), options);
             algorithm.load(r.model_path, encoder.configuration());
+            generate_new_item_row(algorithm, encoder, trained, r);
             serve(algorithm, encoder, r);
         } else {
             mr::meta::maml<model, mr::loss::mse, mr::optim::adam, mr::meta::adapt_dense_head> algorithm(model(encoder.shape()),
                                                                                                        options);
             algorithm.load(r.model_path, encoder.configuration());
+            generate_new_item_row(algorithm, encoder, trained, r);
             serve(algorithm, encoder, r);
         }
     } catch (const mr::data_error& e) {

@@ -74,6 +74,11 @@ static int coldstart_main(int argc, char** argv) {
                    "on: every model learns what the bias model leaves over (mu + b_item + b_user + b_task + f(x)); "
                    "off: the ratings themselves")
         ->capture_default_str();
+    app.add_option("--id-warmup", c.id_warmup,
+                   "metaemb: also the MeLU model with the item id as a feature, a new item's row generated from its "
+                   "features (MetaEmb) and warmed up on its support ratings, against the zero row (new items, "
+                   "--task-group item); none: not")
+        ->capture_default_str();
     app.add_flag("!--no-warm-start", c.warm_start, "meta-learn from scratch instead of from the pre-trained model");
     app.add_option("--algo", c.algorithms, "maml, fomaml, reptile, meta-sgd, anil, fine-tune or all (comma-separated)")
         ->delimiter(',')
@@ -230,6 +235,12 @@ static int coldstart_main(int argc, char** argv) {
         if (c.residual && !c.save.empty())
             throw std::invalid_argument("--save writes the model alone, which metarec-serve reads without the bias "
                                         "model: pass --residual off");
+        if (c.id_warmup != "none" && c.id_warmup != "metaemb")
+            throw std::invalid_argument("--id-warmup must be none or metaemb, not '" + c.id_warmup + "'");
+        if (c.id_warmup != "none" && (c.model != "melu" || c.split.group != mr::data::task_group::item ||
+                                      c.split.scenario != mr::data::scenario::new_items))
+            throw std::invalid_argument("--id-warmup warms up a new item's row: it needs --model melu, --scenario "
+                                        "new-items and --task-group item (a task per new item)");
         if (c.model != "melu" && c.model != "two-tower" && c.model != "mf")
             throw std::invalid_argument("unknown --model '" + c.model + "' (expected melu, two-tower or mf)");
         for (const auto& name : c.algorithms)

@@ -2,13 +2,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <metarec/recsys/melu.hpp>
 
+#include "id_warmup.hpp"
 #include "runner.hpp"
 
 namespace coldstart {
 
 std::vector<result> run_melu(const problem& p) {
     using model = mr::recsys::melu<>;
-    return run_model(p, model_traits<model, mr::meta::adapt_dense_head>{.features = {.item_id = p.options.item_id}, .supports_anil = true});
+    auto rows = run_model(p, model_traits<model, mr::meta::adapt_dense_head>{.features = {.item_id = p.options.item_id}, .supports_anil = true});
+    if (p.options.id_warmup == "metaemb")
+        for (auto& row : run_id_warmup<model>(p)) rows.push_back(std::move(row));
+    return rows;
 }
 
 }  // namespace coldstart

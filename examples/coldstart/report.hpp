@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -119,11 +120,26 @@ inline std::vector<comparison> compare(const std::vector<result>& rows, std::uin
         if (!learned) continue;
         const auto add = [&](const result* other) {
             if (!other || other == learned) return;
+            for (const auto& c : out)  // once each
+                if (c.metric == name && c.learned == learned->name && c.baseline == other->name) return;
             out.push_back({name, learned->name, other->name,
                            mr::eval::paired_bootstrap(learned->per_task[m], other->per_task[m], seed), lower});
         };
         add(best(m, lower, [](const result& r) { return r.role == role::baseline; }));
         add(tuned);
+        // --id-warmup: the best warm-up row against the content-only model's best and fine-tuning,
+        // the item row fine-tuned from zero, and the best baseline; then each generated row
+        // against the same from the zero row (what the generator adds)
+        const result* warm = best(m, lower, [](const result& r) { return r.role == role::warmup; });
+        if (!warm) continue;
+        learned = warm;
+        for (const result* other : {best(m, lower, [](const result& r) { return r.role == role::baseline; }), tuned,
+                                    find("id-fine-tune"), best(m, lower, [](const result& r) { return r.role == role::meta; })})
+            add(other);
+        using pair = std::pair<const char*, const char*>;
+        for (const auto& [generated, zero] : {pair{"metaemb", "id-fine-tune"}, pair{"metaemb-cold", "id-no-adapt"},
+                                              pair{"metaemb-head", "id-head"}})
+            if ((learned = find(generated))) add(find(zero));
     }
     return out;
 }
@@ -212,7 +228,10 @@ inline void print_stream(const std::vector<result>& rows) {
 inline nlohmann::json to_json(const result& r, bool per_user) {
     const auto names = metrics().names();
     nlohmann::json row{{"name", r.name},
-                       {"role", r.role == role::meta ? "meta" : r.role == role::transfer ? "transfer" : "baseline"}};
+                       {"role", r.role == role::meta       ? "meta"
+                                : r.role == role::transfer ? "transfer"
+                                : r.role == role::warmup   ? "warmup"
+                                                           : "baseline"}};
     nlohmann::json ci = nlohmann::json::object(), users = nlohmann::json::object();
     for (std::size_t m = 0; m < names.size(); ++m) {
         row[names[m]] = detail::number(r.values[m]);

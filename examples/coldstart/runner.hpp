@@ -43,32 +43,6 @@ struct model_traits {
     std::function<void(Model&, const mr::recsys::feature_encoder&)> initialize{};
 };
 
-/// Adapts `algorithm` to each test task's support set (`steps` inner steps, -1: the algorithm's)
-/// and scores its query set: the report's metrics, each task's values kept for the intervals.
-template <class Algorithm, class Tasks>
-result evaluate_tasks(std::string name, const Algorithm& algorithm, const Tasks& tasks,
-                      const std::vector<mr::data::task_split>& splits, const problem& p, int steps, double seconds,
-                      role r) {
-    auto average = make_metrics(p.scale);
-    std::optional<mr::meta::adapted<typename Algorithm::learner_type>> personal;
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-        const auto& task = tasks[i];
-        if (!personal)
-            personal.emplace(algorithm.adapt(task.support, task.support_target, {.steps = steps}));
-        else
-            algorithm.adapt(task.support, task.support_target, *personal, {.steps = steps});
-        const auto scores = personal->predict(task.query);
-        std::vector<double> pred(scores.begin(), scores.end()), target;
-        if (p.residual) {  // the model predicts what the bias model leaves over
-            const auto base = mr::recsys::residual_base(*p.residual, splits[i]);
-            for (std::size_t k = 0; k < pred.size(); ++k) pred[k] = p.residual->clip(base[k] + pred[k]);
-        }
-        for (auto k : splits[i].query) target.push_back(p.data.interactions[std::size_t(k)].rating);
-        average.add(pred.data(), target.data(), 1, mr::index(target.size()));
-    }
-    return make_result(std::move(name), average, seconds, r);
-}
-
 /// One configuration of a method's training (--tune draws them).
 struct hyper {
     double inner_lr;
@@ -81,6 +55,66 @@ struct hyper {
         return out;
     }
 };
+
+/// The tasks of `splits` for a model reading `encoder`'s features: the ratings as targets, or
+/// (--residual on) what the bias model leaves over.
+template <class S>
+std::vector<mr::meta::task_data<S>> encode_tasks(const problem& p, const mr::recsys::feature_encoder& encoder,
+                                                 const std::vector<mr::data::task_split>& splits) {
+    return p.residual ? mr::recsys::residual_tasks<S>(encoder, *p.residual, splits) : encoder.tasks<S>(splits);
+}
+
+/// What a saved model's file records beside its parameters (--save): the features
+/// (`encoder.configuration()`) and what serving must find again (`coldstart.*`).
+inline mr::io::configuration describe_run(const problem& p, const mr::recsys::feature_encoder& encoder,
+                                          const std::string& algorithm, bool item_id, const hyper& h) {
+    auto description = encoder.configuration();
+    description.set("coldstart.model", p.options.model);
+    description.set("coldstart.algorithm", algorithm);
+    description.set("coldstart.item_id", item_id ? "on" : "off");
+    description.set("coldstart.inner_lr", std::to_string(h.inner_lr));
+    description.set("coldstart.inner_steps", std::to_string(h.inner_steps));
+    description.set("coldstart.dataset", p.data.name);
+    return description;
+}
+
+/// Where adaptation starts by default: the meta-learned parameters.
+struct meta_learned {
+    //! `algorithm`'s learner's parameters, whatever the task
+    template <class Algorithm, class Task>
+    auto operator()(const Algorithm& algorithm, const Task&) const {
+        return algorithm.learner().parameters();
+    }
+};
+
+/// Adapts `algorithm` to each test task's support set (`steps` inner steps, -1: the algorithm's)
+/// from `initial(algorithm, task)` (default: the meta-learned parameters) and scores its query
+/// set: the report's metrics, each task's values kept for the intervals.
+template <class Algorithm, class Tasks, class Initial = meta_learned>
+result evaluate_tasks(std::string name, const Algorithm& algorithm, const Tasks& tasks,
+                      const std::vector<mr::data::task_split>& splits, const problem& p, int steps, double seconds,
+                      role r, const Initial& initial = {}) {
+    auto average = make_metrics(p.scale);
+    std::optional<mr::meta::adapted<typename Algorithm::learner_type>> personal;
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        const auto& task = tasks[i];
+        const auto* start = initial(algorithm, task);
+        if (!personal)
+            personal.emplace(algorithm.adapt(start, task.support, task.support_target, {.steps = steps}));
+        else
+            algorithm.adapt(start, task.support, task.support_target, *personal, {.steps = steps});
+        const auto scores = personal->predict(task.query);
+        std::vector<double> pred(scores.begin(), scores.end()), target;
+        if (p.residual) {  // the model predicts what the bias model leaves over
+            const auto base = mr::recsys::residual_base(*p.residual, splits[i]);
+            for (std::size_t k = 0; k < pred.size(); ++k) pred[k] = p.residual->clip(base[k] + pred[k]);
+        }
+        for (auto k : splits[i].query) target.push_back(p.data.interactions[std::size_t(k)].rating);
+        average.add(pred.data(), target.data(), 1, mr::index(target.size()));
+    }
+    return make_result(std::move(name), average, seconds, r);
+}
+
 
 /// The configurations --tune N tries for every method: the flags' first, then N - 1 seeded
 /// random draws around them (inner lr log-uniform in [lr / 5, 5 lr], inner steps from
@@ -106,9 +140,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     using loss = mr::loss::mse;
     const config& c = p.options;
     const mr::recsys::feature_encoder encoder(p.data, traits.features, p.split);  // held-out values: unseen
-    const auto tasks_of = [&](const std::vector<mr::data::task_split>& tasks) {
-        return p.residual ? mr::recsys::residual_tasks<S>(encoder, *p.residual, tasks) : encoder.tasks<S>(tasks);
-    };
+    const auto tasks_of = [&](const std::vector<mr::data::task_split>& tasks) { return encode_tasks<S>(p, encoder, tasks); };
     const auto train_data = tasks_of(p.split.train), validation_data = tasks_of(p.split.validation),
                test_data = tasks_of(p.split.test);
     const auto train = mr::meta::views(train_data), validation = mr::meta::views(validation_data),
@@ -147,16 +179,10 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         return seconds;
     };
     // --save: the model of the one algorithm trained, with what serving must find again
+    // (with --id-warmup, the model saved is the warm-up's: id_warmup.hpp)
     const auto save = [&](const std::string& name, const auto& algorithm, const hyper& h) {
-        if (c.save.empty()) return;
-        auto description = encoder.configuration();
-        description.set("coldstart.model", c.model);
-        description.set("coldstart.algorithm", name);
-        description.set("coldstart.item_id", traits.features.item_id ? "on" : "off");
-        description.set("coldstart.inner_lr", std::to_string(h.inner_lr));
-        description.set("coldstart.inner_steps", std::to_string(h.inner_steps));
-        description.set("coldstart.dataset", p.data.name);
-        algorithm.save(c.save, description);
+        if (c.save.empty() || c.id_warmup != "none") return;
+        algorithm.save(c.save, describe_run(p, encoder, name, traits.features.item_id, h));
     };
     // --stream K: the test tasks in K periods of arrival; in each, the frozen and the streamed
     // model adapt to the period's new users, then the streamed one learns from them (update())

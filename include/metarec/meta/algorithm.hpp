@@ -193,15 +193,23 @@ public:
     /// Fast weights for a new user (or item, or scenario) from its support set; the
     /// meta-learned parameters are not modified.
     adapted<Learner> adapt(const input_type& support, const scalar_type* target, adapt_options options = {}) const {
+        return adapt(learner_.parameters(), support, target, options);
+    }
+
+    /// As adapt(), starting from `initial` (learner().parameter_count() numbers, device
+    /// memory) instead of the meta-learned parameters: e.g. those with a new item's generated id embedding written in
+    /// (recsys::meta_embedding::initialize).
+    adapted<Learner> adapt(const scalar_type* initial, const input_type& support, const scalar_type* target,
+                           adapt_options options = {}) const {
         if (support.size() <= 0) throw std::invalid_argument("metarec: adapt: the support set is empty");
         const context_type c = ctx();
         auto tw = rule_.make_workspace(c);
         vector_type fast(learner_.parameter_count());
-        device_type::copy(learner_.parameter_count(), learner_.parameters(), fast.data());
+        device_type::copy(learner_.parameter_count(), initial, fast.data());
         rule_.adapt(c, support, target, steps_of(options), tw, fast.data());
         adapted<Learner> out(learner_, std::move(fast));
         out.scratch_ = std::move(tw);
-        out.version_ = version_;
+        out.version_ = initial == learner_.parameters() ? version_ : unversioned;
         return out;
     }
 
@@ -220,13 +228,22 @@ public:
     /// @endcode
     void adapt(const input_type& support, const scalar_type* target, adapted<Learner>& personal,
                adapt_options options = {}) const {
+        adapt(learner_.parameters(), support, target, personal, options);
+    }
+
+    //! re-adapts `personal` in place from `initial`, as adapt(initial, support, target, options)
+    void adapt(const scalar_type* initial, const input_type& support, const scalar_type* target,
+               adapted<Learner>& personal, adapt_options options = {}) const {
         if (support.size() <= 0) throw std::invalid_argument("metarec: adapt: the support set is empty");
         if (personal.learner_ != &learner_)
             throw std::invalid_argument("metarec: adapt: the adapted model comes from another algorithm");
         const context_type c = ctx();
         auto* tw = std::any_cast<thread_workspace>(&personal.scratch_);
         if (!tw) tw = &personal.scratch_.template emplace<thread_workspace>(rule_.make_workspace(c));
-        if (personal.version_ == version_) {  // outside the slice, personal holds these meta-parameters
+        if (initial != learner_.parameters()) {  // another starting point: all of it, and no version
+            device_type::copy(learner_.parameter_count(), initial, personal.params_.data());
+            personal.version_ = unversioned;
+        } else if (personal.version_ == version_) {  // outside the slice, personal holds these meta-parameters
             device_type::copy(range_.size, learner_.parameters() + range_.offset, personal.params_.data() + range_.offset);
         } else {
             device_type::copy(learner_.parameter_count(), learner_.parameters(), personal.params_.data());
@@ -446,6 +463,8 @@ private:
     std::int64_t order_epoch_ = -1;
     Distribution dist_{};
     std::uint64_t version_ = 0;                         // of the meta-parameters: see version()
+    // the version of an adapted started from other parameters (never the model's)
+    static constexpr std::uint64_t unversioned = std::numeric_limits<std::uint64_t>::max();
     bool resuming_ = false;                             // resume() was called: the next fit() continues
     std::optional<io::archive> pending_;                // resume(): the checkpoint, for the callbacks' states
     std::function<void(io::archive&)> save_callbacks_;  // during fit(): saves the callbacks' states
