@@ -137,14 +137,19 @@ static int coldstart_main(int argc, char** argv) {
                                                       "(pairwise)")->capture_default_str();
     app.add_option("--negatives", implicit.negatives, "implicit: training negatives per positive")
         ->check(flags::at_least<decltype(implicit.negatives)>(1))->capture_default_str();
-    app.add_option("--negative-sampling", implicit.negative_sampling, "implicit: uniform or popularity (training "
-                                                                      "negatives)")->capture_default_str();
+    app.add_option("--negative-sampling", implicit.negative_sampling, "implicit: uniform, popularity, or scenario:FIELD "
+                                                                      "(hard negatives among the items of the positive's "
+                                                                      "category or the user's market; training negatives)")->capture_default_str();
     app.add_option("--eval", implicit.eval, "implicit: rank each held-out positive against sampled:N negatives or the "
                                             "full catalogue")->capture_default_str();
     app.add_option("--scenario-field", implicit.scenario_field, "implicit: the user field of scenario-popularity "
                                                                 "(default: the first categorical user field)");
     app.add_option("--history", implicit.history, "implicit: the items of the user's support set as a multi-valued user "
                                                   "feature (true/false)")->capture_default_str();
+    app.add_option("--baseline-inputs", implicit.baseline_inputs, "implicit: each row's item-kNN score given the support "
+                                                                  "set and the item's log-popularity as inputs of the "
+                                                                  "model (true/false; --model melu)")
+        ->capture_default_str();
     app.add_option("--query-order", query_order, "the query set: time (the latest: leave-last-N), random, or auto (time "
                                                  "for implicit feedback with timestamps)")->capture_default_str();
     std::string distributed = "none";
