@@ -28,7 +28,7 @@ struct implicit_config {
     std::string eval = "sampled:99";    //!< --eval: sampled:N (N negatives per positive) or full, or both (comma-separated)
     std::string scenario_field;         //!< --scenario-field: the user field of scenario-popularity ("": the first)
     bool history = false;  //!< --history: the items of the user's support set as a multi-valued user feature
-    bool baseline_inputs = false;  //!< --baseline-inputs: item-kNN's and popularity's scores as inputs (recsys::baseline_inputs)
+    bool baseline_inputs = true;  //!< --baseline-inputs: item-kNN's and popularity's scores as inputs (recsys::baseline_inputs)
 };
 
 /// One new user of the evaluation: the query positives and what each is ranked against.

@@ -105,7 +105,7 @@ int run_implicit(const config& c, const implicit_config& ic, const mr::data::dat
     if (c.model != "melu" && c.model != "two-tower")
         throw std::invalid_argument("implicit feedback runs --model melu or two-tower");
     if (ic.baseline_inputs && c.model != "melu")
-        throw std::invalid_argument("--baseline-inputs feeds MeLU's head: --model melu");
+        throw std::invalid_argument("--baseline-inputs on feeds MeLU's head: --model melu (or --baseline-inputs off)");
     if (ic.objective != "bce" && ic.objective != "bpr")
         throw std::invalid_argument("--objective must be bce or bpr, not '" + ic.objective + "'");
     // --negative-sampling scenario:FIELD: hard negatives among the items of the positive's scenario

@@ -146,9 +146,10 @@ static int coldstart_main(int argc, char** argv) {
                                                                 "(default: the first categorical user field)");
     app.add_option("--history", implicit.history, "implicit: the items of the user's support set as a multi-valued user "
                                                   "feature (true/false)")->capture_default_str();
-    app.add_option("--baseline-inputs", implicit.baseline_inputs, "implicit: each row's item-kNN score given the support "
-                                                                  "set and the item's log-popularity as inputs of the "
-                                                                  "model (true/false; --model melu)")
+    std::string baseline_inputs = "auto";
+    app.add_option("--baseline-inputs", baseline_inputs, "implicit: each row's item-kNN score given the support set and "
+                                                         "the item's log-popularity as inputs of the model: on, off, or "
+                                                         "auto (on with --model melu)")
         ->capture_default_str();
     app.add_option("--query-order", query_order, "the query set: time (the latest: leave-last-N), random, or auto (time "
                                                  "for implicit feedback with timestamps)")->capture_default_str();
@@ -193,6 +194,9 @@ static int coldstart_main(int argc, char** argv) {
         // distributed: rank 0 alone prints and writes
         const bool root = make_distribution(c).rank() == 0;
         if (!root) c.quiet = true;
+        if (baseline_inputs != "auto" && baseline_inputs != "on" && baseline_inputs != "off")
+            throw std::invalid_argument("--baseline-inputs must be auto, on or off, not '" + baseline_inputs + "'");
+        implicit.baseline_inputs = baseline_inputs == "on" || (baseline_inputs == "auto" && c.model == "melu");
         if (item_id != "auto" && item_id != "on" && item_id != "off")
             throw std::invalid_argument("--item-id must be auto, on or off, not '" + item_id + "'");
         c.item_id = item_id == "on" || (item_id == "auto" && c.split.scenario != mr::data::scenario::new_items &&
