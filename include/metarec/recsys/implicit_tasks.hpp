@@ -34,7 +34,8 @@ struct implicit_task_options {
 /// The (user, item) samples and targets of one side (support or query) of an implicit task:
 /// every positive interaction `k` is followed by `negatives` items the user never
 /// interacted with (`excluded[user]`), drawn by `sampler` on the stream of (role, task,
-/// position), among the positive's scenario first when options.scenario is set. Pointwise: samples `pos, neg_1..neg_r, pos, ...`, targets 1, 0..0, 1, ...
+/// position), among the positive's scenario first when options.scenario is set. Pointwise:
+/// samples `pos, neg_1..neg_r, pos, ...`, targets 1, 0..0, 1, ...
 /// Pairwise: samples `pos, neg_1, pos, neg_2, ...` (loss::bpr's layout), targets 1, 0, 1, 0...
 /// (BPR reads none; the labels serve the metrics of evaluate(), and the meta-algorithms
 /// want a target buffer on every task).
