@@ -7,10 +7,13 @@
 //    on 1,024 tasks, L = 0 MSE on rating tasks of 10 + 10 samples (bench_melu's workload),
 //    L = 1 BCE on tasks of 50 + 50 samples: 10 positives with 4 sampled negatives each, per
 //    side; counter tasks_per_second;
-//  - full_catalogue/items:N: one new user's full-catalogue evaluation: adapt() on 10
-//    positives and 40 negatives, then score N items in batches of 1,024 (one adapted
-//    forward pass over the catalogue; every sample carries the user's fields, the
-//    user-side part of the first layer is not cached); counter items_per_second.
+//  - full_catalogue/items:N/one_user:1: one new user's full-catalogue evaluation, as serving
+//    and `metarec-coldstart --eval full` do it: adapt() on 10 positives and 40 negatives, then
+//    score N items in batches of 1,024 (one adapted forward pass over the catalogue; the
+//    user's fields are the same in every row, so dense<N>, the first layer, computes their
+//    part, the user half of W x, once per batch); one_user:0, the same with every row another
+//    user's fields (no constant rows: the first layer's full product for every row), the
+//    cost without that split; counter items_per_second.
 // SPDX-License-Identifier: Apache-2.0
 #include <benchmark/benchmark.h>
 
@@ -108,7 +111,8 @@ void full_catalogue(benchmark::State& state) {
         model{shape(), 1}, {.inner_lr = 1.0, .inner_steps = 5, .order = 2, .meta_batch = 32, .threads = 1}};
     const auto u = s.user();
     std::vector<mr::nn::batch_data<float>> chunks;
-    for (mr::index begin = 0; begin < items; begin += batch) chunks.push_back(s.pairs(u, std::min(batch, items - begin)));
+    for (mr::index begin = 0; begin < items; begin += batch)
+        chunks.push_back(s.pairs(u, std::min(batch, items - begin), state.range(1) == 0));
     std::vector<float> scores(static_cast<std::size_t>(batch));
     const auto& task = data.tasks[0];
     for (auto _ : state) {
@@ -128,5 +132,11 @@ BENCHMARK(negatives)
     ->ArgsProduct({{0, 1}, {4, 99}})
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(melu_step)->Name("melu_step")->ArgNames({"loss"})->Args({0})->Args({1})->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(full_catalogue)->Name("full_catalogue")->ArgNames({"items"})->Args({10000})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(full_catalogue)
+    ->Name("full_catalogue")
+    ->ArgNames({"items", "one_user"})
+    ->Args({10000, 1})
+    ->Args({10000, 0})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

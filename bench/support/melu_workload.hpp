@@ -36,11 +36,13 @@ struct shop {
         for (int f = 0; f < user_fields; ++f) u.push_back(mr::id_type(g.below(std::uint64_t(categorical[std::size_t(f)]))));
         return u;
     }
-    //! n items for one user: its fields repeated, each item's rate and bags drawn at random
-    sample_batch pairs(const std::vector<mr::id_type>& u, mr::index n) {
+    //! n items for one user: its fields repeated, each item's rate and bags drawn at random;
+    //! `user_per_row`: every row a new user's fields instead (no input row constant over the batch)
+    sample_batch pairs(const std::vector<mr::id_type>& u, mr::index n, bool user_per_row = false) {
         std::vector<std::vector<mr::id_type>> cat(categorical.size());
         for (mr::index j = 0; j < n; ++j) {
-            for (int f = 0; f < user_fields; ++f) cat[std::size_t(f)].push_back(u[std::size_t(f)]);
+            const auto row_user = user_per_row ? user() : u;
+            for (int f = 0; f < user_fields; ++f) cat[std::size_t(f)].push_back(row_user[std::size_t(f)]);
             cat[user_fields].push_back(mr::id_type(g.below(std::uint64_t(categorical[user_fields]))));
         }
         std::vector<mr::nn::host_bags> bags(multi.size());

@@ -24,10 +24,11 @@ namespace coldstart {
 struct implicit_config {
     std::string objective = "bce";      //!< --objective: bce (pointwise) or bpr (pairwise)
     mr::index negatives = 4;            //!< --negatives: training negatives per positive (support and query)
-    std::string negative_sampling = "uniform";  //!< --negative-sampling: uniform or popularity
+    std::string negative_sampling = "uniform";  //!< --negative-sampling: uniform, popularity or scenario:FIELD (hard negatives)
     std::string eval = "sampled:99";    //!< --eval: sampled:N (N negatives per positive) or full, or both (comma-separated)
     std::string scenario_field;         //!< --scenario-field: the user field of scenario-popularity ("": the first)
     bool history = false;  //!< --history: the items of the user's support set as a multi-valued user feature
+    bool baseline_inputs = true;  //!< --baseline-inputs: item-kNN's and popularity's scores as inputs (recsys::baseline_inputs)
 };
 
 /// One new user of the evaluation: the query positives and what each is ranked against.
@@ -53,6 +54,7 @@ struct implicit_problem {
     const mr::data::dataset& data;
     const mr::data::split& split;
     const mr::data::negative_sampler& sampler;             //!< the training negatives' sampler (seeded)
+    const mr::data::scenario_pools* scenario;              //!< hard negatives' pools (--negative-sampling scenario:FIELD), or none
     const std::vector<std::vector<mr::id_type>>& excluded;  //!< each user's items
     /// the candidates of each evaluation (--eval's modes, in order), shared by every method
     const std::vector<std::vector<eval_user>>& evaluations;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -103,10 +104,15 @@ int run_implicit(const config& c, const implicit_config& ic, const mr::data::dat
         throw std::invalid_argument("implicit feedback is evaluated on new users: --scenario new-users");
     if (c.model != "melu" && c.model != "two-tower")
         throw std::invalid_argument("implicit feedback runs --model melu or two-tower");
+    if (ic.baseline_inputs && c.model != "melu")
+        throw std::invalid_argument("--baseline-inputs on feeds MeLU's head: --model melu (or --baseline-inputs off)");
     if (ic.objective != "bce" && ic.objective != "bpr")
         throw std::invalid_argument("--objective must be bce or bpr, not '" + ic.objective + "'");
-    if (ic.negative_sampling != "uniform" && ic.negative_sampling != "popularity")
-        throw std::invalid_argument("--negative-sampling must be uniform or popularity, not '" + ic.negative_sampling + "'");
+    // --negative-sampling scenario:FIELD: hard negatives among the items of the positive's scenario
+    const std::string hard_field = ic.negative_sampling.rfind("scenario:", 0) == 0 ? ic.negative_sampling.substr(9) : "";
+    if (ic.negative_sampling != "uniform" && ic.negative_sampling != "popularity" && hard_field.empty())
+        throw std::invalid_argument("--negative-sampling must be uniform, popularity or scenario:FIELD, not '" +
+                                    ic.negative_sampling + "'");
     // --eval: sampled:N and/or full, comma-separated; 0 negatives stands for full
     std::vector<std::string> modes;
     std::vector<mr::index> sampled;
@@ -135,6 +141,8 @@ int run_implicit(const config& c, const implicit_config& ic, const mr::data::dat
                                                  ? mr::data::negative_distribution::popularity
                                                  : mr::data::negative_distribution::uniform,
                                              c.seed);
+    std::optional<mr::data::scenario_pools> scenario;
+    if (!hard_field.empty()) scenario.emplace(data, split.training_interactions, hard_field);
     std::vector<std::vector<eval_user>> evaluations;
     for (const auto n : sampled) evaluations.push_back(evaluation_users(data, split, excluded, n, c.seed));
     mr::index positives = 0;
@@ -157,7 +165,8 @@ int run_implicit(const config& c, const implicit_config& ic, const mr::data::dat
     score("item-knn", mr::recsys::item_knn(data, split.training_interactions));
 
     const auto model_data = ic.history ? with_history(data, split) : data;
-    const implicit_problem p{c, ic, model_data, split, sampler, excluded, evaluations, [&](const std::string& name) {
+    const implicit_problem p{c,        ic,        model_data, split, sampler, scenario ? &*scenario : nullptr,
+                             excluded, evaluations, [&](const std::string& name) {
                                  if (!c.quiet) std::fprintf(stderr, "training %s (%s, %s)\n", name.c_str(),
                                                             c.model.c_str(), ic.objective.c_str());
                              }};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -27,20 +28,31 @@ std::vector<std::vector<implicit_result>> run_implicit_model(const implicit_prob
                                                 bool supports_anil) {
     using S = typename Model::scalar_type;
     const config& c = p.options;
-    const mr::recsys::feature_encoder encoder(p.data, features);
+    // --baseline-inputs: item-kNN's and popularity's scores of each row as inputs of the model
+    std::optional<mr::recsys::baseline_inputs> inputs;
+    auto with_inputs = features;
+    if (p.implicit.baseline_inputs) {
+        inputs.emplace(p.data, p.split.training_interactions);
+        with_inputs.pair_inputs = mr::recsys::baseline_inputs::width;
+    }
+    const mr::recsys::feature_encoder encoder(p.data, with_inputs);
+    const mr::recsys::baseline_inputs* given = inputs ? &*inputs : nullptr;
     const mr::recsys::implicit_task_options task_options{
         .objective = p.implicit.objective == "bpr" ? mr::recsys::implicit_objective::pairwise
                                                    : mr::recsys::implicit_objective::pointwise,
-        .negatives = p.implicit.negatives};
+        .negatives = p.implicit.negatives,
+        .scenario = p.scenario};
     auto options_of = [&](std::uint64_t role) {
         auto o = task_options;
         o.role = role;
         return o;
     };
-    const auto train_data = mr::recsys::implicit_tasks<S>(encoder, p.split.train, p.sampler, p.excluded, options_of(0));
+    const auto train_data =
+        mr::recsys::implicit_tasks<S>(encoder, p.split.train, p.sampler, p.excluded, options_of(0), given);
     const auto validation_data =
-        mr::recsys::implicit_tasks<S>(encoder, p.split.validation, p.sampler, p.excluded, options_of(1));
-    const auto test_data = mr::recsys::implicit_tasks<S>(encoder, p.split.test, p.sampler, p.excluded, options_of(2));
+        mr::recsys::implicit_tasks<S>(encoder, p.split.validation, p.sampler, p.excluded, options_of(1), given);
+    const auto test_data =
+        mr::recsys::implicit_tasks<S>(encoder, p.split.test, p.sampler, p.excluded, options_of(2), given);
     const auto train = mr::meta::views(train_data), validation = mr::meta::views(validation_data),
                test = mr::meta::views(test_data);
     if (mr::index(train.size()) < c.meta_batch)
@@ -70,7 +82,9 @@ std::vector<std::vector<implicit_result>> run_implicit_model(const implicit_prob
                 const auto& task = test[u.task];
                 auto adapted = algorithm.adapt(task.support, task.support_target, {.steps = steps});
                 const std::vector<mr::id_type> users(items.size(), u.user);
-                const auto batch = encoder.encode_pairs<S>(users, items);
+                std::vector<float> values;
+                if (given) given->append(u.user, p.split.test[u.task].support, items, values);
+                const auto batch = encoder.encode_pairs<S>(users, items, values);
                 const auto scores = adapted.predict(batch.view());
                 return std::vector<double>(scores.begin(), scores.end());
             },

@@ -165,14 +165,20 @@ static int coldstart_main(int argc, char** argv) {
                                                       "(pairwise)")->capture_default_str();
     app.add_option("--negatives", implicit.negatives, "implicit: training negatives per positive")
         ->check(flags::at_least<decltype(implicit.negatives)>(1))->capture_default_str();
-    app.add_option("--negative-sampling", implicit.negative_sampling, "implicit: uniform or popularity (training "
-                                                                      "negatives)")->capture_default_str();
+    app.add_option("--negative-sampling", implicit.negative_sampling, "implicit: uniform, popularity, or scenario:FIELD "
+                                                                      "(hard negatives among the items of the positive's "
+                                                                      "category or the user's market; training negatives)")->capture_default_str();
     app.add_option("--eval", implicit.eval, "implicit: rank each held-out positive against sampled:N negatives or the "
                                             "full catalogue")->capture_default_str();
     app.add_option("--scenario-field", implicit.scenario_field, "implicit: the user field of scenario-popularity "
                                                                 "(default: the first categorical user field)");
     app.add_option("--history", implicit.history, "implicit: the items of the user's support set as a multi-valued user "
                                                   "feature (true/false)")->capture_default_str();
+    std::string baseline_inputs = "auto";
+    app.add_option("--baseline-inputs", baseline_inputs, "implicit: each row's item-kNN score given the support set and "
+                                                         "the item's log-popularity as inputs of the model: on, off, or "
+                                                         "auto (on with --model melu)")
+        ->capture_default_str();
     app.add_option("--query-order", query_order, "the query set: time (the latest: leave-last-N), random, or auto (time "
                                                  "for implicit feedback with timestamps)")->capture_default_str();
     std::string distributed = "none";
@@ -216,6 +222,9 @@ static int coldstart_main(int argc, char** argv) {
         // distributed: rank 0 alone prints and writes
         const bool root = make_distribution(c).rank() == 0;
         if (!root) c.quiet = true;
+        if (baseline_inputs != "auto" && baseline_inputs != "on" && baseline_inputs != "off")
+            throw std::invalid_argument("--baseline-inputs must be auto, on or off, not '" + baseline_inputs + "'");
+        implicit.baseline_inputs = baseline_inputs == "on" || (baseline_inputs == "auto" && c.model == "melu");
         if (item_id != "auto" && item_id != "on" && item_id != "off")
             throw std::invalid_argument("--item-id must be auto, on or off, not '" + item_id + "'");
         c.item_id = item_id == "on" || (item_id == "auto" && c.split.scenario != mr::data::scenario::new_items &&

@@ -85,6 +85,7 @@ TEST_CASE("user_average: means, 95 % intervals and paired differences over users
     CHECK(a.mean(hr10) == doctest::Approx(0.75));
     // sd of {1,1,0,1} = 0.5 (n - 1 in the denominator): 1.96 * 0.5 / 2
     CHECK(a.half_width(hr10) == doctest::Approx(0.49));
+    CHECK(a.summary(hr10).low == doctest::Approx(0.75 - 0.49));  // eval::mean_interval's interval
     const auto d = me::user_average::paired_difference(a, b, hr10);  // differences {1, 0, 0, 1}
     CHECK(d[0] == doctest::Approx(0.5));
     CHECK(d[1] == doctest::Approx(1.96 * std::sqrt(1.0 / 3.0) / 2));

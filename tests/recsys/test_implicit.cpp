@@ -174,3 +174,127 @@ TEST_CASE("implicit baselines: popularity, scenario popularity, recent popularit
     rs::item_knn unweighted(data, training, false);
     CHECK(unweighted.scores(both, candidates)[2] == doctest::Approx(1.0));
 }
+
+TEST_CASE("baseline inputs: item-kNN and popularity with the user's own interactions left out, as for a new user") {
+    const auto data = implicit_shop();
+    const auto training = all_interactions(data);
+    const rs::item_cooccurrence counts(data, training);
+    // user 3 left out of the counts: exactly the counts over the other users' interactions
+    const mr::id_type user = 3;
+    std::vector<mr::index> support, others;
+    for (const auto k : training) (data.interactions[std::size_t(k)].user == user ? support : others).push_back(k);
+    REQUIRE(support.size() >= 15);
+    support.resize(10);  // the first 10 as a support set: the rest of the user's items are candidates too
+    const rs::item_cooccurrence without(data, others);
+    const auto left_out = counts.scores(support, user), plain = without.scores(support);
+    const auto leaky = counts.scores(support);
+    REQUIRE(left_out.size() == std::size_t(data.items.rows()));
+    const auto& own = md::items_of_users(data)[std::size_t(user)];
+    double leak = 0;
+    for (std::size_t j = 0; j < plain.size(); ++j) {
+        CHECK(left_out[j] == doctest::Approx(plain[j]).epsilon(1e-9));
+        CHECK(counts.count(mr::id_type(j), user) == without.count(mr::id_type(j)));
+        if (std::binary_search(own.begin(), own.end(), mr::id_type(j))) leak += leaky[j] - plain[j];
+    }
+    // without leaving the user out, its own co-purchases inflate the scores of its other items
+    CHECK(leak > 0.5);
+
+    // the inputs of rows: log(1 + score), log(1 + count), row after row
+    const rs::baseline_inputs inputs(data, training);
+    const std::vector<mr::id_type> items{0, 7, 42};
+    std::vector<float> values;
+    inputs.append(user, support, items, values);
+    REQUIRE(values.size() == items.size() * rs::baseline_inputs::width);
+    for (std::size_t r = 0; r < items.size(); ++r) {
+        CHECK(values[2 * r] == doctest::Approx(std::log1p(plain[std::size_t(items[r])])));
+        CHECK(values[2 * r + 1] == doctest::Approx(std::log1p(without.count(items[r]))));
+    }
+
+    // the tasks carry them as the last dense rows (pair_group); the encoder then wants them
+    const auto split = md::make_split(data, {.seed = 3});
+    const md::negative_sampler sampler(data, split.training_interactions, md::negative_distribution::uniform, 7);
+    const auto positives = md::items_of_users(data);
+    const rs::baseline_inputs split_inputs(data, split.training_interactions);
+    const rs::feature_encoder plain_encoder(data), encoder(data, {.pair_inputs = rs::baseline_inputs::width});
+    CHECK(encoder.shape().dense == plain_encoder.shape().dense + 2);
+    CHECK(encoder.shape().dense_group.back() == rs::pair_group);
+    const rs::implicit_task_options bce{.negatives = 3};
+    const auto tasks = rs::implicit_tasks<float>(encoder, split.train, sampler, positives, bce, &split_inputs);
+    const auto& t = split.train.front();
+    const auto side = rs::implicit_samples(data, t.query, sampler, positives, {.negatives = 3, .role = 0}, 0, 1);
+    std::vector<float> expected;
+    split_inputs.append(side.users.front(), t.support, side.items, expected);
+    const auto query = tasks.front().view().query;
+    REQUIRE(query.size() == mr::index(side.items.size()));
+    const auto dense = encoder.shape().dense;
+    std::vector<float> host(std::size_t(dense * query.size()));
+    std::copy(query.dense, query.dense + host.size(), host.begin());
+    for (std::size_t r = 0; r < side.items.size(); ++r) {
+        CHECK(host[r * std::size_t(dense) + std::size_t(dense) - 2] == expected[2 * r]);
+        CHECK(host[r * std::size_t(dense) + std::size_t(dense) - 1] == expected[2 * r + 1]);
+    }
+    CHECK_THROWS_AS(rs::implicit_tasks<float>(encoder, split.train, sampler, positives, bce), std::invalid_argument);
+    CHECK_THROWS_AS(rs::implicit_tasks<float>(plain_encoder, split.train, sampler, positives, bce, &split_inputs),
+                    std::invalid_argument);
+    const std::vector<mr::id_type> one_user{0};
+    CHECK_THROWS_AS(encoder.encode_pairs<float>(one_user, one_user), std::invalid_argument);
+    CHECK_THROWS_AS(encoder.encode_pairs<float>(one_user, one_user, std::vector<float>{1.0f}), std::invalid_argument);
+}
+
+TEST_CASE("hard negatives: from the positive's category or the user's region, never a positive, seeded") {
+    const auto data = implicit_shop();
+    const auto split = md::make_split(data, {.seed = 3});
+    const md::negative_sampler sampler(data, split.training_interactions, md::negative_distribution::uniform, 7);
+    const auto positives = md::items_of_users(data);
+    const auto& category = data.items.categorical[0];
+    const md::scenario_pools by_category(data, split.training_interactions, "category");
+    const md::scenario_pools by_region(data, split.training_interactions, "region");
+    CHECK_FALSE(by_category.by_user());
+    CHECK(by_region.by_user());
+    CHECK_THROWS_AS(md::scenario_pools(data, split.training_interactions, "colour"), std::invalid_argument);
+    mr::index same_category = 0, drawn = 0;
+    for (const auto* tasks : {&split.train, &split.test})
+        for (std::size_t t = 0; t < tasks->size(); ++t) {
+            const auto& task = (*tasks)[t];
+            for (const auto* pools : {&by_category, &by_region}) {
+                const rs::implicit_task_options hard{.negatives = 4, .role = 1, .scenario = pools};
+                const auto side = rs::implicit_samples(data, task.query, sampler, positives, hard, t, 1);
+                REQUIRE(side.items.size() == 5 * task.query.size());
+                // the same seed: the same negatives for every method
+                CHECK(rs::implicit_samples(data, task.query, sampler, positives, hard, t, 1).items == side.items);
+                for (std::size_t p = 0; p < task.query.size(); ++p) {
+                    const auto& r = data.interactions[std::size_t(task.query[p])];
+                    const auto& own = positives[std::size_t(r.user)];
+                    const auto pool = pools->pool(r.user, r.item);
+                    std::set<mr::id_type> distinct;
+                    for (std::size_t k = 1; k < 5; ++k) {
+                        const auto n = side.items[5 * p + k];
+                        CHECK_FALSE(std::binary_search(own.begin(), own.end(), n));
+                        distinct.insert(n);
+                        // in the pool unless the pool has too few items outside the user's
+                        const bool in_pool = std::binary_search(pool.begin(), pool.end(), n);
+                        mr::index pool_left = 0;
+                        for (const auto i : pool) pool_left += !std::binary_search(own.begin(), own.end(), i);
+                        CHECK((in_pool || pool_left < 4));
+                        if (pools == &by_category) {
+                            same_category += category.ids[std::size_t(n)] == category.ids[std::size_t(r.item)];
+                            ++drawn;
+                        }
+                    }
+                    CHECK(distinct.size() == 4);
+                }
+            }
+        }
+    CHECK(double(same_category) > 0.9 * double(drawn));
+    // the region's pool: the items its training users bought
+    const auto& region = data.users.categorical[2];
+    const auto user = data.interactions[std::size_t(split.test.front().query.front())].user;
+    for (const auto i : by_region.pool(user, 0)) {
+        bool bought = false;
+        for (const auto k : split.training_interactions) {
+            const auto& r = data.interactions[std::size_t(k)];
+            bought = bought || (r.item == i && region.ids[std::size_t(r.user)] == region.ids[std::size_t(user)]);
+        }
+        CHECK(bought);
+    }
+}

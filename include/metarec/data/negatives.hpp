@@ -74,9 +74,13 @@ public:
     negative_distribution distribution() const noexcept { return distribution_; }
 
     /// `count` distinct items outside `excluded` (sorted ascending, e.g. items_of_users()[u]),
-    /// appended to `out`; deterministic in (seed, stream, count, excluded). Throws
-    /// std::invalid_argument when fewer than `count` catalogue items are left.
-    void draw(std::uint64_t stream, index count, std::span<const id_type> excluded, std::vector<id_type>& out) const {
+    /// appended to `out`; deterministic in (seed, stream, count, excluded, within). With
+    /// `within` (sorted, e.g. scenario_pools::pool()), hard negatives: drawn uniformly among
+    /// those items first, the rest from the catalogue (by the distribution) when `within` has
+    /// fewer than `count` left. Throws std::invalid_argument when fewer than `count` catalogue
+    /// items are left.
+    void draw(std::uint64_t stream, index count, std::span<const id_type> excluded, std::vector<id_type>& out,
+              std::span<const id_type> within = {}) const {
         if (count <= 0) return;
         const auto is_excluded = [&](id_type i) { return std::binary_search(excluded.begin(), excluded.end(), i); };
         index outside = 0;
@@ -87,28 +91,16 @@ public:
                                         std::to_string(available) + " items left outside the user's interactions");
         metarec::detail::rng g(seed_ ^ (0x9e3779b97f4a7c15ULL * (stream + 1)));
         std::unordered_set<id_type> taken;
-        const std::size_t begin = out.size();
-        // rejection: cheap while the user's items and the draws so far are a small share
-        const index attempts = 20 * count + 64;
-        for (index a = 0; a < attempts && index(out.size() - begin) < count; ++a) {
-            const id_type i = pick(g);
-            if (is_excluded(i) || !taken.insert(i).second) continue;
-            out.push_back(i);
-        }
-        if (index(out.size() - begin) == count) return;
-        // the rest uniformly among the items left (a partial Fisher-Yates over them)
-        std::vector<id_type> left;
-        for (id_type i : catalogue_)
-            if (!is_excluded(i) && !taken.count(i)) left.push_back(i);
-        for (index k = 0; index(out.size() - begin) < count; ++k) {
-            std::swap(left[std::size_t(k)], left[std::size_t(k) + g.below(left.size() - std::size_t(k))]);
-            out.push_back(left[std::size_t(k)]);
-        }
+        const std::size_t until = out.size() + std::size_t(count);
+        if (!within.empty())
+            fill(until, within, [&] { return within[g.below(within.size())]; }, is_excluded, g, taken, out);
+        fill(until, catalogue_, [&] { return pick(g); }, is_excluded, g, taken, out);
     }
     //! draw() into a new vector
-    std::vector<id_type> draw(std::uint64_t stream, index count, std::span<const id_type> excluded) const {
+    std::vector<id_type> draw(std::uint64_t stream, index count, std::span<const id_type> excluded,
+                              std::span<const id_type> within = {}) const {
         std::vector<id_type> out;
-        draw(stream, count, excluded, out);
+        draw(stream, count, excluded, out, within);
         return out;
     }
 
@@ -122,6 +114,29 @@ public:
     }
 
 private:
+    // appends draws of `next()` outside `is_excluded` and `taken` until `out` holds `until`
+    // items or `candidates` (which `next` draws from) has none left
+    template <class Next, class Excluded>
+    static void fill(std::size_t until, std::span<const id_type> candidates, Next next, Excluded is_excluded,
+                     metarec::detail::rng& g, std::unordered_set<id_type>& taken, std::vector<id_type>& out) {
+        // rejection: cheap while the user's items and the draws so far are a small share
+        const index attempts = 20 * index(until - out.size()) + 64;
+        for (index a = 0; a < attempts && out.size() < until; ++a) {
+            const id_type i = next();
+            if (is_excluded(i) || !taken.insert(i).second) continue;
+            out.push_back(i);
+        }
+        if (out.size() == until) return;
+        // the rest uniformly among the candidates left (a partial Fisher-Yates over them)
+        std::vector<id_type> left;
+        for (id_type i : candidates)
+            if (!is_excluded(i) && !taken.count(i)) left.push_back(i);
+        for (std::size_t k = 0; out.size() < until && k < left.size(); ++k) {
+            std::swap(left[k], left[k + g.below(left.size() - k)]);
+            taken.insert(left[k]);
+            out.push_back(left[k]);
+        }
+    }
     id_type pick(metarec::detail::rng& g) const {
         if (distribution_ == negative_distribution::uniform) return catalogue_[g.below(catalogue_.size())];
         const double r = g.uniform() * cumulative_.back();
@@ -133,6 +148,59 @@ private:
     std::uint64_t seed_;
     std::vector<id_type> catalogue_;
     std::vector<double> cumulative_;  // popularity: running sums of the catalogue's counts
+};
+
+/// Hard negatives from the positive's scenario: the items that share the positive item's value
+/// of a categorical item field (its category), or, for a categorical user field (the user's
+/// market), the items that training users of the user's value interacted with.
+/// negative_sampler::draw() takes pool() as `within`.
+class scenario_pools {
+public:
+    /// @param data     the data set (must outlive the pools)
+    /// @param training the interactions a user field's pools come from
+    /// @param field    a categorical item field, else a categorical user field, of that name;
+    ///                 std::invalid_argument when neither exists
+    scenario_pools(const dataset& data, std::span<const index> training, const std::string& field) {
+        for (const auto& f : data.items.categorical)
+            if (f.name == field && !field_) {
+                field_ = &f;
+                pools_.resize(f.vocabulary.size());
+                std::vector<char> seen(std::size_t(data.items.rows()), 0);
+                for (const auto& r : data.interactions) seen[std::size_t(r.item)] = 1;
+                for (index i = 0; i < data.items.rows(); ++i)
+                    if (seen[std::size_t(i)] && f.ids[std::size_t(i)] >= 0)
+                        pools_[std::size_t(f.ids[std::size_t(i)])].push_back(id_type(i));
+            }
+        if (!field_)
+            for (const auto& f : data.users.categorical)
+                if (f.name == field && !field_) {
+                    field_ = &f;
+                    by_user_ = true;
+                    pools_.resize(f.vocabulary.size());
+                    for (index k : training) {
+                        const auto& r = data.interactions[std::size_t(k)];
+                        if (f.ids[std::size_t(r.user)] >= 0) pools_[std::size_t(f.ids[std::size_t(r.user)])].push_back(r.item);
+                    }
+                    for (auto& pool : pools_) {
+                        std::sort(pool.begin(), pool.end());
+                        pool.erase(std::unique(pool.begin(), pool.end()), pool.end());
+                    }
+                }
+        if (!field_)
+            throw std::invalid_argument("metarec: scenario_pools: no categorical item or user field '" + field + "'");
+    }
+    //! the scenario's items (sorted) of `user`'s positive `item` (none for a missing value)
+    std::span<const id_type> pool(id_type user, id_type item) const {
+        const id_type v = field_->ids[std::size_t(by_user_ ? user : item)];
+        return v < 0 ? std::span<const id_type>() : std::span<const id_type>(pools_[std::size_t(v)]);
+    }
+    //! whether the field is a user field (else an item field)
+    bool by_user() const noexcept { return by_user_; }
+
+private:
+    const categorical_field* field_ = nullptr;
+    bool by_user_ = false;
+    std::vector<std::vector<id_type>> pools_;  // per value of the field
 };
 
 }  // namespace metarec::data

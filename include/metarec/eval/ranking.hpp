@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../config.hpp"
+#include "intervals.hpp"
 
 namespace metarec::eval {
 
@@ -100,19 +101,31 @@ private:
     }
 };
 
-/// Per-user values of one method, averaged over users with a 95 % normal-approximation
-/// interval (mean +- 1.96 sd / sqrt(n)); paired differences between two methods evaluated
-/// on the same users in the same order. A minimal helper of the implicit-feedback report.
+/// Per-user values of one method, averaged over users with eval::mean_interval's 95 %
+/// normal-approximation interval (mean +- 1.96 sd / sqrt(n)); paired differences between two
+/// methods evaluated on the same users in the same order. The implicit-feedback report's rows.
 class user_average {
 public:
     //! adds one user's metrics
     void add(const ranking_metrics& m) { users_.push_back(m.values); }
     //! users added
     index users() const noexcept { return index(users_.size()); }
+    //! metric `m` of every user, in the order added
+    std::vector<double> column(index m) const {
+        std::vector<double> out;
+        out.reserve(users_.size());
+        for (const auto& u : users_) out.push_back(u[std::size_t(m)]);
+        return out;
+    }
+    //! the mean of metric `m` over users with its 95 % interval (NaN if no user)
+    interval summary(index m) const { return mean_interval(column(m)); }
     //! the mean of metric `m` over users (NaN if none)
-    double mean(index m) const { return mean_of([&](std::size_t u) { return users_[u][std::size_t(m)]; }); }
-    //! half the width of the 95 % interval of metric `m`'s mean (NaN with fewer than 2 users)
-    double half_width(index m) const { return half_width_of([&](std::size_t u) { return users_[u][std::size_t(m)]; }); }
+    double mean(index m) const { return summary(m).mean; }
+    //! half the width of the 95 % interval of metric `m`'s mean (0 with one user, NaN with none)
+    double half_width(index m) const {
+        const auto i = summary(m);
+        return i.high - i.mean;
+    }
     //! every metric's mean
     std::array<double, ranking_metrics::count> means() const {
         std::array<double, ranking_metrics::count> out{};
@@ -128,29 +141,15 @@ public:
         if (a.users() != b.users())
             throw std::invalid_argument("metarec: paired_difference: " + std::to_string(a.users()) + " and " +
                                         std::to_string(b.users()) + " users");
-        const auto diff = [&](std::size_t u) { return a.users_[u][std::size_t(m)] - b.users_[u][std::size_t(m)]; };
-        return {a.mean_of(diff), a.half_width_of(diff)};
+        auto diff = a.column(m);
+        for (std::size_t u = 0; u < diff.size(); ++u) diff[u] -= b.users_[u][std::size_t(m)];
+        const auto i = mean_interval(diff);
+        return {i.mean, i.high - i.mean};
     }
     //! appends the users of `other` (pooling seeds: the same method on several splits)
     void append(const user_average& other) { users_.insert(users_.end(), other.users_.begin(), other.users_.end()); }
 
 private:
-    template <class F>
-    double mean_of(F value) const {
-        if (users_.empty()) return std::nan("");
-        double sum = 0;
-        for (std::size_t u = 0; u < users_.size(); ++u) sum += value(u);
-        return sum / double(users_.size());
-    }
-    template <class F>
-    double half_width_of(F value) const {
-        if (users_.size() < 2) return std::nan("");
-        const double mu = mean_of(value);
-        double square = 0;
-        for (std::size_t u = 0; u < users_.size(); ++u) square += (value(u) - mu) * (value(u) - mu);
-        return 1.96 * std::sqrt(square / double(users_.size() - 1) / double(users_.size()));
-    }
-
     std::vector<std::array<double, ranking_metrics::count>> users_;
 };
 

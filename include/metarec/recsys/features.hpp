@@ -30,6 +30,7 @@ namespace metarec::recsys {
 /// Feature groups (nn::input_shape): towers and per-side layers read the fields of one group.
 inline constexpr int user_group = 0;  //!< the user's features
 inline constexpr int item_group = 1;  //!< the item's features
+inline constexpr int pair_group = 2;  //!< inputs of a (user, item) pair in its task (encoder_options::pair_inputs)
 
 /// Which features the encoder puts into a batch.
 struct encoder_options {
@@ -37,6 +38,10 @@ struct encoder_options {
     bool item_features = true;  //!< the item's side features
     bool item_id = false;       //!< the item's row as a categorical field (ID-based models: matrix factorization)
     bool user_id = false;       //!< the user's row as a categorical field (warm-only models)
+    /// dense inputs per (user, item) pair that depend on the pair's task, not on the user or
+    /// the item alone (e.g. recsys::baseline_inputs), the last dense rows (pair_group); then
+    /// only encode_pairs() with the values encodes
+    index pair_inputs = 0;
 };
 
 /// Turns interactions of a data set into network inputs. Every sample is one (user, item)
@@ -44,7 +49,7 @@ struct encoder_options {
 ///
 ///     categorical: [user fields..., user id?, item fields..., item id?]   (one id each)
 ///     multi:       [user fields..., item fields...]                         (a bag of ids each)
-///     dense rows:  [user numeric, user dense vectors, item numeric, item dense vectors]
+///     dense rows:  [user numeric, user dense vectors, item numeric, item dense vectors, pair inputs]
 ///
 /// with the groups of nn::input_shape telling user (user_group) from item (item_group)
 /// features. Numeric fields are standardized with the mean and standard deviation over the
@@ -191,10 +196,13 @@ public:
     }
     //! the data set
     const data::dataset& dataset() const noexcept { return *data_; }
+    //! dense inputs per pair that encode_pairs() takes (encoder_options::pair_inputs)
+    index pair_inputs() const noexcept { return options_.pair_inputs; }
 
     //! the features of the given interactions (indices into dataset().interactions)
     template <class S, class Device = device::cpu>
     nn::batch_data<S, Device> encode(std::span<const index> interactions) const {
+        require_no_pair_inputs();
         return encode_with<S, Device>(index(interactions.size()), [&](index j) {
             const auto& r = data_->interactions[std::size_t(interactions[std::size_t(j)])];
             return std::pair<index, index>{r.user, r.item};
@@ -203,12 +211,24 @@ public:
     //! the features of (user, item) pairs given as feature-table rows: e.g. one user and many candidates
     template <class S, class Device = device::cpu>
     nn::batch_data<S, Device> encode_pairs(std::span<const id_type> users, std::span<const id_type> items) const {
+        require_no_pair_inputs();
+        return encode_pairs<S, Device>(users, items, {});
+    }
+    //! the same with the pairs' encoder_options::pair_inputs values, pair after pair
+    template <class S, class Device = device::cpu>
+    nn::batch_data<S, Device> encode_pairs(std::span<const id_type> users, std::span<const id_type> items,
+                                           std::span<const float> pair_values) const {
         if (users.size() != items.size())
             throw std::invalid_argument("metarec: feature_encoder: " + std::to_string(users.size()) + " users for " +
                                         std::to_string(items.size()) + " items");
-        return encode_with<S, Device>(index(users.size()), [&](index j) {
-            return std::pair<index, index>{users[std::size_t(j)], items[std::size_t(j)]};
-        });
+        if (pair_values.size() != users.size() * std::size_t(options_.pair_inputs))
+            throw std::invalid_argument("metarec: feature_encoder: " + std::to_string(pair_values.size()) +
+                                        " pair inputs for " + std::to_string(users.size()) + " pairs of " +
+                                        std::to_string(options_.pair_inputs));
+        return encode_with<S, Device>(
+            index(users.size()),
+            [&](index j) { return std::pair<index, index>{users[std::size_t(j)], items[std::size_t(j)]}; },
+            pair_values);
     }
     //! the ratings (labels) of the given interactions
     template <class S>
@@ -238,6 +258,11 @@ private:
     struct moments {
         double mean, sd;
     };
+    void require_no_pair_inputs() const {
+        if (options_.pair_inputs > 0)
+            throw std::invalid_argument("metarec: feature_encoder: the encoder has pair inputs: encode_pairs() with "
+                                        "their values");
+    }
     // one categorical or multi-valued field, or the ids of one side, as the model knows it
     struct field_code {
         std::vector<std::string> vocabulary;  // the model's values (keys), in id order
@@ -455,6 +480,8 @@ private:
         };
         add_side(data_->users, user_, options_.user_features, options_.user_id, user_group);
         add_side(data_->items, item_, options_.item_features, options_.item_id, item_group);
+        if (options_.pair_inputs < 0) throw std::invalid_argument("metarec: feature_encoder: pair_inputs < 0");
+        for (index k = 0; k < options_.pair_inputs; ++k) shape_.dense_group.push_back(pair_group);
         shape_.dense = index(shape_.dense_group.size());
         if (shape_.categorical.empty() && shape_.multi.empty() && shape_.dense == 0)
             throw std::invalid_argument(
@@ -463,7 +490,7 @@ private:
     }
 
     template <class S, class Device, class PairOf>
-    nn::batch_data<S, Device> encode_with(index n, PairOf pair_of) const {
+    nn::batch_data<S, Device> encode_with(index n, PairOf pair_of, std::span<const float> pair_values = {}) const {
         std::vector<std::vector<id_type>> categorical;
         std::vector<nn::host_bags> multi;
         std::vector<S> dense_values(static_cast<std::size_t>(shape_.dense * n));
@@ -517,6 +544,9 @@ private:
         };
         side(data_->users, user_, options_.user_features, options_.user_id, true);
         side(data_->items, item_, options_.item_features, options_.item_id, false);
+        for (index j = 0; j < n; ++j)
+            for (index k = 0; k < options_.pair_inputs; ++k)
+                dense_values[std::size_t(j * shape_.dense + row + k)] = S(pair_values[std::size_t(j * options_.pair_inputs + k)]);
         return nn::batch_data<S, Device>(n, dense_values, shape_.dense, categorical, multi);
     }
 

@@ -1,5 +1,6 @@
 // metarec: the baselines an e-commerce engineer tries first on clicks and purchases: global
-// popularity, popularity in the user's scenario, recency-weighted popularity, item-kNN.
+// popularity, popularity in the user's scenario, recency-weighted popularity, item-kNN; and
+// item-kNN's and popularity's scores as a model's inputs.
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
@@ -142,24 +143,27 @@ private:
     double half_life_ = 1;
 };
 
-/// Item-to-item collaborative filtering from the support set: cosine similarity of item
-/// co-occurrence over the training users,
+/// Item co-occurrence over the training users: c_ij, the training users who interacted with
+/// both i and j, and c_i, those with i. The support-set score of item-kNN,
 ///
-///     sim(i, j) = c_ij / sqrt(c_i c_j),   score(i) = sum_{s in support} w_s sim(s, i)
+///     score(j) = sum_{s in support} w_s sim(s, j),   sim(s, j) = c_sj / sqrt(c_s c_j)
 ///
-/// with c_ij the training users who interacted with both i and j, c_i those with i, and w_s
-/// the support interaction's strength (its `rating`: 1, an event weight, or a repeat count;
-/// `weighted = false`: 1). Similarity rows are computed on first use and cached
-/// (not thread-safe: one instance per thread).
-class item_knn {
+/// (cosine similarity; w_s the support interaction's strength, its `rating`, or 1), can be
+/// taken with one user's own training interactions left out of every count: c_s and c_j lose
+/// 1 when the user has the item, c_sj when it has both. That is the score the user would get
+/// as a new user, so that a model trained on training users' scores (recsys::baseline_inputs)
+/// does not learn to trust co-occurrences the user made itself. sim(j, j) is never counted.
+/// Built eagerly (cost sum over training users of their items squared); const afterwards.
+class item_cooccurrence {
 public:
-    /// @param data     the data set (must outlive the baseline)
-    /// @param training the interactions co-occurrences are counted over
-    /// @param weighted weight support items by their strength (default true)
-    item_knn(const data::dataset& data, std::span<const index> training, bool weighted = true)
-        : data_(&data), weighted_(weighted), users_of_(std::size_t(data.items.rows())),
-          items_of_(std::size_t(data.users.rows())), rows_(std::size_t(data.items.rows())),
-          ready_(std::size_t(data.items.rows()), 0) {
+    static constexpr id_type nobody = -1;  //!< scores() and count() with no user left out
+
+    /// @param data     the data set (must outlive the counts)
+    /// @param training the interactions counted (indices into `data.interactions`)
+    item_cooccurrence(const data::dataset& data, std::span<const index> training)
+        : data_(&data), items_of_(std::size_t(data.users.rows())), rows_(std::size_t(data.items.rows())),
+          count_(std::size_t(data.items.rows()), 0.0) {
+        std::vector<std::vector<id_type>> users_of(std::size_t(data.items.rows()));
         for (index k : training) {
             const auto& r = data.interactions[std::size_t(k)];
             items_of_[std::size_t(r.user)].push_back(r.item);
@@ -168,17 +172,81 @@ public:
             auto& items = items_of_[std::size_t(u)];
             std::sort(items.begin(), items.end());
             items.erase(std::unique(items.begin(), items.end()), items.end());
-            for (id_type i : items) users_of_[std::size_t(i)].push_back(id_type(u));
+            for (id_type i : items) users_of[std::size_t(i)].push_back(id_type(u));
+        }
+        std::vector<float> together(std::size_t(data.items.rows()), 0.0f);
+        std::vector<id_type> touched;
+        for (std::size_t i = 0; i < rows_.size(); ++i) {
+            count_[i] = double(users_of[i].size());
+            for (id_type u : users_of[i])
+                for (id_type j : items_of_[std::size_t(u)])
+                    if (std::size_t(j) != i && together[std::size_t(j)]++ == 0.0f) touched.push_back(j);
+            std::sort(touched.begin(), touched.end());
+            for (id_type j : touched) {
+                rows_[i].emplace_back(j, together[std::size_t(j)]);
+                together[std::size_t(j)] = 0.0f;
+            }
+            touched.clear();
         }
     }
-    //! the summed similarity of each candidate to the support items
-    std::vector<double> scores(const data::task_split& task, std::span<const id_type> candidates) {
-        std::vector<double> score(std::size_t(data_->items.rows()), 0.0);
-        for (index k : task.support) {
+
+    /// The support-set score of every item (indexed by item row) given the support
+    /// interactions `support`, with the training interactions of user `left_out` left out of
+    /// the counts (`nobody`, or a user with none such as a new user: the plain score).
+    /// `weighted = false`: every w_s = 1.
+    std::vector<double> scores(std::span<const index> support, id_type left_out = nobody, bool weighted = true) const {
+        const auto& own = left_out == nobody ? none_ : items_of_.at(std::size_t(left_out));
+        const auto has = [&](id_type i) { return double(std::binary_search(own.begin(), own.end(), i)); };
+        // acc(j) = sum_s a_s c_sj with a_s = w_s / sqrt(c'_s); the user's own co-occurrences are
+        // then taken back: every s it has contributed a_s to each j it has (j != s)
+        std::vector<double> acc(rows_.size(), 0.0), own_share(rows_.size(), 0.0);
+        double own_total = 0;
+        for (index k : support) {
             const auto& r = data_->interactions[std::size_t(k)];
-            const double w = weighted_ ? double(r.rating) : 1.0;
-            for (const auto& [j, s] : row(r.item)) score[std::size_t(j)] += w * s;
+            const double cs = count_[std::size_t(r.item)] - has(r.item);
+            if (cs <= 0) continue;
+            const double a = (weighted ? double(r.rating) : 1.0) / std::sqrt(cs);
+            for (const auto& [j, c] : rows_[std::size_t(r.item)]) acc[std::size_t(j)] += a * double(c);
+            if (has(r.item) != 0) {
+                own_total += a;
+                own_share[std::size_t(r.item)] += a;
+            }
         }
+        for (std::size_t j = 0; j < acc.size(); ++j) {
+            const double mine = has(id_type(j));
+            if (mine != 0) acc[j] -= own_total - own_share[j];
+            const double cj = count_[j] - mine;
+            acc[j] = cj > 0 ? acc[j] / std::sqrt(cj) : 0.0;
+        }
+        return acc;
+    }
+    //! c_i with user `left_out`'s interaction left out: the training users of item `i` but that one
+    double count(id_type i, id_type left_out = nobody) const {
+        if (left_out == nobody) return count_[std::size_t(i)];
+        const auto& own = items_of_.at(std::size_t(left_out));
+        return count_[std::size_t(i)] - double(std::binary_search(own.begin(), own.end(), i));
+    }
+
+private:
+    const data::dataset* data_;
+    std::vector<std::vector<id_type>> items_of_;                   // per user: its training items, sorted
+    std::vector<std::vector<std::pair<id_type, float>>> rows_;     // per item i: (j, c_ij), j ascending
+    std::vector<double> count_;                                    // c_i
+    std::vector<id_type> none_;                                    // the items of `nobody`
+};
+
+/// Item-to-item collaborative filtering from the support set: item_cooccurrence's score of
+/// each candidate given the task's support items.
+class item_knn {
+public:
+    /// @param data     the data set (must outlive the baseline)
+    /// @param training the interactions co-occurrences are counted over
+    /// @param weighted weight support items by their strength (default true)
+    item_knn(const data::dataset& data, std::span<const index> training, bool weighted = true)
+        : weighted_(weighted), counts_(data, training) {}
+    //! the summed similarity of each candidate to the support items
+    std::vector<double> scores(const data::task_split& task, std::span<const id_type> candidates) const {
+        const auto score = counts_.scores(task.support, item_cooccurrence::nobody, weighted_);
         std::vector<double> out;
         out.reserve(candidates.size());
         for (id_type i : candidates) out.push_back(score[std::size_t(i)]);
@@ -186,25 +254,43 @@ public:
     }
 
 private:
-    const std::vector<std::pair<id_type, double>>& row(id_type i) {
-        auto& row = rows_[std::size_t(i)];
-        if (ready_[std::size_t(i)]) return row;
-        std::unordered_map<id_type, double> together;
-        for (id_type u : users_of_[std::size_t(i)])
-            for (id_type j : items_of_[std::size_t(u)])
-                if (j != i) together[j] += 1;
-        const double ci = double(users_of_[std::size_t(i)].size());
-        for (const auto& [j, c] : together) row.emplace_back(j, c / std::sqrt(ci * double(users_of_[std::size_t(j)].size())));
-        std::sort(row.begin(), row.end());
-        ready_[std::size_t(i)] = 1;
-        return row;
-    }
-
-    const data::dataset* data_;
     bool weighted_;
-    std::vector<std::vector<id_type>> users_of_, items_of_;
-    std::vector<std::vector<std::pair<id_type, double>>> rows_;
-    std::vector<char> ready_;
+    item_cooccurrence counts_;
+};
+
+/// The baselines as a model's inputs (the principle of the rating models' residual to the bias
+/// model: the model contains the strongest baselines and learns beyond them). For each (user,
+/// candidate) row of a task, `width` numbers computed only from what the model may know:
+///
+///     log(1 + score(j))   item-kNN's support-set score of the candidate (item_cooccurrence)
+///     log(1 + c_j)        the candidate's popularity (training users with it)
+///
+/// both with the task's user's own training interactions left out, so a training user's rows
+/// look like a new user's (encoder_options::pair_inputs carries them into the batches).
+class baseline_inputs {
+public:
+    static constexpr index width = 2;  //!< inputs per row
+
+    /// @param data     the data set (must outlive the inputs)
+    /// @param training the interactions counted (the split's training interactions)
+    baseline_inputs(const data::dataset& data, std::span<const index> training) : data_(&data), counts_(data, training) {}
+
+    /// Appends `width` inputs per item of `items` (row after row) to `out`, for `user` with the
+    /// support interactions `support` (indices into the data set's interactions).
+    void append(id_type user, std::span<const index> support, std::span<const id_type> items,
+                std::vector<float>& out) const {
+        const auto score = counts_.scores(support, user);
+        for (id_type j : items) {
+            out.push_back(float(std::log1p(std::max(0.0, score[std::size_t(j)]))));
+            out.push_back(float(std::log1p(std::max(0.0, counts_.count(j, user)))));
+        }
+    }
+    //! the data set
+    const data::dataset& dataset() const noexcept { return *data_; }
+
+private:
+    const data::dataset* data_;
+    item_cooccurrence counts_;
 };
 
 }  // namespace metarec::recsys
