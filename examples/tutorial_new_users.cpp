@@ -22,7 +22,7 @@ int main() {
     // support set, what adaptation sees) and holds out 10 (the query set, what we score).
     const auto split = mr::data::make_split(
         data, {.scenario = mr::data::scenario::new_users, .query = 10, .support = 10, .seed = 1});
-    std::printf("%zu training users, %zu new users\n", split.train.size(), split.test.size());
+    std::printf("%zu training tasks, %zu new users\n", split.train.size(), split.test.size());
 
     // Step 3: tasks. The encoder turns a (user, item) pair into the network's input: the
     // user's fields, then the item's. One task per user.

