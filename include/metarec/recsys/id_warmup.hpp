@@ -494,9 +494,9 @@ struct meta_warm_up_options {
 /// over the item's first interactions, the support's samples j: x_j the user fields'
 /// embeddings and dense rows in the base model's tables (MeLU has no user ids: the users are
 /// their features), y_j the rating. The paper's interactions are clicks, where who interacted
-/// is the signal; with ratings, what they rated is too (the users' mean alone was a tie on
-/// the synthetic shop, whose items are drawn by popularity: who rates an item says nothing
-/// of it). Small weights and zero biases at the start: s near 1, t near 0, w near r.
+/// is the signal; with ratings, what they rated is too (on MovieLens 100K's new items, the
+/// ratings left out lose most of the gain: docs/results.md). Small weights and zero biases at
+/// the start: s near 1, t near 0, w near r.
 ///
 /// fit() meta-learns S and T with the base model frozen on the training items treated as
 /// new: each item's cold row r (the unseen-value row, or the generator's), w from its
