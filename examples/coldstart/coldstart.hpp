@@ -42,7 +42,7 @@ struct config {
     bool item_id = false;  //!< the item's id is one more item feature (set when no item is new)
     bool residual = false;  //!< --residual on: models learn the residual of the bias model (recsys/residual.hpp)
     bool item_factors = true;  //!< --mf-init als: matrix factorization starts from ALS item factors (recsys/item_factors.hpp)
-    std::string id_warmup = "none";  //!< --id-warmup metaemb: also the item-id model with generated rows (id_warmup.hpp)
+    std::string id_warmup = "none";  //!< --id-warmup metaemb, mwuf: also the item-id model with generated (and MWUF's) rows (id_warmup.hpp)
     std::vector<std::string> algorithms{"all"};
     int inner_steps = 5;
     int tune = 0;  //!< --tune N: configurations tried per method on the validation tasks (0: the flags' only)
@@ -116,7 +116,7 @@ struct stream_period {
 enum class role {
     meta,      //!< a meta-learning algorithm
     transfer,  //!< the pre-trained model, fine-tuned (fine-tune) or not adapted (no-adapt)
-    warmup,    //!< a new item's id row generated and warmed up (--id-warmup: metaemb)
+    warmup,    //!< a new item's id row generated and warmed up (--id-warmup: metaemb, mwuf)
     baseline,  //!< a simple baseline (global, user's or item mean, the bias model)
 };
 

@@ -1,6 +1,7 @@
-// metarec-coldstart: item cold start with id warm-up (--id-warmup metaemb): the item id as a
-// feature, a new item's row generated from its features (recsys::meta_embedding) and warmed up
-// on its first ratings, against the same model with the unseen item's zero row.
+// metarec-coldstart: item cold start with id warm-up (--id-warmup metaemb, mwuf): the item id
+// as a feature, a new item's row generated from its features (recsys::meta_embedding), scaled
+// and shifted by its first ratings (recsys::meta_warm_up) and warmed up on them, against the
+// same model with the unseen item's zero row.
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
@@ -21,7 +22,10 @@ namespace coldstart {
 ///  - `metaemb`: the row starts at MetaEmb's generated embedding and adapts the same way;
 ///  - `metaemb-cold`: the generated row, not adapted (cold); `id-no-adapt`: the zero row, not adapted;
 ///  - `metaemb-head` and `id-head`: from the generated (zero) row, the dense head adapts
-///    (adapt_dense_head, as the content-only model's fine-tuning) instead of the row.
+///    (adapt_dense_head, as the content-only model's fine-tuning) instead of the row;
+///  - with --id-warmup mwuf, `mwuf` and `mwuf-zero`: the generated (zero) row scaled and
+///    shifted by the item's support (MWUF, its nets meta-learned as the generator is, on each
+///    cold row), then adapted as `metaemb`'s; `mwuf-cold` and `mwuf-zero-cold`: not adapted.
 /// The generator is meta-learned on the training items with the model frozen
 /// (recsys::meta_embedding::fit, the warm-up step at --inner-lr, Adam at --outer-lr, at most
 /// --epochs epochs, early stopping on the validation items). With --save, the model with ids
@@ -77,6 +81,37 @@ std::vector<result> run_id_warmup(const problem& p) {
         return static_cast<const S*>(initial.data());
     };
 
+    // --id-warmup mwuf: the cold rows scaled and shifted by the item's support, from the
+    // generated row (mwuf) and from the zero row (mwuf-zero)
+    mr::recsys::meta_warm_up<S> on_generated(base, c.seed), on_zero(base, c.seed);
+    double on_generated_seconds = 0, on_zero_seconds = 0;
+    if (c.id_warmup == "mwuf") {
+        p.announce("mwuf");
+        const auto fit = [&](auto& mwuf, const mr::recsys::meta_embedding<S>* cold, const char* name) {
+            const auto begun = std::chrono::steady_clock::now();
+            const auto history = mwuf.fit(base, loss{}, train,
+                                          {.lr = c.outer_lr, .epochs = c.epochs, .meta_batch = c.meta_batch,
+                                           .patience = c.patience, .seed = c.seed},
+                                          validation, cold);
+            if (!c.quiet)
+                std::fprintf(stderr, "%s: loss %.4f -> %.4f over %zu epochs\n", name,
+                             history.empty() ? 0.0 : history.front(), history.empty() ? 0.0 : history.back(),
+                             history.size());
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - begun).count();
+        };
+        on_generated_seconds = generator_seconds + fit(on_generated, &generator, "mwuf");
+        on_zero_seconds = seconds + fit(on_zero, nullptr, "mwuf-zero");
+    }
+    const auto warmed = [&](const auto& mwuf, bool from_generated) {
+        return [&, cold_to_warm = &mwuf, from_generated](const auto& algorithm, const auto& task) {
+            const S* theta = algorithm.learner().parameters();
+            if (from_generated) generator.initialize(theta, task.support, initial.data());
+            else std::copy(theta, theta + base.parameter_count(), initial.begin());
+            cold_to_warm->warm_up(task.support, task.support_target, initial.data());
+            return static_cast<const S*>(initial.data());
+        };
+    };
+
     std::vector<result> rows;
     const auto evaluate = [&](const auto& algorithm, std::string name, int steps, double time, role r,
                               const auto& start) {
@@ -90,6 +125,12 @@ std::vector<result> run_id_warmup(const problem& p) {
     evaluate(pretrained, "metaemb-cold", 0, generator_seconds, role::warmup, generated);
     evaluate(pretrained, "id-fine-tune", -1, seconds, role::transfer, meta_learned{});
     evaluate(pretrained, "id-no-adapt", 0, seconds, role::transfer, meta_learned{});
+    if (c.id_warmup == "mwuf") {
+        evaluate(pretrained, "mwuf", -1, on_generated_seconds, role::warmup, warmed(on_generated, true));
+        evaluate(pretrained, "mwuf-cold", 0, on_generated_seconds, role::warmup, warmed(on_generated, true));
+        evaluate(pretrained, "mwuf-zero", -1, on_zero_seconds, role::warmup, warmed(on_zero, false));
+        evaluate(pretrained, "mwuf-zero-cold", 0, on_zero_seconds, role::warmup, warmed(on_zero, false));
+    }
     // the same model and rows, the dense head adapting instead of the item's row
     using head_tune = mr::meta::fine_tune<Model, loss, mr::optim::adam, mr::optim::sgd, mr::meta::adapt_dense_head, distribution>;
     const head_tune head(base, {.inner = {.lr = c.inner_lr}, .inner_steps = c.inner_steps, .meta_batch = c.meta_batch,

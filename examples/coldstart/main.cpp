@@ -77,7 +77,8 @@ static int coldstart_main(int argc, char** argv) {
     app.add_option("--id-warmup", c.id_warmup,
                    "metaemb: also the MeLU model with the item id as a feature, a new item's row generated from its "
                    "features (MetaEmb) and warmed up on its support ratings, against the zero row (new items, "
-                   "--task-group item); none: not")
+                   "--task-group item); mwuf: the same, and the generated and zero rows scaled and shifted by the "
+                   "item's support (MWUF); none: not")
         ->capture_default_str();
     app.add_flag("!--no-warm-start", c.warm_start, "meta-learn from scratch instead of from the pre-trained model");
     app.add_option("--algo", c.algorithms, "maml, fomaml, reptile, meta-sgd, anil, fine-tune or all (comma-separated)")
@@ -244,8 +245,11 @@ static int coldstart_main(int argc, char** argv) {
         if (c.residual && !c.save.empty())
             throw std::invalid_argument("--save writes the model alone, which metarec-serve reads without the bias "
                                         "model: pass --residual off");
-        if (c.id_warmup != "none" && c.id_warmup != "metaemb")
-            throw std::invalid_argument("--id-warmup must be none or metaemb, not '" + c.id_warmup + "'");
+        if (c.id_warmup != "none" && c.id_warmup != "metaemb" && c.id_warmup != "mwuf")
+            throw std::invalid_argument("--id-warmup must be none, metaemb or mwuf, not '" + c.id_warmup + "'");
+        if (c.id_warmup == "mwuf" && !c.save.empty())
+            throw std::invalid_argument("--save serves a new item MetaEmb's generated row, not MWUF's (its nets are "
+                                        "not saved): pass --id-warmup metaemb");
         if (c.id_warmup != "none" && (c.model != "melu" || c.split.group != mr::data::task_group::item ||
                                       c.split.scenario != mr::data::scenario::new_items))
             throw std::invalid_argument("--id-warmup warms up a new item's row: it needs --model melu, --scenario "

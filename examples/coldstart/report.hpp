@@ -129,7 +129,8 @@ inline std::vector<comparison> compare(const std::vector<result>& rows, std::uin
         add(tuned);
         // --id-warmup: the best warm-up row against the content-only model's best and fine-tuning,
         // the item row fine-tuned from zero, and the best baseline; then each generated row
-        // against the same from the zero row (what the generator adds)
+        // against the same from the zero row (what the generator adds), and each MWUF row against
+        // its cold row's (what scaling and shifting add)
         const result* warm = best(m, lower, [](const result& r) { return r.role == role::warmup; });
         if (!warm) continue;
         learned = warm;
@@ -138,7 +139,9 @@ inline std::vector<comparison> compare(const std::vector<result>& rows, std::uin
             add(other);
         using pair = std::pair<const char*, const char*>;
         for (const auto& [generated, zero] : {pair{"metaemb", "id-fine-tune"}, pair{"metaemb-cold", "id-no-adapt"},
-                                              pair{"metaemb-head", "id-head"}})
+                                              pair{"metaemb-head", "id-head"}, pair{"mwuf", "metaemb"},
+                                              pair{"mwuf-cold", "metaemb-cold"}, pair{"mwuf-zero", "id-fine-tune"},
+                                              pair{"mwuf-zero-cold", "id-no-adapt"}})
             if ((learned = find(generated))) add(find(zero));
     }
     return out;

@@ -197,3 +197,97 @@ TEST_CASE("meta_embedding: a saved model serves a new item with the generated ro
                          std::invalid_argument);
     std::filesystem::remove(path);
 }
+
+TEST_CASE("meta_warm_up: only the new item's row is warmed up; a task mixing items is refused") {
+    const auto data = md::make_synthetic({.users = 60, .items = 30, .min_interactions = 10, .max_interactions = 20, .seed = 3});
+    const auto split = md::make_split(data, {.scenario = md::scenario::new_items, .min_interactions = 6,
+                                             .max_interactions = 1000, .query = 3, .group = md::task_group::item,
+                                             .seed = 3});
+    const mr::recsys::feature_encoder encoder(data, {.item_id = true}, split);
+    const model m(encoder.shape(), 3);
+    const mr::recsys::meta_warm_up<float> mwuf(m, 3);
+    // scaling: 4 item fields of 8 in, 8 hidden, 8 out; shifting: 2 x 3 user fields of 8 and the mean rating in
+    CHECK(mwuf.parameters().size() == (8 * 32 + 8 + 8 * 8 + 8) + (8 * 49 + 8 + 8 * 8 + 8));
+    const auto tasks = encoder.tasks<float>(split.test);
+    REQUIRE(!tasks.empty());
+    const auto t = tasks.front().view();
+    std::vector<float> warmed(m.parameters(), m.parameters() + m.parameter_count());
+    mwuf.warm_up(t.support, t.support_target, warmed.data());
+    const auto range = mr::recsys::adapt_item_id::select(m);
+    const auto column = t.support.categorical[6][0];
+    CHECK(column == encoder.shape().categorical[6] - 1);  // a new item: the unseen-value row
+    double moved = 0;
+    for (mr::index k = 0; k < m.parameter_count(); ++k) {
+        const bool in_row = k >= range.offset + 8 * column && k < range.offset + 8 * (column + 1);
+        if (in_row) moved += std::abs(warmed[std::size_t(k)] - m.parameters()[k]);
+        else REQUIRE(warmed[std::size_t(k)] == m.parameters()[k]);
+    }
+    CHECK(moved > 0);  // the shift, even from the zero row
+    CHECK(moved < 0.1);  // small weights: near the cold row before fit()
+    const auto by_user = md::make_split(data, {.min_interactions = 5, .query = 2, .seed = 3});  // tasks per user
+    const auto user_tasks = encoder.tasks<float>(by_user.train);
+    CHECK_THROWS_WITH_AS(mwuf.warm_up(user_tasks.front().view().support, user_tasks.front().view().support_target, warmed.data()),
+                         "metarec: meta_warm_up: a task mixes items (use tasks per item: data::task_group::item)",
+                         std::invalid_argument);
+}
+
+// MWUF on the synthetic shop: the zero unseen-value row of a new item warmed by its first 5
+// interactions serves its other ratings better than the zero row, before and after 5 warm-up
+// steps. Measured: nearly all of the gain is the shift's learned constant (the shifting net's
+// input zeroed: 0.8876; the users' features without their ratings: 0.8871; both: 0.8862):
+// the shop draws the items a user rates by popularity, so who rated says little of the item.
+// On MetaEmb's generated row it adds nothing here (0.8774 both). With 800 users and 300 items
+// instead, a tie from the zero row too (0.9471 vs 0.9487).
+TEST_CASE("meta_warm_up: the warmed row beats the zero row on new items" * doctest::test_suite("accuracy")) {
+    const auto data = md::make_synthetic({.users = 1500, .items = 600, .min_interactions = 20, .max_interactions = 40, .seed = 5});
+    const auto split = md::make_split(data, {.scenario = md::scenario::new_items, .min_interactions = 15,
+                                             .max_interactions = 1000, .query = 10, .support = 5,
+                                             .group = md::task_group::item, .seed = 5});
+    const mr::recsys::feature_encoder encoder(data, {.item_id = true}, split);
+    const auto train_data = encoder.tasks<float>(split.train), test_data = encoder.tasks<float>(split.test),
+               validation_data = encoder.tasks<float>(split.validation);
+    const auto train = mr::meta::views(train_data), test = mr::meta::views(test_data),
+               validation = mr::meta::views(validation_data);
+    transfer pretrained{model(encoder.shape(), 5), {.inner = {.lr = 0.05}, .inner_steps = 5, .meta_batch = 8, .seed = 5},
+                        mr::optim::adam{.lr = 1e-2}};
+    pretrained.fit(train, {.epochs = 60});
+    const auto& base = pretrained.learner();
+    mr::recsys::meta_warm_up<float> mwuf(base, 5);
+    const auto losses = mwuf.fit(base, mr::loss::mse{}, train, {.lr = 3e-3, .epochs = 30, .meta_batch = 8}, validation);
+    mr::recsys::meta_embedding<float> generator(base, 5);
+    generator.fit(base, mr::loss::mse{}, train, {.inner_lr = 0.05, .lr = 3e-3, .epochs = 30, .meta_batch = 8}, validation);
+    mr::recsys::meta_warm_up<float> on_generated(base, 5);
+    on_generated.fit(base, mr::loss::mse{}, train, {.lr = 3e-3, .epochs = 30, .meta_batch = 8}, validation, &generator);
+
+    std::vector<float> initial(std::size_t(base.parameter_count()));
+    const auto zero_row = [&](const auto&) { return base.parameters(); };
+    const auto zero_warmed = [&](const auto& t) {
+        std::copy(base.parameters(), base.parameters() + base.parameter_count(), initial.begin());
+        mwuf.warm_up(t.support, t.support_target, initial.data());
+        return static_cast<const float*>(initial.data());
+    };
+    const auto generated_row = [&](const auto& t) {
+        generator.initialize(base.parameters(), t.support, initial.data());
+        return static_cast<const float*>(initial.data());
+    };
+    const auto generated_warmed = [&](const auto& t) {
+        generator.initialize(base.parameters(), t.support, initial.data());
+        on_generated.warm_up(t.support, t.support_target, initial.data());
+        return static_cast<const float*>(initial.data());
+    };
+    const double zero = mean_mae(pretrained, test, 0, zero_row), warmed = mean_mae(pretrained, test, 0, zero_warmed);
+    const double generated = mean_mae(pretrained, test, 0, generated_row),
+                 generated_and_warmed = mean_mae(pretrained, test, 0, generated_warmed);
+    const double zero_5 = mean_mae(pretrained, test, 5, zero_row), warmed_5 = mean_mae(pretrained, test, 5, zero_warmed);
+    const double generated_5 = mean_mae(pretrained, test, 5, generated_row),
+                 generated_and_warmed_5 = mean_mae(pretrained, test, 5, generated_warmed);
+    MESSAGE("new items: " << test.size() << "; loss " << losses.front() << " -> " << losses.back() << "; MAE zero row "
+                          << zero << ", warmed " << warmed << "; generated " << generated << ", warmed "
+                          << generated_and_warmed << "; after 5 steps: " << zero_5 << ", " << warmed_5 << "; "
+                          << generated_5 << ", " << generated_and_warmed_5);
+    CHECK(losses.back() < losses.front());
+    // measured when this test was written: 0.9392 vs 0.8862, and 0.9350 vs 0.8846 after 5 steps
+    CHECK(warmed < zero - 0.04);
+    CHECK(warmed_5 < zero_5 - 0.04);
+    CHECK(generated_and_warmed < generated + 0.002);  // no worse than the generated row (a tie)
+}
