@@ -189,7 +189,7 @@ TEST_CASE("baseline inputs: item-kNN and popularity with the user's own interact
     const auto left_out = counts.scores(support, user), plain = without.scores(support);
     const auto leaky = counts.scores(support);
     REQUIRE(left_out.size() == std::size_t(data.items.rows()));
-    const auto& own = md::items_of_users(data)[std::size_t(user)];
+    const auto own = md::items_of_users(data)[std::size_t(user)];  // a copy: the table is a temporary
     double leak = 0;
     for (std::size_t j = 0; j < plain.size(); ++j) {
         CHECK(left_out[j] == doctest::Approx(plain[j]).epsilon(1e-9));
