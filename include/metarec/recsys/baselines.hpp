@@ -91,6 +91,22 @@ private:
     double prior_ = 5.0;
 };
 
+namespace detail {
+//! the mean over `tasks` of each task's query MAE, `predict(task)` giving the query predictions
+//! (what bias_model::tuned and tuned_item_factors choose their strengths by)
+template <class Predict>
+double mean_task_mae(const data::dataset& data, const std::vector<data::task_split>& tasks, Predict predict) {
+    double mae = 0;
+    for (const auto& t : tasks) {
+        const auto pred = predict(t);
+        double sum = 0;
+        for (std::size_t q = 0; q < t.query.size(); ++q) sum += std::abs(pred[q] - data.interactions[std::size_t(t.query[q])].rating);
+        mae += sum / double(std::max<std::size_t>(1, t.query.size()));
+    }
+    return mae / double(tasks.size());
+}
+}  // namespace detail
+
 /// Shrinkage strengths of bias_model, in pseudo-ratings (each a weight of the prior 0 added to
 /// the count of ratings a bias is the mean of).
 struct bias_shrinkage {
@@ -171,15 +187,7 @@ public:
                 bias_model m(data, fit_on, {item, user, 0});
                 for (double task : grid) {
                     m.shrinkage_.task = task;
-                    double mae = 0;
-                    for (const auto& t : split.validation) {
-                        const auto pred = m.predict(t);
-                        double sum = 0;
-                        for (std::size_t q = 0; q < t.query.size(); ++q)
-                            sum += std::abs(pred[q] - data.interactions[std::size_t(t.query[q])].rating);
-                        mae += sum / double(std::max<std::size_t>(1, t.query.size()));
-                    }
-                    mae /= double(split.validation.size());
+                    const double mae = detail::mean_task_mae(data, split.validation, [&](const auto& t) { return m.predict(t); });
                     if (mae < best_mae) {
                         best_mae = mae;
                         best = {item, user, task};

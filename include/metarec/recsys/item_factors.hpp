@@ -20,6 +20,22 @@
 
 namespace metarec::recsys {
 
+namespace detail {
+//! the ridge regression `x = (sum_k y_k y_k^T + lambda I)^-1 sum_k e_k y_k` over the pairs
+//! (y_k, e_k) that `visit(add)` passes to `add(y, e)`; `normal` and `rhs` are its scratch
+template <class Visit>
+Eigen::VectorXd ridge(double lambda, Eigen::MatrixXd& normal, Eigen::VectorXd& rhs, Visit visit) {
+    normal.setZero();
+    rhs.setZero();
+    visit([&](const auto& y, double e) {
+        normal.selfadjointView<Eigen::Lower>().rankUpdate(y);
+        rhs += e * y;
+    });
+    normal.diagonal().array() += lambda;
+    return normal.selfadjointView<Eigen::Lower>().llt().solve(rhs);
+}
+}  // namespace detail
+
 /// Options of fit_item_factors().
 struct item_factor_options {
     index factors = 32;          //!< dimension of every p_u and q_i, >= 1
@@ -60,20 +76,16 @@ inline Eigen::MatrixXd fit_item_factors(const data::dataset& data, const bias_mo
     metarec::detail::rng g(o.seed);
     const double scale = 1.0 / std::sqrt(double(o.factors));
     for (Eigen::Index k = 0; k < Q.size(); ++k) Q.data()[k] = g.uniform(-scale, scale);
-    // one ridge regression per entity: x = (sum_k y_k y_k^T + lambda I)^-1 sum_k e_k y_k
+    // one ridge regression per entity on the other side's factors
     Eigen::MatrixXd normal(f, f);
     Eigen::VectorXd rhs(f);
     const auto solve = [&](const std::vector<std::size_t>& ks, const Eigen::MatrixXd& other, bool by_user, auto column) {
-        normal.setZero();
-        rhs.setZero();
-        for (std::size_t k : ks) {
-            const auto& r = data.interactions[std::size_t(training[k])];
-            const auto y = other.col(Eigen::Index(by_user ? r.item : r.user));
-            normal.selfadjointView<Eigen::Lower>().rankUpdate(y);
-            rhs += residual[k] * y;
-        }
-        normal.diagonal().array() += o.regularization;
-        column = normal.selfadjointView<Eigen::Lower>().llt().solve(rhs);
+        column = detail::ridge(o.regularization, normal, rhs, [&](auto add) {
+            for (std::size_t k : ks) {
+                const auto& r = data.interactions[std::size_t(training[k])];
+                add(other.col(Eigen::Index(by_user ? r.item : r.user)), residual[k]);
+            }
+        });
     };
     for (int sweep = 0; sweep < o.sweeps; ++sweep) {
         for (std::size_t u = 0; u < users; ++u)
@@ -95,16 +107,14 @@ inline Eigen::MatrixXd fit_item_factors(const data::dataset& data, const bias_mo
 inline std::vector<double> fold_in(const data::dataset& data, const bias_model& bias, const Eigen::MatrixXd& factors,
                                    double regularization, const data::task_split& task) {
     const auto base_support = bias.unclipped(task, task.support);
-    Eigen::MatrixXd normal = Eigen::MatrixXd::Zero(factors.rows(), factors.rows());
-    Eigen::VectorXd rhs = Eigen::VectorXd::Zero(factors.rows());
-    for (std::size_t k = 0; k < task.support.size(); ++k) {
-        const auto& r = data.interactions[std::size_t(task.support[k])];
-        const auto q = factors.col(Eigen::Index(r.item));
-        normal.selfadjointView<Eigen::Lower>().rankUpdate(q);
-        rhs += (r.rating - base_support[k]) * q;
-    }
-    normal.diagonal().array() += regularization;
-    const Eigen::VectorXd p = normal.selfadjointView<Eigen::Lower>().llt().solve(rhs);
+    Eigen::MatrixXd normal(factors.rows(), factors.rows());
+    Eigen::VectorXd rhs(factors.rows());
+    const Eigen::VectorXd p = detail::ridge(regularization, normal, rhs, [&](auto add) {
+        for (std::size_t k = 0; k < task.support.size(); ++k) {
+            const auto& r = data.interactions[std::size_t(task.support[k])];
+            add(factors.col(Eigen::Index(r.item)), r.rating - base_support[k]);
+        }
+    });
     auto out = bias.unclipped(task, task.query);
     for (std::size_t k = 0; k < task.query.size(); ++k)
         out[k] = bias.clip(out[k] + p.dot(factors.col(Eigen::Index(data.interactions[std::size_t(task.query[k])].item))));
@@ -133,14 +143,8 @@ inline std::pair<Eigen::MatrixXd, double> tuned_item_factors(const data::dataset
         for (double lambda : grid) {
             o.regularization = lambda;
             const auto factors = fit_item_factors(data, without, fit_on, o);
-            double mae = 0;
-            for (const auto& t : split.validation) {
-                const auto pred = fold_in(data, without, factors, lambda, t);
-                double sum = 0;
-                for (std::size_t q = 0; q < t.query.size(); ++q)
-                    sum += std::abs(pred[q] - data.interactions[std::size_t(t.query[q])].rating);
-                mae += sum / double(std::max<std::size_t>(1, t.query.size()));
-            }
+            const double mae = detail::mean_task_mae(data, split.validation,
+                                                     [&](const auto& t) { return fold_in(data, without, factors, lambda, t); });
             if (mae < best_mae) {
                 best_mae = mae;
                 best = lambda;
