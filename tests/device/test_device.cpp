@@ -65,6 +65,36 @@ TEST_CASE("gemm: Eigen matches the triple loop for every transpose, stride and b
                 }
 }
 
+TEST_CASE_TEMPLATE("gemm: a wide product in column blocks is bit for bit one Eigen product", S, float, double) {
+    // n above EIGEN_STACK_ALLOCATION_LIMIT / (k sizeof(S)): device::cpu splits the columns (no
+    // heap buffer at serving time); every element must be the same sum in the same order
+    using matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
+    struct shape { mr::index m, n, k; };
+    for (const auto [m, n, k] : {shape{64, 1000, 256}, shape{7, 777, 300}, shape{600, 301, 256}, shape{33, 2 * 4096 + 5, 8}})
+        for (auto ta : {transpose::no, transpose::yes})
+            for (auto tb : {transpose::no, transpose::yes})
+                for (S beta : {S(0), S(1)}) {
+                    CAPTURE(m);
+                    CAPTURE(k);
+                    const matrix A = matrix::Random(ta == transpose::no ? m : k, ta == transpose::no ? k : m);
+                    const matrix B = matrix::Random(tb == transpose::no ? k : n, tb == transpose::no ? n : k);
+                    const matrix C0 = matrix::Random(m, n);
+                    const S alpha = S(0.7);
+                    matrix blocked = C0, whole = C0;
+                    mr::device::cpu::gemm(ta, tb, m, n, k, alpha, A.data(), A.rows(), B.data(), B.rows(), beta,
+                                          blocked.data(), m);
+                    const auto product = [&](const auto& opA, const auto& opB) {
+                        if (beta == S(0)) whole.noalias() = (alpha * opA) * opB;
+                        else whole.noalias() += (alpha * opA) * opB;
+                    };
+                    if (ta == transpose::no && tb == transpose::no) product(A, B);
+                    else if (ta == transpose::no) product(A, B.transpose());
+                    else if (tb == transpose::no) product(A.transpose(), B);
+                    else product(A.transpose(), B.transpose());
+                    CHECK((blocked.array() == whole.array()).all());
+                }
+}
+
 TEST_CASE_TEMPLATE("BLAS-1, bias and block operations: cpu equals the generic definitions", S, float, double) {
     const mr::index n = 37;
     std::vector<S> x(n), y1(n), y2(n);

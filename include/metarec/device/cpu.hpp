@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 
 #include <Eigen/Core>
@@ -39,7 +40,7 @@ void eigen_gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, 
     }
     // alpha as a factor of A (Eigen folds it into the product; `alpha * (A * B)` would
     // evaluate the product into a heap temporary first)
-    const auto run = [&](const auto& A, const auto& B) {
+    const auto run = [&](auto& C, const auto& A, const auto& B) {
         if (beta == S(0)) {
             if (alpha == S(1)) C.noalias() = A * B;
             else C.noalias() = (alpha * A) * B;
@@ -51,10 +52,31 @@ void eigen_gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, 
     };
     Eigen::Map<const matrix, 0, stride> A(a, ta == transpose::no ? m : k, ta == transpose::no ? k : m, stride(lda));
     Eigen::Map<const matrix, 0, stride> B(b, tb == transpose::no ? k : n, tb == transpose::no ? n : k, stride(ldb));
-    if (ta == transpose::no && tb == transpose::no) run(A, B);
-    else if (ta == transpose::no) run(A, B.transpose());
-    else if (tb == transpose::no) run(A.transpose(), B);
-    else run(A.transpose(), B.transpose());
+    const auto product = [&](auto& C, const auto& B) {
+        if (ta == transpose::no && tb == transpose::no) run(C, A, B);
+        else if (ta == transpose::no) run(C, A, B.transpose());
+        else if (tb == transpose::no) run(C, A.transpose(), B);
+        else run(C, A.transpose(), B.transpose());
+    };
+    // Eigen packs op(B)'s k x n block into a buffer on the stack up to EIGEN_STACK_ALLOCATION_LIMIT
+    // bytes, on the heap beyond: a wide product (a catalogue scored at serving time) runs in
+    // column blocks whose buffer fits the stack, so a request allocates nothing. The results are
+    // bit for bit those of one product: Eigen's depth blocking depends on k and the caches
+    // alone, and its kernels take columns in groups of 4 (or 8) from each block's start, so
+    // blocks that start at multiples of 16 give every column the same path and the same sums;
+    // the last block keeps at least 16 columns (a product of one column would be a GEMV).
+    const index width = index(EIGEN_STACK_ALLOCATION_LIMIT) / (k * index(sizeof(S))) / 16 * 16;
+    if (m > 1 && width >= 32 && n > width) {
+        for (index first = 0; first < n;) {
+            const index left = n - first, columns = left > width ? std::min(width, (left - 16) / 16 * 16) : left;
+            auto Cb = C.middleCols(first, columns);
+            if (tb == transpose::no) product(Cb, B.middleCols(first, columns));
+            else product(Cb, B.middleRows(first, columns));
+            first += columns;
+        }
+        return;
+    }
+    product(C, B);
 }
 
 }  // namespace detail
