@@ -1,5 +1,5 @@
 # ctest helper: the JSON report of metarec-coldstart has the documented fields, one result
-# per algorithm and baseline, and finite MAE values.
+# per algorithm and baseline, finite MAE values, and (with -DMODEL=NAME) the model that ran.
 cmake_policy(SET CMP0057 NEW)  # if(IN_LIST)
 file(READ ${JSON} text)
 foreach(key dataset scenario seed test_users test_interactions results)
@@ -8,6 +8,12 @@ foreach(key dataset scenario seed test_users test_interactions results)
     message(FATAL_ERROR "the report has no '${key}': ${missing}")
   endif()
 endforeach()
+if(DEFINED MODEL)
+  string(JSON model GET "${text}" model)
+  if(NOT model STREQUAL MODEL)
+    message(FATAL_ERROR "the report's model is '${model}', expected '${MODEL}'")
+  endif()
+endif()
 string(JSON count LENGTH "${text}" results)
 set(names)
 math(EXPR last "${count} - 1")

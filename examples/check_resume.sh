@@ -4,7 +4,7 @@
 # Usage: check_resume.sh PROGRAM WORKDIR
 set -euo pipefail
 program=$1 work=$2
-args=(--algo maml --synthetic-users 400 --epochs 4 --threads 1 --checkpoint-every 1 --quiet)
+args=(--model melu --algo maml --synthetic-users 400 --epochs 4 --threads 1 --checkpoint-every 1 --quiet)
 rm -rf "$work" && mkdir -p "$work"
 report() { grep '^| ' | grep -v 'train s' | cut -d'|' -f1-7; }   # the table without the timing column
 

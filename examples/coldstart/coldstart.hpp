@@ -37,7 +37,7 @@ struct config {
     // split
     mr::data::split_options split{};
     // model and training
-    std::string model = "melu";
+    std::string model = "auto";  //!< melu, two-tower or mf; auto until choose_model() resolves it
     bool warm_start = true;  //!< meta-learning starts from the pre-trained (fine-tune) model
     bool item_id = false;  //!< the item's id is one more item feature (set when no item is new)
     bool residual = false;  //!< --residual on: models learn the residual of the bias model (recsys/residual.hpp)
@@ -160,6 +160,21 @@ struct problem {
 std::vector<result> run_melu(const problem&);
 std::vector<result> run_two_tower(const problem&);
 std::vector<result> run_matrix_factorization(const problem&);
+
+/// `--model auto`: matrix factorization started from item factors (`mf`) where that model
+/// applies: ratings, every item warm (it has a row), a task per user or per field value, and
+/// nothing that needs MeLU (`--save` for serve_new_user, `--algo anil`, `--id-warmup`); MeLU
+/// everywhere else (new items, tasks per item, implicit feedback). Any other `flag` is kept.
+/// docs/results.md measures why: with all the warm data, MF from item factors beats the bias
+/// model on new users where MeLU ties it.
+inline std::string choose_model(const std::string& flag, const config& c, bool implicit_feedback) {
+    if (flag != "auto") return flag;
+    const bool items_new = c.split.scenario == mr::data::scenario::new_items ||
+                           c.split.scenario == mr::data::scenario::new_users_new_items;
+    const bool needs_melu = !c.save.empty() || c.id_warmup != "none" ||
+                            std::find(c.algorithms.begin(), c.algorithms.end(), "anil") != c.algorithms.end();
+    return implicit_feedback || items_new || c.split.group == mr::data::task_group::item || needs_melu ? "melu" : "mf";
+}
 
 /// The algorithm names `--algo all` expands to, in report order.
 inline std::vector<std::string> all_algorithms(const std::string& model) {

@@ -66,13 +66,17 @@ static int coldstart_main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--task-group", task_group, "tasks per user, per item, or per value of a categorical field: "
                                                "user, item or feature:NAME")->capture_default_str();
-    app.add_option("--model", c.model, "melu, two-tower or mf (matrix factorization)")->capture_default_str();
+    std::string model_flag = c.model;
+    app.add_option("--model", model_flag,
+                   "auto (mf where the feedback is ratings and the items are warm, melu elsewhere), melu, two-tower "
+                   "or mf (matrix factorization)")
+        ->capture_default_str();
     app.add_option("--item-id", item_id, "the item's id as one more item feature: on, off, or auto (on unless items "
                                          "are new)")->capture_default_str();
-    std::string residual = "off";
+    std::string residual = "auto";
     app.add_option("--residual", residual,
                    "on: every model learns what the bias model leaves over (mu + b_item + b_user + b_task + f(x)); "
-                   "off: the ratings themselves")
+                   "off: the ratings themselves; auto: on with --model mf (unless --save), off otherwise")
         ->capture_default_str();
     app.add_option("--id-warmup", c.id_warmup,
                    "metaemb: also the MeLU model with the item id as a feature, a new item's row generated from its "
@@ -113,6 +117,7 @@ static int coldstart_main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--inner-steps", c.inner_steps, "adaptation steps K")
         ->check(flags::at_least(0))->capture_default_str();
+    const double melu_inner_lr = c.inner_lr;
     app.add_option("--inner-lr", c.inner_lr, "adaptation learning rate (default 0.01; --model mf: 0.1)")
         ->check(flags::at_least(0.0));
     app.add_option("--outer-lr", c.outer_lr, "meta-learning rate (Adam)")
@@ -225,23 +230,19 @@ static int coldstart_main(int argc, char** argv) {
         if (!root) c.quiet = true;
         if (baseline_inputs != "auto" && baseline_inputs != "on" && baseline_inputs != "off")
             throw std::invalid_argument("--baseline-inputs must be auto, on or off, not '" + baseline_inputs + "'");
-        implicit.baseline_inputs = baseline_inputs == "on" || (baseline_inputs == "auto" && c.model == "melu");
         if (item_id != "auto" && item_id != "on" && item_id != "off")
             throw std::invalid_argument("--item-id must be auto, on or off, not '" + item_id + "'");
         c.item_id = item_id == "on" || (item_id == "auto" && c.split.scenario != mr::data::scenario::new_items &&
                                         c.split.scenario != mr::data::scenario::new_users_new_items);
-        // a step of the squared error moves MF's user vector by about 2 lr times the mean
-        // residual: 0.01 barely moves it (docs/results.md measures 0.01 to 1)
-        if (app.count("--inner-lr") == 0 && c.model == "mf") c.inner_lr = 0.1;
         if (history != "whole" && history != "task")
             throw std::invalid_argument("--train-history must be whole or task, not '" + history + "'");
         c.split.whole_history = history == "whole";
         if (mf_init != "als" && mf_init != "random")
             throw std::invalid_argument("--mf-init must be als or random, not '" + mf_init + "'");
         c.item_factors = mf_init == "als";
-        if (residual != "on" && residual != "off")
-            throw std::invalid_argument("--residual must be on or off, not '" + residual + "'");
-        c.residual = residual == "on";
+        if (residual != "auto" && residual != "on" && residual != "off")
+            throw std::invalid_argument("--residual must be auto, on or off, not '" + residual + "'");
+        c.residual = residual == "on";  // auto: settle_model
         if (c.residual && !c.save.empty())
             throw std::invalid_argument("--save writes the model alone, which metarec-serve reads without the bias "
                                         "model: pass --residual off");
@@ -250,21 +251,40 @@ static int coldstart_main(int argc, char** argv) {
         if (c.id_warmup == "mwuf" && !c.save.empty())
             throw std::invalid_argument("--save serves a new item MetaEmb's generated row, not MWUF's (its nets are "
                                         "not saved): pass --id-warmup metaemb");
-        if (c.id_warmup != "none" && (c.model != "melu" || c.split.group != mr::data::task_group::item ||
-                                      c.split.scenario != mr::data::scenario::new_items))
-            throw std::invalid_argument("--id-warmup warms up a new item's row: it needs --model melu, --scenario "
-                                        "new-items and --task-group item (a task per new item)");
-        if (c.model != "melu" && c.model != "two-tower" && c.model != "mf")
-            throw std::invalid_argument("unknown --model '" + c.model + "' (expected melu, two-tower or mf)");
-        for (const auto& name : c.algorithms)
-            if (name != "all" && name != "fine-tune" && name != "anil") {
-                const auto known = all_algorithms(c.model);
-                if (std::find(known.begin(), known.end(), name) == known.end())
-                    throw std::invalid_argument("unknown --algo '" + name +
-                                                "' (expected maml, fomaml, reptile, meta-sgd, anil, fine-tune or all)");
-            } else if (name == "anil" && c.model != "melu") {
-                throw std::invalid_argument("--algo anil adapts the last layer of a decision head: only with --model melu");
-            }
+        if (model_flag != "auto" && model_flag != "melu" && model_flag != "two-tower" && model_flag != "mf")
+            throw std::invalid_argument("unknown --model '" + model_flag + "' (expected auto, melu, two-tower or mf)");
+        // the model (--model auto: choose_model, once the data and the split are known) and what
+        // depends on it; with a named model, at once, so that a wrong flag fails before the data loads
+        bool model_announced = false;
+        const auto settle_model = [&](bool implicit_feedback) {
+            c.model = choose_model(model_flag, c, implicit_feedback);
+            // a step of the squared error moves MF's user vector by about 2 lr times the mean
+            // residual: 0.01 barely moves it (docs/results.md measures 0.01 to 1)
+            if (app.count("--inner-lr") == 0) c.inner_lr = c.model == "mf" ? 0.1 : melu_inner_lr;
+            implicit.baseline_inputs = baseline_inputs == "on" || (baseline_inputs == "auto" && c.model == "melu");
+            // residual to the bias model: measured better or level for MF on both rating sets
+            // (docs/results.md); MeLU on new items measured better without
+            if (residual == "auto") c.residual = c.model == "mf" && c.save.empty();
+            if (c.id_warmup != "none" && (c.model != "melu" || c.split.group != mr::data::task_group::item ||
+                                          c.split.scenario != mr::data::scenario::new_items))
+                throw std::invalid_argument("--id-warmup warms up a new item's row: it needs --model melu, --scenario "
+                                            "new-items and --task-group item (a task per new item)");
+            for (const auto& name : c.algorithms)
+                if (name != "all" && name != "fine-tune" && name != "anil") {
+                    const auto known = all_algorithms(c.model);
+                    if (std::find(known.begin(), known.end(), name) == known.end())
+                        throw std::invalid_argument("unknown --algo '" + name +
+                                                    "' (expected maml, fomaml, reptile, meta-sgd, anil, fine-tune or all)");
+                } else if (name == "anil" && c.model != "melu") {
+                    throw std::invalid_argument(
+                        "--algo anil adapts the last layer of a decision head: only with --model melu");
+                }
+            if (model_flag == "auto" && !c.quiet && !model_announced)
+                std::fprintf(stderr, "model: %s (--model auto: %s)\n", c.model.c_str(),
+                             c.model == "mf" ? "ratings, every item warm" : "MeLU where matrix factorization does not apply");
+            model_announced = model_flag == "auto";
+        };
+        if (model_flag != "auto") settle_model(false);
 
         if (c.resume && c.checkpoint_dir.empty()) throw std::invalid_argument("--resume needs --checkpoint DIR");
         if (!c.save.empty() && (c.algorithms.size() != 1 || c.algorithms[0] == "all"))
@@ -294,7 +314,7 @@ static int coldstart_main(int argc, char** argv) {
             c.split.query_by_time =
                 query_order == "time" || (query_order == "auto" && implicit_feedback && data.has_timestamps);
             if (implicit_feedback) {
-                if (!c.save.empty() || !c.checkpoint_dir.empty() || c.distributed || c.residual || c.tune > 1 ||
+                if (!c.save.empty() || !c.checkpoint_dir.empty() || c.distributed || residual == "on" || c.tune > 1 ||
                     !c.shots.empty() || c.stream > 0)
                     throw std::invalid_argument(
                         "implicit feedback: --save, --checkpoint, --distributed, --residual, "
@@ -311,6 +331,7 @@ static int coldstart_main(int argc, char** argv) {
                 c.item_id = item_id == "on" || (item_id == "auto" && c.split.scenario == mr::data::scenario::new_users);
             }
             scenario_name = new_values.empty() ? mr::data::to_string(c.split.scenario) : scenario;
+            settle_model(implicit_feedback);
             if (c.stream > mr::index(split.test.size()))
                 throw std::invalid_argument("--stream " + std::to_string(c.stream) + ": more periods than the " +
                                             std::to_string(split.test.size()) + " test tasks");
