@@ -158,20 +158,29 @@ TEST_CASE("implicit baselines: popularity, scenario popularity, recent popularit
     CHECK(fresh[3] == doctest::Approx(std::exp2(-6.0) + std::exp2(-90.0)));
     CHECK(rs::recent_popularity(data, training).half_life() == doctest::Approx(9.0));  // (100 - 10) / 10
 
-    // item-kNN: c(i0) = 2, c(i1) = 2, c(i2) = 2, c(i3) = 2; c(i0, i1) = 2, c(i0, i2) = 1
-    rs::item_knn knn(data, training);
+    // item-kNN, every user counting 1: c(i0) = 2, c(i1) = 2, c(i2) = 2, c(i3) = 2; c(i0, i1) = 2,
+    // c(i0, i2) = 1
+    const auto none = rs::user_weighting::none;
+    rs::item_knn knn(data, training, true, none);
     const auto sim = knn.scores(task, candidates);  // support i0
     CHECK(sim[0] == 0.0);
     CHECK(sim[1] == doctest::Approx(1.0));  // 2 / sqrt(2 * 2)
     CHECK(sim[2] == doctest::Approx(0.5));
     CHECK(sim[3] == 0.0);
+    // the default: user u counts v_u = 1 / its items: v0 = v2 = 1 / 2, v1 = 1 / 3, so
+    // c(i0) = c(i1) = c(i2) = c(i0, i1) = v0 + v1 = 5 / 6 and c(i0, i2) = v1
+    const double v0 = 0.5, v1 = 1.0 / 3;
+    const auto damped = rs::item_knn(data, training).scores(task, candidates);
+    CHECK(damped[1] == doctest::Approx(1.0));
+    CHECK(damped[2] == doctest::Approx(v1 / (v0 + v1)));
+    CHECK(damped[3] == 0.0);
     // two support items add up; strengths weigh them
     data.interactions[1].rating = 3;  // u0's i1 counted three times
-    rs::item_knn weighted(data, training);
+    rs::item_knn weighted(data, training, true, none);
     md::task_split both{0, {0, 1}, {2}};
     const auto sum = weighted.scores(both, candidates);
     CHECK(sum[2] == doctest::Approx(0.5 + 3 * 0.5));  // sim(i1, i2) = 1 / 2
-    rs::item_knn unweighted(data, training, false);
+    rs::item_knn unweighted(data, training, false, none);
     CHECK(unweighted.scores(both, candidates)[2] == doctest::Approx(1.0));
 }
 
@@ -192,7 +201,8 @@ TEST_CASE("baseline inputs: item-kNN and popularity with the user's own interact
     const auto own = md::items_of_users(data)[std::size_t(user)];  // a copy: the table is a temporary
     double leak = 0;
     for (std::size_t j = 0; j < plain.size(); ++j) {
-        CHECK(left_out[j] == doctest::Approx(plain[j]).epsilon(1e-9));
+        // c_ij are float sums of the users' weights: equal up to their rounding
+        CHECK(left_out[j] == doctest::Approx(plain[j]).epsilon(1e-5));
         CHECK(counts.count(mr::id_type(j), user) == without.count(mr::id_type(j)));
         if (std::binary_search(own.begin(), own.end(), mr::id_type(j))) leak += leaky[j] - plain[j];
     }

@@ -143,14 +143,21 @@ private:
     double half_life_ = 1;
 };
 
-/// Item co-occurrence over the training users: c_ij, the training users who interacted with
-/// both i and j, and c_i, those with i. The support-set score of item-kNN,
+/// How much one training user counts in item co-occurrences (item_cooccurrence), by the number
+/// n_u of distinct items the user has: `none`, 1 each; `inverse`, 1 / n_u (each user's row of the
+/// user-item matrix scaled to unit length, as item-based top-N recommenders normalize it), so
+/// that a reseller who bought a thousand items links them less than a customer who bought ten.
+enum class user_weighting { none, inverse };
+
+/// Item co-occurrence over the training users: c_ij, the (weighted) training users who
+/// interacted with both i and j, and c_i, those with i, each user u counting v_u
+/// (user_weighting). The support-set score of item-kNN,
 ///
 ///     score(j) = sum_{s in support} w_s sim(s, j),   sim(s, j) = c_sj / sqrt(c_s c_j)
 ///
 /// (cosine similarity; w_s the support interaction's strength, its `rating`, or 1), can be
 /// taken with one user's own training interactions left out of every count: c_s and c_j lose
-/// 1 when the user has the item, c_sj when it has both. That is the score the user would get
+/// v_u when the user has the item, c_sj when it has both. That is the score the user would get
 /// as a new user, so that a model trained on training users' scores (recsys::baseline_inputs)
 /// does not learn to trust co-occurrences the user made itself. sim(j, j) is never counted.
 /// Built eagerly (cost sum over training users of their items squared); const afterwards.
@@ -158,11 +165,14 @@ class item_cooccurrence {
 public:
     static constexpr id_type nobody = -1;  //!< scores() and count() with no user left out
 
-    /// @param data     the data set (must outlive the counts)
-    /// @param training the interactions counted (indices into `data.interactions`)
-    item_cooccurrence(const data::dataset& data, std::span<const index> training)
-        : data_(&data), items_of_(std::size_t(data.users.rows())), rows_(std::size_t(data.items.rows())),
-          count_(std::size_t(data.items.rows()), 0.0) {
+    /// @param data      the data set (must outlive the counts)
+    /// @param training  the interactions counted (indices into `data.interactions`)
+    /// @param weighting what one user counts (default: 1 / its items)
+    item_cooccurrence(const data::dataset& data, std::span<const index> training,
+                      user_weighting weighting = user_weighting::inverse)
+        : data_(&data), items_of_(std::size_t(data.users.rows())), user_weight_(items_of_.size(), 0.0),
+          rows_(std::size_t(data.items.rows())), count_(std::size_t(data.items.rows()), 0.0),
+          weight_(count_.size(), 0.0) {
         std::vector<std::vector<id_type>> users_of(std::size_t(data.items.rows()));
         for (index k : training) {
             const auto& r = data.interactions[std::size_t(k)];
@@ -173,14 +183,22 @@ public:
             std::sort(items.begin(), items.end());
             items.erase(std::unique(items.begin(), items.end()), items.end());
             for (id_type i : items) users_of[std::size_t(i)].push_back(id_type(u));
+            user_weight_[std::size_t(u)] =
+                weighting == user_weighting::none ? 1.0 : 1.0 / double(items.size());
         }
         std::vector<float> together(std::size_t(data.items.rows()), 0.0f);
         std::vector<id_type> touched;
         for (std::size_t i = 0; i < rows_.size(); ++i) {
             count_[i] = double(users_of[i].size());
-            for (id_type u : users_of[i])
+            for (id_type u : users_of[i]) {
+                const double v = user_weight_[std::size_t(u)];
+                weight_[i] += v;
                 for (id_type j : items_of_[std::size_t(u)])
-                    if (std::size_t(j) != i && together[std::size_t(j)]++ == 0.0f) touched.push_back(j);
+                    if (std::size_t(j) != i) {
+                        if (together[std::size_t(j)] == 0.0f) touched.push_back(j);
+                        together[std::size_t(j)] += float(v);
+                    }
+            }
             std::sort(touched.begin(), touched.end());
             for (id_type j : touched) {
                 rows_[i].emplace_back(j, together[std::size_t(j)]);
@@ -196,14 +214,15 @@ public:
     /// `weighted = false`: every w_s = 1.
     std::vector<double> scores(std::span<const index> support, id_type left_out = nobody, bool weighted = true) const {
         const auto& own = left_out == nobody ? none_ : items_of_.at(std::size_t(left_out));
+        const double v = left_out == nobody ? 0.0 : user_weight_.at(std::size_t(left_out));
         const auto has = [&](id_type i) { return double(std::binary_search(own.begin(), own.end(), i)); };
         // acc(j) = sum_s a_s c_sj with a_s = w_s / sqrt(c'_s); the user's own co-occurrences are
-        // then taken back: every s it has contributed a_s to each j it has (j != s)
+        // then taken back: every s it has contributed v a_s to each j it has (j != s)
         std::vector<double> acc(rows_.size(), 0.0), own_share(rows_.size(), 0.0);
         double own_total = 0;
         for (index k : support) {
             const auto& r = data_->interactions[std::size_t(k)];
-            const double cs = count_[std::size_t(r.item)] - has(r.item);
+            const double cs = weight_[std::size_t(r.item)] - v * has(r.item);
             if (cs <= 0) continue;
             const double a = (weighted ? double(r.rating) : 1.0) / std::sqrt(cs);
             for (const auto& [j, c] : rows_[std::size_t(r.item)]) acc[std::size_t(j)] += a * double(c);
@@ -214,13 +233,13 @@ public:
         }
         for (std::size_t j = 0; j < acc.size(); ++j) {
             const double mine = has(id_type(j));
-            if (mine != 0) acc[j] -= own_total - own_share[j];
-            const double cj = count_[j] - mine;
+            if (mine != 0) acc[j] -= v * (own_total - own_share[j]);
+            const double cj = weight_[j] - v * mine;
             acc[j] = cj > 0 ? acc[j] / std::sqrt(cj) : 0.0;
         }
         return acc;
     }
-    //! c_i with user `left_out`'s interaction left out: the training users of item `i` but that one
+    //! the training users of item `i` (unweighted: its popularity), user `left_out` left out
     double count(id_type i, id_type left_out = nobody) const {
         if (left_out == nobody) return count_[std::size_t(i)];
         const auto& own = items_of_.at(std::size_t(left_out));
@@ -230,8 +249,10 @@ public:
 private:
     const data::dataset* data_;
     std::vector<std::vector<id_type>> items_of_;                   // per user: its training items, sorted
+    std::vector<double> user_weight_;                              // v_u
     std::vector<std::vector<std::pair<id_type, float>>> rows_;     // per item i: (j, c_ij), j ascending
-    std::vector<double> count_;                                    // c_i
+    std::vector<double> count_;                                    // the training users of item i
+    std::vector<double> weight_;                                   // c_i: their weights' sum
     std::vector<id_type> none_;                                    // the items of `nobody`
 };
 
@@ -239,11 +260,13 @@ private:
 /// each candidate given the task's support items.
 class item_knn {
 public:
-    /// @param data     the data set (must outlive the baseline)
-    /// @param training the interactions co-occurrences are counted over
-    /// @param weighted weight support items by their strength (default true)
-    item_knn(const data::dataset& data, std::span<const index> training, bool weighted = true)
-        : weighted_(weighted), counts_(data, training) {}
+    /// @param data      the data set (must outlive the baseline)
+    /// @param training  the interactions co-occurrences are counted over
+    /// @param weighted  weight support items by their strength (default true)
+    /// @param weighting what one training user counts in the co-occurrences
+    item_knn(const data::dataset& data, std::span<const index> training, bool weighted = true,
+             user_weighting weighting = user_weighting::inverse)
+        : weighted_(weighted), counts_(data, training, weighting) {}
     //! the summed similarity of each candidate to the support items
     std::vector<double> scores(const data::task_split& task, std::span<const id_type> candidates) const {
         const auto score = counts_.scores(task.support, item_cooccurrence::nobody, weighted_);
@@ -271,9 +294,12 @@ class baseline_inputs {
 public:
     static constexpr index width = 2;  //!< inputs per row
 
-    /// @param data     the data set (must outlive the inputs)
-    /// @param training the interactions counted (the split's training interactions)
-    baseline_inputs(const data::dataset& data, std::span<const index> training) : data_(&data), counts_(data, training) {}
+    /// @param data      the data set (must outlive the inputs)
+    /// @param training  the interactions counted (the split's training interactions)
+    /// @param weighting what one training user counts in the co-occurrences
+    baseline_inputs(const data::dataset& data, std::span<const index> training,
+                    user_weighting weighting = user_weighting::inverse)
+        : data_(&data), counts_(data, training, weighting) {}
 
     /// Appends `width` inputs per item of `items` (row after row) to `out`, for `user` with the
     /// support interactions `support` (indices into the data set's interactions).
