@@ -187,27 +187,31 @@ TEST_CASE("implicit baselines: popularity, scenario popularity, recent popularit
 TEST_CASE("baseline inputs: item-kNN and popularity with the user's own interactions left out, as for a new user") {
     const auto data = implicit_shop();
     const auto training = all_interactions(data);
-    const rs::item_cooccurrence counts(data, training);
     // user 3 left out of the counts: exactly the counts over the other users' interactions
     const mr::id_type user = 3;
     std::vector<mr::index> support, others;
     for (const auto k : training) (data.interactions[std::size_t(k)].user == user ? support : others).push_back(k);
     REQUIRE(support.size() >= 15);
     support.resize(10);  // the first 10 as a support set: the rest of the user's items are candidates too
-    const rs::item_cooccurrence without(data, others);
-    const auto left_out = counts.scores(support, user), plain = without.scores(support);
-    const auto leaky = counts.scores(support);
-    REQUIRE(left_out.size() == std::size_t(data.items.rows()));
     const auto own = md::items_of_users(data)[std::size_t(user)];  // a copy: the table is a temporary
-    double leak = 0;
-    for (std::size_t j = 0; j < plain.size(); ++j) {
-        // c_ij are float sums of the users' weights: equal up to their rounding
-        CHECK(left_out[j] == doctest::Approx(plain[j]).epsilon(1e-5));
-        CHECK(counts.count(mr::id_type(j), user) == without.count(mr::id_type(j)));
-        if (std::binary_search(own.begin(), own.end(), mr::id_type(j))) leak += leaky[j] - plain[j];
+    for (const auto weighting : {rs::user_weighting::none, rs::user_weighting::inverse}) {
+        CAPTURE(int(weighting));
+        const rs::item_cooccurrence counts(data, training, weighting), without(data, others, weighting);
+        const auto left_out = counts.scores(support, user), plain = without.scores(support);
+        const auto leaky = counts.scores(support);
+        REQUIRE(left_out.size() == std::size_t(data.items.rows()));
+        double leak = 0;
+        for (std::size_t j = 0; j < plain.size(); ++j) {
+            // c_ij are float sums of the users' weights: equal up to their rounding
+            CHECK(left_out[j] == doctest::Approx(plain[j]).epsilon(1e-5));
+            CHECK(counts.count(mr::id_type(j), user) == without.count(mr::id_type(j)));
+            if (std::binary_search(own.begin(), own.end(), mr::id_type(j))) leak += leaky[j] - plain[j];
+        }
+        // without leaving the user out, its own co-purchases inflate the scores of its other items
+        CHECK(leak > (weighting == rs::user_weighting::none ? 0.5 : 0.05));
     }
-    // without leaving the user out, its own co-purchases inflate the scores of its other items
-    CHECK(leak > 0.5);
+    const rs::item_cooccurrence without(data, others, rs::user_weighting::none);  // the inputs' counts
+    const auto plain = without.scores(support);
 
     // the inputs of rows: log(1 + score), log(1 + count), row after row
     const rs::baseline_inputs inputs(data, training);

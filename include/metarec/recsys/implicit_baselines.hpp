@@ -296,9 +296,11 @@ public:
 
     /// @param data      the data set (must outlive the inputs)
     /// @param training  the interactions counted (the split's training interactions)
-    /// @param weighting what one training user counts in the co-occurrences
+    /// @param weighting what one training user counts in the co-occurrences: by default 1 each,
+    ///                  unlike item_knn's default (MeLU learned far less from the 1 / n_u counts:
+    ///                  docs/results.md, "Implicit feedback")
     baseline_inputs(const data::dataset& data, std::span<const index> training,
-                    user_weighting weighting = user_weighting::inverse)
+                    user_weighting weighting = user_weighting::none)
         : data_(&data), counts_(data, training, weighting) {}
 
     /// Appends `width` inputs per item of `items` (row after row) to `out`, for `user` with the
