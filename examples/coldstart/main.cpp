@@ -105,10 +105,11 @@ static int coldstart_main(int argc, char** argv) {
                    "(alternating least squares on the training ratings, ridge strength chosen on the validation users); "
                    "random: seeded random rows")
         ->capture_default_str();
-    std::string history = "whole";
+    std::string history = "auto";
     app.add_option("--train-history", history,
                    "whole: training users' whole histories are cut into tasks (all the warm data trains); "
-                   "task: one task per training user of min..max interactions, as the test users (MeLU's protocol)")
+                   "task: one task per training user of min..max interactions, as the test users (MeLU's protocol); "
+                   "auto: whole for ratings, task for implicit feedback")
         ->capture_default_str();
     app.add_option("--test-fraction", c.split.test_fraction, "share of new users/items")
         ->check(flags::between(0.0, 1.0, false))->capture_default_str();
@@ -234,9 +235,8 @@ static int coldstart_main(int argc, char** argv) {
             throw std::invalid_argument("--item-id must be auto, on or off, not '" + item_id + "'");
         c.item_id = item_id == "on" || (item_id == "auto" && c.split.scenario != mr::data::scenario::new_items &&
                                         c.split.scenario != mr::data::scenario::new_users_new_items);
-        if (history != "whole" && history != "task")
-            throw std::invalid_argument("--train-history must be whole or task, not '" + history + "'");
-        c.split.whole_history = history == "whole";
+        if (history != "auto" && history != "whole" && history != "task")
+            throw std::invalid_argument("--train-history must be auto, whole or task, not '" + history + "'");
         if (mf_init != "als" && mf_init != "random")
             throw std::invalid_argument("--mf-init must be als or random, not '" + mf_init + "'");
         c.item_factors = mf_init == "als";
@@ -311,6 +311,10 @@ static int coldstart_main(int argc, char** argv) {
             c.split.seed = seed;
             const auto data = c.data.load(c.seed);
             const bool implicit_feedback = c.data.implicit(data);
+            // auto: all the warm data for ratings; MeLU's protocol for implicit feedback, where
+            // heavy customers' histories cut into tasks made the model and item-kNN worse on both
+            // development sets (docs/results.md, "Implicit feedback")
+            c.split.whole_history = history == "whole" || (history == "auto" && !implicit_feedback);
             c.split.query_by_time =
                 query_order == "time" || (query_order == "auto" && implicit_feedback && data.has_timestamps);
             if (implicit_feedback) {
