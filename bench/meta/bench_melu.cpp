@@ -118,7 +118,7 @@ void adapt_rank(benchmark::State& state) {
 BENCHMARK(maml_step<false>)
     ->Name("maml")
     ->ArgNames({"order", "steps", "batch", "threads"})
-    ->ArgsProduct({{1, 2}, {1, 5}, {32}, {1, 2}})
+    ->ArgsProduct({{1, 2}, {1, 5}, {32, 256}, {1, 2}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(maml_step<true>)
