@@ -147,7 +147,10 @@ private:
 /// n_u of distinct items the user has: `none`, 1 each; `inverse`, 1 / n_u (each user's row of the
 /// user-item matrix scaled to unit length, as item-based top-N recommenders normalize it), so
 /// that a reseller who bought a thousand items links them less than a customer who bought ten.
-enum class user_weighting { none, inverse };
+enum class user_weighting {
+    none,     //!< every user counts 1
+    inverse,  //!< user u counts 1 / n_u
+};
 
 /// Item co-occurrence over the training users: c_ij, the (weighted) training users who
 /// interacted with both i and j, and c_i, those with i, each user u counting v_u
