@@ -9,7 +9,8 @@ import json
 import math
 import sys
 
-BASELINES = ('popularity', 'scenario-popularity', 'recent-popularity', 'item-knn', 'no-adapt', 'fine-tune')
+BASELINES = ('popularity', 'scenario-popularity', 'recent-popularity', 'item-knn', 'recent-item-knn', 'no-adapt',
+             'fine-tune')
 METRICS = ('hr@10', 'ndcg@10')
 
 

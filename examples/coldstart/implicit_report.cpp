@@ -89,7 +89,8 @@ std::string cell(double value) {
 }
 
 bool is_baseline(const std::string& name) {
-    for (const char* b : {"popularity", "scenario-popularity", "recent-popularity", "item-knn", "no-adapt", "fine-tune"})
+    for (const char* b : {"popularity", "scenario-popularity", "recent-popularity", "item-knn", "recent-item-knn", "no-adapt",
+                          "fine-tune"})
         if (name == b) return true;
     return false;
 }
@@ -163,6 +164,13 @@ int run_implicit(const config& c, const implicit_config& ic, const mr::data::dat
     if (!field.empty()) score("scenario-popularity", mr::recsys::scenario_popularity(data, split.training_interactions, field));
     if (data.has_timestamps) score("recent-popularity", mr::recsys::recent_popularity(data, split.training_interactions));
     score("item-knn", mr::recsys::item_knn(data, split.training_interactions));
+    if (data.has_timestamps) {
+        const auto recent = mr::recsys::item_knn::tuned(data, split);
+        if (!c.quiet)
+            std::fprintf(stderr, "recent-item-knn: half-life %g baskets (chosen on the validation users)\n",
+                         recent.half_life());
+        score("recent-item-knn", recent);
+    }
 
     const auto model_data = ic.history ? with_history(data, split) : data;
     const implicit_problem p{c,        ic,        model_data, split, sampler, scenario ? &*scenario : nullptr,

@@ -28,12 +28,13 @@ std::vector<std::vector<implicit_result>> run_implicit_model(const implicit_prob
                                                 bool supports_anil) {
     using S = typename Model::scalar_type;
     const config& c = p.options;
-    // --baseline-inputs: item-kNN's and popularity's scores of each row as inputs of the model
+    // --baseline-inputs: item-kNN's scores of each row (recsys::baseline_inputs::default_knn)
+    // and the item's popularity as inputs of the model
     std::optional<mr::recsys::baseline_inputs> inputs;
     auto with_inputs = features;
     if (p.implicit.baseline_inputs) {
         inputs.emplace(p.data, p.split.training_interactions);
-        with_inputs.pair_inputs = mr::recsys::baseline_inputs::width;
+        with_inputs.pair_inputs = inputs->width();
     }
     const mr::recsys::feature_encoder encoder(p.data, with_inputs);
     const mr::recsys::baseline_inputs* given = inputs ? &*inputs : nullptr;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <vector>
 
@@ -184,11 +185,81 @@ TEST_CASE("implicit baselines: popularity, scenario popularity, recent popularit
     CHECK(unweighted.scores(both, candidates)[2] == doctest::Approx(1.0));
 }
 
-TEST_CASE("baseline inputs: item-kNN and popularity with the user's own interactions left out, as for a new user") {
-    const auto data = implicit_shop();
+TEST_CASE("recent item-kNN: the support items damped by basket recency; the half-life chosen on validation users") {
+    // u0: i0 (t 10), i1 (t 11); u1: i0, i1, i2; u2: i2, i3; u3: i3
+    md::dataset data;
+    for (int u = 0; u < 4; ++u) data.users.add("u" + std::to_string(u));
+    for (int i = 0; i < 4; ++i) data.items.add("i" + std::to_string(i));
+    const int rows[][3] = {{0, 0, 10}, {0, 1, 11}, {1, 0, 12}, {1, 1, 13}, {1, 2, 14}, {2, 2, 15}, {2, 3, 16}, {3, 3, 100}};
+    for (const auto& r : rows) data.interactions.push_back({mr::id_type(r[0]), mr::id_type(r[1]), 1.0f, r[2]});
+    data.has_timestamps = true;
     const auto training = all_interactions(data);
-    // user 3 left out of the counts: exactly the counts over the other users' interactions
+
+    // strengths: rating x 2^(-r / h), r the support's distinct timestamps later than its own
+    data.interactions[2].rating = 3;
+    data.interactions[3].timestamp = 12;  // u1's i0 and i1 in one basket
+    const std::vector<mr::index> u1{2, 3, 4};
+    CHECK(rs::support_strengths(data, u1, true, 0) == std::vector<double>{3, 1, 1});
+    CHECK(rs::support_strengths(data, u1, false, 0) == std::vector<double>{1, 1, 1});
+    CHECK(rs::support_strengths(data, u1, true, 1) == std::vector<double>{1.5, 0.5, 1});  // r = 1, 1, 0
+    CHECK(rs::support_strengths(data, u1, false, 2) == std::vector<double>{std::exp2(-0.5), std::exp2(-0.5), 1});
+    data.interactions[2].rating = 1;
+    data.interactions[3].timestamp = 13;
+
+    // u0's support i0 (t 10), i1 (t 11), every user counting 1: c(i0) = c(i1) = c(i2) = 2,
+    // c(i0, i2) = c(i1, i2) = 1; with half-life 1, i0 weighs 1 / 2: score(i2) = 0.5 / 2 + 1 / 2
+    const md::task_split task{0, {0, 1}, {}};
+    const std::vector<mr::id_type> candidates{2, 3};
+    const auto none = rs::user_weighting::none;
+    CHECK(rs::item_knn(data, training, true, none).scores(task, candidates)[0] == doctest::Approx(1.0));
+    CHECK(rs::item_knn(data, training, true, none, 1.0).scores(task, candidates)[0] == doctest::Approx(0.75));
+    const rs::item_cooccurrence counts(data, training, none);
+    CHECK(counts.scores(task.support, std::vector<double>{1, 1}) == counts.scores(task.support));
+    CHECK_THROWS_AS(counts.scores(task.support, std::vector<double>{1}), std::invalid_argument);
+
+    // reciprocal_rank: each query item against the items outside support and query
+    const std::vector<md::task_split> tasks{{0, {0}, {4}}, {2, {6}, {0, 1}}};  // supports i0 and i3
+    const auto fixed = [](const md::task_split& t) {
+        return t.key == 0 ? std::vector<double>{9, 5, 3, 4} : std::vector<double>{1, 2, 0, 9};
+    };
+    // task 0: i2 (3) below i1 (5) and i3 (4): 1 / 3; task 1: i0 and i1 above i2: 1
+    CHECK(rs::reciprocal_rank(data, tasks, fixed) == doctest::Approx((1.0 / 3 + 1.0) / 2));
+
+    // tuned(): the half-life of the grid with the best validation reciprocal rank, every
+    // validation user left out of the counts
+    const auto shop = implicit_shop();
+    const auto split = md::make_split(shop, {.seed = 3});
+    REQUIRE_FALSE(split.validation.empty());
+    const rs::item_cooccurrence shop_counts(shop, split.training_interactions);
+    double best = -1, best_half_life = -1;
+    for (const double h : rs::item_knn::default_half_lives) {
+        const double mrr = rs::reciprocal_rank(shop, split.validation, [&](const md::task_split& t) {
+            return shop_counts.scores(t.support, rs::support_strengths(shop, t.support, true, h), mr::id_type(t.key));
+        });
+        if (mrr > best) best = mrr, best_half_life = h;
+    }
+    CHECK(rs::item_knn::tuned(shop, split).half_life() == best_half_life);
+    const std::vector<double> only{4.0};
+    CHECK(rs::item_knn::tuned(shop, split, only).half_life() == 4.0);
+}
+
+TEST_CASE("baseline inputs: item-kNN and popularity with the user's own interactions left out, as for a new user") {
+    // user 3 left out of the counts: exactly the counts over the other users' interactions;
+    // two of its items (one in the support set, one a candidate) no other user has, whose
+    // counts are then 0 up to the rounding of the 1 / n_u weights' sums
     const mr::id_type user = 3;
+    const auto data = [&] {
+        auto shop = implicit_shop();
+        std::vector<mr::id_type> items;
+        for (const auto& r : shop.interactions)
+            if (r.user == user) items.push_back(r.item);
+        const mr::id_type first = items.front(), last = items.back();
+        std::erase_if(shop.interactions, [&](const md::interaction& r) {
+            return r.user != user && (r.item == first || r.item == last);
+        });
+        return shop;
+    }();
+    const auto training = all_interactions(data);
     std::vector<mr::index> support, others;
     for (const auto k : training) (data.interactions[std::size_t(k)].user == user ? support : others).push_back(k);
     REQUIRE(support.size() >= 15);
@@ -198,6 +269,8 @@ TEST_CASE("baseline inputs: item-kNN and popularity with the user's own interact
         CAPTURE(int(weighting));
         const rs::item_cooccurrence counts(data, training, weighting), without(data, others, weighting);
         const auto left_out = counts.scores(support, user), plain = without.scores(support);
+        // a user with no training interaction left out (a new user's row): the plain scores
+        CHECK(without.scores(support, user) == plain);
         const auto leaky = counts.scores(support);
         REQUIRE(left_out.size() == std::size_t(data.items.rows()));
         double leak = 0;
@@ -214,22 +287,34 @@ TEST_CASE("baseline inputs: item-kNN and popularity with the user's own interact
     const auto plain = without.scores(support);
 
     // the inputs of rows: log(1 + score), log(1 + count), row after row
-    const rs::baseline_inputs inputs(data, training);
+    const rs::baseline_inputs inputs(data, training, {{rs::user_weighting::none, 0}});
     const std::vector<mr::id_type> items{0, 7, 42};
     std::vector<float> values;
     inputs.append(user, support, items, values);
-    REQUIRE(values.size() == items.size() * rs::baseline_inputs::width);
+    REQUIRE(values.size() == items.size() * std::size_t(inputs.width()));
     for (std::size_t r = 0; r < items.size(); ++r) {
         CHECK(values[2 * r] == doctest::Approx(std::log1p(plain[std::size_t(items[r])])));
         CHECK(values[2 * r + 1] == doctest::Approx(std::log1p(without.count(items[r]))));
+    }
+    // one kNN score per weighting, in the order given, then the popularity
+    const rs::baseline_inputs both(data, training, {{rs::user_weighting::none, 0}, {rs::user_weighting::inverse, 0}});
+    REQUIRE(both.width() == 3);
+    const auto damped = rs::item_cooccurrence(data, others, rs::user_weighting::inverse).scores(support);
+    values.clear();
+    both.append(user, support, items, values);
+    REQUIRE(values.size() == 3 * items.size());
+    for (std::size_t r = 0; r < items.size(); ++r) {
+        CHECK(values[3 * r] == doctest::Approx(std::log1p(plain[std::size_t(items[r])])));
+        CHECK(values[3 * r + 1] == doctest::Approx(std::log1p(damped[std::size_t(items[r])])));
+        CHECK(values[3 * r + 2] == doctest::Approx(std::log1p(without.count(items[r]))));
     }
 
     // the tasks carry them as the last dense rows (pair_group); the encoder then wants them
     const auto split = md::make_split(data, {.seed = 3});
     const md::negative_sampler sampler(data, split.training_interactions, md::negative_distribution::uniform, 7);
     const auto positives = md::items_of_users(data);
-    const rs::baseline_inputs split_inputs(data, split.training_interactions);
-    const rs::feature_encoder plain_encoder(data), encoder(data, {.pair_inputs = rs::baseline_inputs::width});
+    const rs::baseline_inputs split_inputs(data, split.training_interactions, {{rs::user_weighting::none, 0}});
+    const rs::feature_encoder plain_encoder(data), encoder(data, {.pair_inputs = split_inputs.width()});
     CHECK(encoder.shape().dense == plain_encoder.shape().dense + 2);
     CHECK(encoder.shape().dense_group.back() == rs::pair_group);
     const rs::implicit_task_options bce{.negatives = 3};

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <span>
 #include <stdexcept>
@@ -173,7 +175,7 @@ public:
     /// @param weighting what one user counts (default: 1 / its items)
     item_cooccurrence(const data::dataset& data, std::span<const index> training,
                       user_weighting weighting = user_weighting::inverse)
-        : data_(&data), items_of_(std::size_t(data.users.rows())), user_weight_(items_of_.size(), 0.0),
+        : data_(&data), weighting_(weighting), items_of_(std::size_t(data.users.rows())), user_weight_(items_of_.size(), 0.0),
           rows_(std::size_t(data.items.rows())), count_(std::size_t(data.items.rows()), 0.0),
           weight_(count_.size(), 0.0) {
         std::vector<std::vector<id_type>> users_of(std::size_t(data.items.rows()));
@@ -186,8 +188,9 @@ public:
             std::sort(items.begin(), items.end());
             items.erase(std::unique(items.begin(), items.end()), items.end());
             for (id_type i : items) users_of[std::size_t(i)].push_back(id_type(u));
+            // a user with no training interaction (a new user) counts in nothing: 0, not 1 / 0
             user_weight_[std::size_t(u)] =
-                weighting == user_weighting::none ? 1.0 : 1.0 / double(items.size());
+                weighting == user_weighting::none ? 1.0 : items.empty() ? 0.0 : 1.0 / double(items.size());
         }
         std::vector<float> together(std::size_t(data.items.rows()), 0.0f);
         std::vector<id_type> touched;
@@ -216,6 +219,17 @@ public:
     /// the counts (`nobody`, or a user with none such as a new user: the plain score).
     /// `weighted = false`: every w_s = 1.
     std::vector<double> scores(std::span<const index> support, id_type left_out = nobody, bool weighted = true) const {
+        std::vector<double> strengths;
+        strengths.reserve(support.size());
+        for (index k : support) strengths.push_back(weighted ? double(data_->interactions[std::size_t(k)].rating) : 1.0);
+        return scores(support, strengths, left_out);
+    }
+    //! the same with the strength w_s of each support interaction given
+    std::vector<double> scores(std::span<const index> support, std::span<const double> strengths,
+                               id_type left_out = nobody) const {
+        if (strengths.size() != support.size())
+            throw std::invalid_argument("metarec: item_cooccurrence: " + std::to_string(strengths.size()) +
+                                        " strengths for " + std::to_string(support.size()) + " support interactions");
         const auto& own = left_out == nobody ? none_ : items_of_.at(std::size_t(left_out));
         const double v = left_out == nobody ? 0.0 : user_weight_.at(std::size_t(left_out));
         const auto has = [&](id_type i) { return double(std::binary_search(own.begin(), own.end(), i)); };
@@ -223,11 +237,11 @@ public:
         // then taken back: every s it has contributed v a_s to each j it has (j != s)
         std::vector<double> acc(rows_.size(), 0.0), own_share(rows_.size(), 0.0);
         double own_total = 0;
-        for (index k : support) {
-            const auto& r = data_->interactions[std::size_t(k)];
+        for (std::size_t n = 0; n < support.size(); ++n) {
+            const auto& r = data_->interactions[std::size_t(support[n])];
             const double cs = weight_[std::size_t(r.item)] - v * has(r.item);
             if (cs <= 0) continue;
-            const double a = (weighted ? double(r.rating) : 1.0) / std::sqrt(cs);
+            const double a = strengths[n] / std::sqrt(cs);
             for (const auto& [j, c] : rows_[std::size_t(r.item)]) acc[std::size_t(j)] += a * double(c);
             if (has(r.item) != 0) {
                 own_total += a;
@@ -242,6 +256,8 @@ public:
         }
         return acc;
     }
+    //! what one training user counts
+    user_weighting weighting() const noexcept { return weighting_; }
     //! the training users of item `i` (unweighted: its popularity), user `left_out` left out
     double count(id_type i, id_type left_out = nobody) const {
         if (left_out == nobody) return count_[std::size_t(i)];
@@ -251,6 +267,7 @@ public:
 
 private:
     const data::dataset* data_;
+    user_weighting weighting_;
     std::vector<std::vector<id_type>> items_of_;                   // per user: its training items, sorted
     std::vector<double> user_weight_;                              // v_u
     std::vector<std::vector<std::pair<id_type, float>>> rows_;     // per item i: (j, c_ij), j ascending
@@ -259,20 +276,95 @@ private:
     std::vector<id_type> none_;                                    // the items of `nobody`
 };
 
+/// The strength of each support interaction (its `rating`, or 1 with `weighted = false`)
+/// damped by its recency within the support set: times 2^(-r / half_life), r the number of
+/// distinct support timestamps later than its own (a basket's items share one r; 0 for the
+/// latest); half_life <= 0: undamped.
+inline std::vector<double> support_strengths(const data::dataset& data, std::span<const index> support, bool weighted,
+                                             double half_life) {
+    std::vector<double> out;
+    out.reserve(support.size());
+    for (index k : support) out.push_back(weighted ? double(data.interactions[std::size_t(k)].rating) : 1.0);
+    if (half_life <= 0) return out;
+    std::vector<std::int64_t> times;
+    times.reserve(support.size());
+    for (index k : support) times.push_back(data.interactions[std::size_t(k)].timestamp);
+    std::sort(times.begin(), times.end(), std::greater<>());
+    times.erase(std::unique(times.begin(), times.end()), times.end());
+    for (std::size_t n = 0; n < out.size(); ++n) {
+        const auto t = data.interactions[std::size_t(support[n])].timestamp;
+        const auto later = std::lower_bound(times.begin(), times.end(), t, std::greater<>()) - times.begin();
+        out[n] *= std::exp2(-double(later) / half_life);
+    }
+    return out;
+}
+
+/// The mean over `tasks` of each task's mean reciprocal rank of its query items among every
+/// item outside its support and query set, ranked by `score(task)` (one score per item row):
+/// how the baselines' settings are chosen on validation users (which `score` must rank with
+/// the user's own training interactions left out, as a new user).
+template <class Score>
+double reciprocal_rank(const data::dataset& data, const std::vector<data::task_split>& tasks, Score&& score) {
+    if (tasks.empty()) throw std::invalid_argument("metarec: reciprocal_rank: no task");
+    double total = 0;
+    std::vector<char> skip(std::size_t(data.items.rows()));
+    for (const auto& t : tasks) {
+        const std::vector<double> scores = score(t);
+        std::fill(skip.begin(), skip.end(), 0);
+        for (const auto* side : {&t.support, &t.query})
+            for (index k : *side) skip[std::size_t(data.interactions[std::size_t(k)].item)] = 1;
+        double user = 0;
+        for (index k : t.query) {
+            const double mine = scores[std::size_t(data.interactions[std::size_t(k)].item)];
+            index above = 0;
+            for (std::size_t j = 0; j < scores.size(); ++j) above += !skip[j] && scores[j] > mine;
+            user += 1.0 / double(above + 1);
+        }
+        total += t.query.empty() ? 0.0 : user / double(t.query.size());
+    }
+    return total / double(tasks.size());
+}
+
 /// Item-to-item collaborative filtering from the support set: item_cooccurrence's score of
 /// each candidate given the task's support items.
 class item_knn {
 public:
+    //! the half-lives tuned() tries (0: no damping)
+    static constexpr std::array<double, 6> default_half_lives{0.0, 1.0, 2.0, 4.0, 8.0, 16.0};
     /// @param data      the data set (must outlive the baseline)
     /// @param training  the interactions co-occurrences are counted over
     /// @param weighted  weight support items by their strength (default true)
     /// @param weighting what one training user counts in the co-occurrences
+    /// @param recency   the support items' half-life in items (support_strengths; 0: none)
     item_knn(const data::dataset& data, std::span<const index> training, bool weighted = true,
-             user_weighting weighting = user_weighting::inverse)
-        : weighted_(weighted), counts_(data, training, weighting) {}
+             user_weighting weighting = user_weighting::inverse, double recency = 0)
+        : data_(&data), weighted_(weighted), recency_(recency), counts_(data, training, weighting) {}
+    /// Item-kNN with the support items' recency half-life chosen on the split's validation users
+    /// (reciprocal_rank, each user left out of the counts; the first half-life with none)
+    /// @param data        the data set (must outlive the baseline)
+    /// @param split       the split: counts over training_interactions, tuned on validation
+    /// @param half_lives  the half-lives tried
+    static item_knn tuned(const data::dataset& data, const data::split& split,
+                          std::span<const double> half_lives = default_half_lives) {
+        if (half_lives.empty()) throw std::invalid_argument("metarec: item_knn::tuned: no half-life to try");
+        item_knn knn(data, split.training_interactions, true, user_weighting::inverse, half_lives.front());
+        if (split.validation.empty()) return knn;
+        double best = -1;
+        for (double h : half_lives) {
+            const double mrr = reciprocal_rank(data, split.validation, [&](const data::task_split& t) {
+                return knn.counts_.scores(t.support, support_strengths(data, t.support, true, h), id_type(t.key));
+            });
+            if (mrr > best) best = mrr, knn.recency_ = h;
+        }
+        return knn;
+    }
+
+    //! the support items' half-life in baskets (0: none)
+    double half_life() const noexcept { return recency_; }
+
     //! the summed similarity of each candidate to the support items
     std::vector<double> scores(const data::task_split& task, std::span<const id_type> candidates) const {
-        const auto score = counts_.scores(task.support, item_cooccurrence::nobody, weighted_);
+        const auto score = counts_.scores(task.support, support_strengths(*data_, task.support, weighted_, recency_));
         std::vector<double> out;
         out.reserve(candidates.size());
         for (id_type i : candidates) out.push_back(score[std::size_t(i)]);
@@ -280,48 +372,85 @@ public:
     }
 
 private:
+    const data::dataset* data_;
     bool weighted_;
+    double recency_;
     item_cooccurrence counts_;
+};
+
+/// One item-kNN input of recsys::baseline_inputs: the co-occurrence counts' weighting of the
+/// training users and the support items' recency half-life (support_strengths; 0: none).
+struct knn_input {
+    user_weighting weighting = user_weighting::inverse;  //!< what one training user counts
+    double half_life = 0;                                //!< the support items' half-life in baskets
 };
 
 /// The baselines as a model's inputs (the principle of the rating models' residual to the bias
 /// model: the model contains the strongest baselines and learns beyond them). For each (user,
-/// candidate) row of a task, `width` numbers computed only from what the model may know:
+/// candidate) row of a task, width() numbers computed only from what the model may know:
 ///
-///     log(1 + score(j))   item-kNN's support-set score of the candidate (item_cooccurrence)
-///     log(1 + c_j)        the candidate's popularity (training users with it)
+///     log(1 + score_k(j))   item-kNN's support-set score of the candidate, one per knn_input k
+///                           (item_cooccurrence with its weighting, support_strengths)
+///     log(1 + c_j)          the candidate's popularity (training users with it)
 ///
-/// both with the task's user's own training interactions left out, so a training user's rows
+/// all with the task's user's own training interactions left out, so a training user's rows
 /// look like a new user's (encoder_options::pair_inputs carries them into the batches).
 class baseline_inputs {
 public:
-    static constexpr index width = 2;  //!< inputs per row
+    /// The default item-kNN inputs: the 1 / n_u counts, the support undamped and, where the
+    /// data has timestamps, damped with half-lives of 1 and 4 baskets (the model learns how
+    /// much the latest purchases say on the data at hand: on MovieLens 100K the last basket
+    /// says most, on Online Retail the whole history; docs/results.md, "Implicit feedback")
+    static std::vector<knn_input> default_knn(const data::dataset& data) {
+        if (!data.has_timestamps) return {knn_input{}};
+        return {knn_input{}, knn_input{.half_life = 1}, knn_input{.half_life = 4}};
+    }
 
     /// @param data      the data set (must outlive the inputs)
     /// @param training  the interactions counted (the split's training interactions)
-    /// @param weighting what one training user counts in the co-occurrences: by default 1 each,
-    ///                  unlike item_knn's default (MeLU learned far less from the 1 / n_u counts:
-    ///                  docs/results.md, "Implicit feedback")
-    baseline_inputs(const data::dataset& data, std::span<const index> training,
-                    user_weighting weighting = user_weighting::none)
-        : data_(&data), counts_(data, training, weighting) {}
+    baseline_inputs(const data::dataset& data, std::span<const index> training)
+        : baseline_inputs(data, training, default_knn(data)) {}
+    /// @param data      the data set (must outlive the inputs)
+    /// @param training  the interactions counted (the split's training interactions)
+    /// @param knn       the item-kNN inputs, in order (at least one)
+    baseline_inputs(const data::dataset& data, std::span<const index> training, std::vector<knn_input> knn)
+        : data_(&data), knn_(std::move(knn)) {
+        if (knn_.empty()) throw std::invalid_argument("metarec: baseline_inputs: no item-kNN input");
+        for (const auto& k : knn_) {
+            const auto same = [&](const item_cooccurrence& c) { return c.weighting() == k.weighting; };
+            if (std::find_if(counts_.begin(), counts_.end(), same) == counts_.end())
+                counts_.emplace_back(data, training, k.weighting);
+        }
+    }
 
-    /// Appends `width` inputs per item of `items` (row after row) to `out`, for `user` with the
+    //! inputs per row: one per item-kNN input, then the popularity
+    index width() const noexcept { return index(knn_.size()) + 1; }
+    //! the item-kNN inputs
+    const std::vector<knn_input>& knn() const noexcept { return knn_; }
+
+    /// Appends width() inputs per item of `items` (row after row) to `out`, for `user` with the
     /// support interactions `support` (indices into the data set's interactions).
     void append(id_type user, std::span<const index> support, std::span<const id_type> items,
                 std::vector<float>& out) const {
-        const auto score = counts_.scores(support, user);
+        std::vector<std::vector<double>> scores;
+        for (const auto& k : knn_)
+            scores.push_back(counts(k.weighting).scores(support, support_strengths(*data_, support, true, k.half_life), user));
         for (id_type j : items) {
-            out.push_back(float(std::log1p(std::max(0.0, score[std::size_t(j)]))));
-            out.push_back(float(std::log1p(std::max(0.0, counts_.count(j, user)))));
+            for (const auto& score : scores) out.push_back(float(std::log1p(std::max(0.0, score[std::size_t(j)]))));
+            out.push_back(float(std::log1p(std::max(0.0, counts_.front().count(j, user)))));
         }
     }
     //! the data set
     const data::dataset& dataset() const noexcept { return *data_; }
 
 private:
+    const item_cooccurrence& counts(user_weighting w) const {
+        return *std::find_if(counts_.begin(), counts_.end(), [&](const item_cooccurrence& c) { return c.weighting() == w; });
+    }
+
     const data::dataset* data_;
-    item_cooccurrence counts_;
+    std::vector<knn_input> knn_;
+    std::vector<item_cooccurrence> counts_;  // one per weighting in use
 };
 
 }  // namespace metarec::recsys

@@ -87,10 +87,9 @@ std::vector<meta::task_data<S, Device>> implicit_tasks(const feature_encoder& en
                                                        const std::vector<std::vector<id_type>>& excluded,
                                                        const implicit_task_options& options,
                                                        const baseline_inputs* inputs = nullptr) {
-    if (encoder.pair_inputs() != (inputs ? baseline_inputs::width : 0))
+    if (encoder.pair_inputs() != (inputs ? inputs->width() : 0))
         throw std::invalid_argument("metarec: implicit_tasks: the encoder has " + std::to_string(encoder.pair_inputs()) +
-                                    " pair inputs, the baseline inputs give " +
-                                    std::to_string(inputs ? baseline_inputs::width : 0));
+                                    " pair inputs, the baseline inputs give " + std::to_string(inputs ? inputs->width() : 0));
     std::vector<meta::task_data<S, Device>> out;
     out.reserve(split.size());
     const auto targets = [](const std::vector<float>& t) { return std::vector<S>(t.begin(), t.end()); };
