@@ -30,11 +30,11 @@ foreach(expected ${MODEL} no-adapt fine-tune popularity scenario-popularity rece
     message(FATAL_ERROR "the report lacks '${expected}' (has: ${names})")
   endif()
 endforeach()
-# seeded margins (measured in release with the baseline inputs, the default: HR@10 0.305, AUC
-# 0.701, fine-tune HR@10 0.233, no-adapt 0.156; without them, --baseline-inputs off: HR@10 0.269,
-# AUC 0.684, so losing the inputs fails here)
-if(NOT ${MODEL}_hr10 GREATER 0.285 OR NOT ${MODEL}_auc GREATER 0.69)
-  message(FATAL_ERROR "${MODEL}: HR@10 ${${MODEL}_hr10}, AUC ${${MODEL}_auc}: expected > 0.285 and > 0.69")
+# seeded margins (measured in release with the defaults, baseline inputs and history on: HR@10
+# 0.308, AUC 0.725, no-adapt HR@10 0.293, fine-tune 0.044 (five steps at the test's rate 1
+# overshoot); with --baseline-inputs off: HR@10 0.266, AUC 0.685, so losing the inputs fails here)
+if(NOT ${MODEL}_hr10 GREATER 0.285 OR NOT ${MODEL}_auc GREATER 0.70)
+  message(FATAL_ERROR "${MODEL}: HR@10 ${${MODEL}_hr10}, AUC ${${MODEL}_auc}: expected > 0.285 and > 0.70")
 endif()
 if(NOT ${MODEL}_hr10 GREATER no-adapt_hr10)
   message(FATAL_ERROR "${MODEL} HR@10 ${${MODEL}_hr10}: expected above no-adapt (${no-adapt_hr10})")

@@ -27,7 +27,7 @@ struct implicit_config {
     std::string negative_sampling = "uniform";  //!< --negative-sampling: uniform, popularity or scenario:FIELD (hard negatives)
     std::string eval = "sampled:99";    //!< --eval: sampled:N (N negatives per positive) or full, or both (comma-separated)
     std::string scenario_field;         //!< --scenario-field: the user field of scenario-popularity ("": the first)
-    bool history = false;  //!< --history: the items of the user's support set as a multi-valued user feature
+    bool history = true;  //!< --history: the items of the user's support set as a multi-valued user feature
     bool baseline_inputs = true;  //!< --baseline-inputs: item-kNN's and popularity's scores as inputs (recsys::baseline_inputs)
 };
 
