@@ -183,9 +183,10 @@ static int coldstart_main(int argc, char** argv) {
     app.add_option("--history", implicit.history, "implicit: the items of the user's support set as a multi-valued user "
                                                   "feature (true/false)")->capture_default_str();
     std::string baseline_inputs = "auto";
-    app.add_option("--baseline-inputs", baseline_inputs, "implicit: each row's item-kNN score given the support set and "
-                                                         "the item's log-popularity as inputs of the model: on, off, or "
-                                                         "auto (on with --model melu)")
+    app.add_option("--baseline-inputs", baseline_inputs, "implicit: each row's item-kNN scores given the support set "
+                                                         "(undamped, and the latest baskets weighted more) and the item's "
+                                                         "log-popularity as inputs of the model: on, off, or auto (on with "
+                                                         "--model melu)")
         ->capture_default_str();
     app.add_option("--query-order", query_order, "the query set: time (the latest: leave-last-N), random, or auto (time "
                                                  "for implicit feedback with timestamps)")->capture_default_str();

@@ -296,6 +296,20 @@ TEST_CASE("baseline inputs: item-kNN and popularity with the user's own interact
         CHECK(values[2 * r] == doctest::Approx(std::log1p(plain[std::size_t(items[r])])));
         CHECK(values[2 * r + 1] == doctest::Approx(std::log1p(without.count(items[r]))));
     }
+    // the defaults: the 1 / n_u counts undamped, and damped at 1 and 4 baskets with timestamps
+    using knn_list = std::vector<std::pair<rs::user_weighting, double>>;
+    const auto listed = [](const std::vector<rs::knn_input>& knn) {
+        knn_list out;
+        for (const auto& k : knn) out.emplace_back(k.weighting, k.half_life);
+        return out;
+    };
+    const auto inverse = rs::user_weighting::inverse;
+    CHECK(listed(rs::baseline_inputs::default_knn(data)) == knn_list{{inverse, 0.0}, {inverse, 1.0}, {inverse, 4.0}});
+    auto timeless = data;
+    timeless.has_timestamps = false;
+    CHECK(listed(rs::baseline_inputs::default_knn(timeless)) == knn_list{{inverse, 0.0}});
+    CHECK(rs::baseline_inputs(data, training).width() == 4);
+    CHECK_THROWS_AS(rs::baseline_inputs(data, training, {}), std::invalid_argument);
     // one kNN score per weighting, in the order given, then the popularity
     const rs::baseline_inputs both(data, training, {{rs::user_weighting::none, 0}, {rs::user_weighting::inverse, 0}});
     REQUIRE(both.width() == 3);

@@ -1,6 +1,7 @@
 // metarec: the baselines an e-commerce engineer tries first on clicks and purchases: global
-// popularity, popularity in the user's scenario, recency-weighted popularity, item-kNN; and
-// item-kNN's and popularity's scores as a model's inputs.
+// popularity, popularity in the user's scenario, recency-weighted popularity, item-kNN (its
+// support optionally damped by basket recency); and item-kNN's and popularity's scores as a
+// model's inputs.
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
