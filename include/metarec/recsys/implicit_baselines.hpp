@@ -336,7 +336,7 @@ public:
     /// @param training  the interactions co-occurrences are counted over
     /// @param weighted  weight support items by their strength (default true)
     /// @param weighting what one training user counts in the co-occurrences
-    /// @param recency   the support items' half-life in items (support_strengths; 0: none)
+    /// @param recency   the support items' half-life in baskets (support_strengths; 0: none)
     item_knn(const data::dataset& data, std::span<const index> training, bool weighted = true,
              user_weighting weighting = user_weighting::inverse, double recency = 0)
         : data_(&data), weighted_(weighted), recency_(recency), counts_(data, training, weighting) {}
