@@ -33,6 +33,19 @@ std::vector<mr::index> all_interactions(const md::dataset& data) {
     return out;
 }
 
+// users u0..u3 (region a, a, b, b); items i0..i3; u0: i0 i1; u1: i0 i1 i2; u2: i2 i3; u3: i3
+// (times: u3's late)
+md::dataset hand_shop() {
+    md::dataset data;
+    for (int u = 0; u < 4; ++u) data.users.add("u" + std::to_string(u));
+    for (int i = 0; i < 4; ++i) data.items.add("i" + std::to_string(i));
+    data.users.categorical = {{"region", {"a", "b"}, {0, 0, 1, 1}}};
+    const int rows[][3] = {{0, 0, 10}, {0, 1, 11}, {1, 0, 12}, {1, 1, 13}, {1, 2, 14}, {2, 2, 15}, {2, 3, 16}, {3, 3, 100}};
+    for (const auto& r : rows) data.interactions.push_back({mr::id_type(r[0]), mr::id_type(r[1]), 1.0f, r[2]});
+    data.has_timestamps = true;
+    return data;
+}
+
 }  // namespace
 
 TEST_CASE("negative_sampler: never a positive of the user, distinct, seeded, uniform and popularity") {
@@ -124,15 +137,7 @@ TEST_CASE("implicit tasks: BCE layout (positive, its negatives) and BPR pairs; t
 }
 
 TEST_CASE("implicit baselines: popularity, scenario popularity, recent popularity and item-kNN by hand") {
-    // users u0..u3 (region a, a, b, b); items i0..i3
-    md::dataset data;
-    for (int u = 0; u < 4; ++u) data.users.add("u" + std::to_string(u));
-    for (int i = 0; i < 4; ++i) data.items.add("i" + std::to_string(i));
-    data.users.categorical = {{"region", {"a", "b"}, {0, 0, 1, 1}}};
-    // u0: i0 i1; u1: i0 i1 i2; u2: i2 i3; u3: i3 (times: u3's late)
-    const int rows[][3] = {{0, 0, 10}, {0, 1, 11}, {1, 0, 12}, {1, 1, 13}, {1, 2, 14}, {2, 2, 15}, {2, 3, 16}, {3, 3, 100}};
-    for (const auto& r : rows) data.interactions.push_back({mr::id_type(r[0]), mr::id_type(r[1]), 1.0f, r[2]});
-    data.has_timestamps = true;
+    auto data = hand_shop();
     const auto training = all_interactions(data);
     const std::vector<mr::id_type> candidates{0, 1, 2, 3};
 
@@ -186,13 +191,7 @@ TEST_CASE("implicit baselines: popularity, scenario popularity, recent popularit
 }
 
 TEST_CASE("recent item-kNN: the support items damped by basket recency; the half-life chosen on validation users") {
-    // u0: i0 (t 10), i1 (t 11); u1: i0, i1, i2; u2: i2, i3; u3: i3
-    md::dataset data;
-    for (int u = 0; u < 4; ++u) data.users.add("u" + std::to_string(u));
-    for (int i = 0; i < 4; ++i) data.items.add("i" + std::to_string(i));
-    const int rows[][3] = {{0, 0, 10}, {0, 1, 11}, {1, 0, 12}, {1, 1, 13}, {1, 2, 14}, {2, 2, 15}, {2, 3, 16}, {3, 3, 100}};
-    for (const auto& r : rows) data.interactions.push_back({mr::id_type(r[0]), mr::id_type(r[1]), 1.0f, r[2]});
-    data.has_timestamps = true;
+    auto data = hand_shop();  // u0: i0 (t 10), i1 (t 11); u1: i0, i1, i2 (t 12..14)
     const auto training = all_interactions(data);
 
     // strengths: rating x 2^(-r / h), r the support's distinct timestamps later than its own

@@ -155,6 +155,29 @@ enum class user_weighting {
     inverse,  //!< user u counts 1 / n_u
 };
 
+/// The strength of each support interaction (its `rating`, or 1 with `weighted = false`)
+/// damped by its recency within the support set: times 2^(-r / half_life), r the number of
+/// distinct support timestamps later than its own (a basket's items share one r; 0 for the
+/// latest); half_life <= 0: undamped.
+inline std::vector<double> support_strengths(const data::dataset& data, std::span<const index> support, bool weighted,
+                                             double half_life) {
+    std::vector<double> out;
+    out.reserve(support.size());
+    for (index k : support) out.push_back(weighted ? double(data.interactions[std::size_t(k)].rating) : 1.0);
+    if (half_life <= 0) return out;
+    std::vector<std::int64_t> times;
+    times.reserve(support.size());
+    for (index k : support) times.push_back(data.interactions[std::size_t(k)].timestamp);
+    std::sort(times.begin(), times.end(), std::greater<>());
+    times.erase(std::unique(times.begin(), times.end()), times.end());
+    for (std::size_t n = 0; n < out.size(); ++n) {
+        const auto t = data.interactions[std::size_t(support[n])].timestamp;
+        const auto later = std::lower_bound(times.begin(), times.end(), t, std::greater<>()) - times.begin();
+        out[n] *= std::exp2(-double(later) / half_life);
+    }
+    return out;
+}
+
 /// Item co-occurrence over the training users: c_ij, the (weighted) training users who
 /// interacted with both i and j, and c_i, those with i, each user u counting v_u
 /// (user_weighting). The support-set score of item-kNN,
@@ -220,10 +243,7 @@ public:
     /// the counts (`nobody`, or a user with none such as a new user: the plain score).
     /// `weighted = false`: every w_s = 1.
     std::vector<double> scores(std::span<const index> support, id_type left_out = nobody, bool weighted = true) const {
-        std::vector<double> strengths;
-        strengths.reserve(support.size());
-        for (index k : support) strengths.push_back(weighted ? double(data_->interactions[std::size_t(k)].rating) : 1.0);
-        return scores(support, strengths, left_out);
+        return scores(support, support_strengths(*data_, support, weighted, 0), left_out);
     }
     //! the same with the strength w_s of each support interaction given
     std::vector<double> scores(std::span<const index> support, std::span<const double> strengths,
@@ -277,29 +297,6 @@ private:
     std::vector<id_type> none_;                                    // the items of `nobody`
 };
 
-/// The strength of each support interaction (its `rating`, or 1 with `weighted = false`)
-/// damped by its recency within the support set: times 2^(-r / half_life), r the number of
-/// distinct support timestamps later than its own (a basket's items share one r; 0 for the
-/// latest); half_life <= 0: undamped.
-inline std::vector<double> support_strengths(const data::dataset& data, std::span<const index> support, bool weighted,
-                                             double half_life) {
-    std::vector<double> out;
-    out.reserve(support.size());
-    for (index k : support) out.push_back(weighted ? double(data.interactions[std::size_t(k)].rating) : 1.0);
-    if (half_life <= 0) return out;
-    std::vector<std::int64_t> times;
-    times.reserve(support.size());
-    for (index k : support) times.push_back(data.interactions[std::size_t(k)].timestamp);
-    std::sort(times.begin(), times.end(), std::greater<>());
-    times.erase(std::unique(times.begin(), times.end()), times.end());
-    for (std::size_t n = 0; n < out.size(); ++n) {
-        const auto t = data.interactions[std::size_t(support[n])].timestamp;
-        const auto later = std::lower_bound(times.begin(), times.end(), t, std::greater<>()) - times.begin();
-        out[n] *= std::exp2(-double(later) / half_life);
-    }
-    return out;
-}
-
 /// The mean over `tasks` of each task's mean reciprocal rank of its query items among every
 /// item outside its support and query set, ranked by `score(task)` (one score per item row):
 /// how the baselines' settings are chosen on validation users (which `score` must rank with
@@ -336,10 +333,10 @@ public:
     /// @param training  the interactions co-occurrences are counted over
     /// @param weighted  weight support items by their strength (default true)
     /// @param weighting what one training user counts in the co-occurrences
-    /// @param recency   the support items' half-life in baskets (support_strengths; 0: none)
+    /// @param half_life the support items' half-life in baskets (support_strengths; 0: none)
     item_knn(const data::dataset& data, std::span<const index> training, bool weighted = true,
-             user_weighting weighting = user_weighting::inverse, double recency = 0)
-        : data_(&data), weighted_(weighted), recency_(recency), counts_(data, training, weighting) {}
+             user_weighting weighting = user_weighting::inverse, double half_life = 0)
+        : data_(&data), weighted_(weighted), half_life_(half_life), counts_(data, training, weighting) {}
     /// Item-kNN with the support items' recency half-life chosen on the split's validation users
     /// (reciprocal_rank, each user left out of the counts; the first half-life with none)
     /// @param data        the data set (must outlive the baseline)
@@ -355,17 +352,17 @@ public:
             const double mrr = reciprocal_rank(data, split.validation, [&](const data::task_split& t) {
                 return knn.counts_.scores(t.support, support_strengths(data, t.support, true, h), id_type(t.key));
             });
-            if (mrr > best) best = mrr, knn.recency_ = h;
+            if (mrr > best) best = mrr, knn.half_life_ = h;
         }
         return knn;
     }
 
     //! the support items' half-life in baskets (0: none)
-    double half_life() const noexcept { return recency_; }
+    double half_life() const noexcept { return half_life_; }
 
     //! the summed similarity of each candidate to the support items
     std::vector<double> scores(const data::task_split& task, std::span<const id_type> candidates) const {
-        const auto score = counts_.scores(task.support, support_strengths(*data_, task.support, weighted_, recency_));
+        const auto score = counts_.scores(task.support, support_strengths(*data_, task.support, weighted_, half_life_));
         std::vector<double> out;
         out.reserve(candidates.size());
         for (id_type i : candidates) out.push_back(score[std::size_t(i)]);
@@ -375,7 +372,7 @@ public:
 private:
     const data::dataset* data_;
     bool weighted_;
-    double recency_;
+    double half_life_;
     item_cooccurrence counts_;
 };
 
