@@ -6,7 +6,9 @@
 //  - melu_step/loss:L: MeLU meta-steps (melu_maml, order 2, 5 inner steps, batch 32, 1 thread)
 //    on 1,024 tasks, L = 0 MSE on rating tasks of 10 + 10 samples (bench_melu's workload),
 //    L = 1 BCE on tasks of 50 + 50 samples: 10 positives with 4 sampled negatives each, per
-//    side; counter tasks_per_second;
+//    side (the bound: 5x the samples of L = 0); L = 2 BCE on tasks of 10 + 10 samples,
+//    2 positives with 4 negatives each (L = 0's work layer for layer: what implicit feedback
+//    itself costs); counter tasks_per_second;
 //  - full_catalogue/items:N/one_user:1: one new user's full-catalogue evaluation, as serving
 //    and `metarec-coldstart --eval full` do it: adapt() on 10 positives and 40 negatives, then
 //    score N items in batches of 1,024 (one adapted forward pass over the catalogue; the
@@ -85,8 +87,8 @@ struct tasks_of {
 };
 
 template <class Loss>
-void step(benchmark::State& state, bool implicit) {
-    const tasks_of data(pool_size, implicit ? 5 * shots : shots, implicit);
+void step(benchmark::State& state, bool implicit, mr::index per_side) {
+    const tasks_of data(pool_size, per_side, implicit);
     mr::meta::melu_maml<model, Loss> melu{model{shape(), 1},
                                           {.inner_lr = 5e-3, .inner_steps = 5, .order = 2, .meta_batch = 32, .threads = 1},
                                           mr::optim::adam{.lr = 1e-4}};
@@ -97,10 +99,11 @@ void step(benchmark::State& state, bool implicit) {
 }
 
 void melu_step(benchmark::State& state) {
-    if (state.range(0) == 0)
-        step<mr::loss::mse>(state, false);
-    else
-        step<mr::loss::bce_with_logits>(state, true);
+    switch (state.range(0)) {
+        case 0: step<mr::loss::mse>(state, false, shots); break;
+        case 1: step<mr::loss::bce_with_logits>(state, true, 5 * shots); break;
+        default: step<mr::loss::bce_with_logits>(state, true, shots); break;
+    }
 }
 
 void full_catalogue(benchmark::State& state) {
@@ -131,7 +134,7 @@ BENCHMARK(negatives)
     ->ArgNames({"distribution", "per_positive"})
     ->ArgsProduct({{0, 1}, {4, 99}})
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK(melu_step)->Name("melu_step")->ArgNames({"loss"})->Args({0})->Args({1})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(melu_step)->Name("melu_step")->ArgNames({"loss"})->DenseRange(0, 2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(full_catalogue)
     ->Name("full_catalogue")
     ->ArgNames({"items", "one_user"})
