@@ -16,6 +16,7 @@
 #include <metarec/eval/average.hpp>
 #include <metarec/eval/intervals.hpp>
 #include <metarec/eval/metrics.hpp>
+#include <metarec/io/configuration.hpp>
 #include <metarec/recsys/baselines.hpp>
 #include <metarec/recsys/features.hpp>
 
@@ -174,6 +175,22 @@ inline std::string choose_model(const std::string& flag, const config& c, bool i
     const bool needs_melu = !c.save.empty() || c.id_warmup != "none" ||
                             std::find(c.algorithms.begin(), c.algorithms.end(), "anil") != c.algorithms.end();
     return implicit_feedback || items_new || c.split.group == mr::data::task_group::item || needs_melu ? "melu" : "mf";
+}
+
+/// What a saved model's file records beside its parameters (--save): the features
+/// (`encoder.configuration()`) and what serve_new_user must find again (`coldstart.*`): the
+/// model, the algorithm (which slice adapts, and how), the adaptation's rate and steps.
+inline mr::io::configuration describe_model(const config& c, const std::string& dataset,
+                                            const mr::recsys::feature_encoder& encoder, const std::string& algorithm,
+                                            bool item_id, double inner_lr, int inner_steps) {
+    auto description = encoder.configuration();
+    description.set("coldstart.model", c.model);
+    description.set("coldstart.algorithm", algorithm);
+    description.set("coldstart.item_id", item_id ? "on" : "off");
+    description.set("coldstart.inner_lr", std::to_string(inner_lr));
+    description.set("coldstart.inner_steps", std::to_string(inner_steps));
+    description.set("coldstart.dataset", dataset);
+    return description;
 }
 
 /// The algorithm names `--algo all` expands to, in report order.

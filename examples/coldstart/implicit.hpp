@@ -4,8 +4,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <span>
@@ -30,6 +32,67 @@ struct implicit_config {
     bool history = true;  //!< --history: the items of the user's support set as a multi-valued user feature
     bool baseline_inputs = true;  //!< --baseline-inputs: item-kNN's and popularity's scores as inputs (recsys::baseline_inputs)
 };
+
+/// Appends --history's user field to `data.users`: "history", a bag over the item keys, user
+/// u's bag `bags[u]` (the items of its support set: what it did before the query), empty for
+/// the users past `bags`. A model reads it as a bag of item embeddings: the same information
+/// item-kNN ranks with.
+inline void add_history(mr::data::dataset& data, const std::vector<std::vector<mr::id_type>>& bags) {
+    mr::data::multi_field field{"history", data.items.keys, {0}, {}};
+    for (mr::index u = 0; u < data.users.rows(); ++u) {
+        if (std::size_t(u) < bags.size()) field.ids.insert(field.ids.end(), bags[std::size_t(u)].begin(), bags[std::size_t(u)].end());
+        field.offsets.push_back(mr::id_type(field.ids.size()));
+    }
+    data.users.multi.push_back(std::move(field));
+}
+
+/// --save on implicit feedback: what serve_new_user needs beside describe_model() to adapt the
+/// model to a new user's purchases as training adapted it: the objective, the sampled
+/// negatives of a support set, the history field, and the baseline inputs
+/// (`coldstart.baseline_inputs`: the item-kNN inputs as WEIGHTING/HALF_LIFE, comma-separated,
+/// or off; knn_inputs_of() reads them back).
+inline void describe_implicit(mr::io::configuration& description, const implicit_config& ic,
+                              const mr::recsys::baseline_inputs* inputs) {
+    description.set("coldstart.feedback", "implicit");
+    description.set("coldstart.objective", ic.objective);
+    description.set("coldstart.negatives", std::to_string(ic.negatives));
+    description.set("coldstart.negative_sampling", ic.negative_sampling);
+    description.set("coldstart.history", ic.history ? "on" : "off");
+    std::string knn;
+    for (const auto& k : inputs ? inputs->knn() : std::vector<mr::recsys::knn_input>{}) {
+        char half_life[32];
+        std::snprintf(half_life, sizeof half_life, "%.17g", k.half_life);
+        knn += (knn.empty() ? "" : ",") + std::string(k.weighting == mr::recsys::user_weighting::inverse ? "inverse" : "none") +
+               "/" + half_life;
+    }
+    description.set("coldstart.baseline_inputs", inputs ? knn : "off");
+}
+
+/// The item-kNN inputs of `coldstart.baseline_inputs` as describe_implicit() wrote them (none: off).
+inline std::vector<mr::recsys::knn_input> knn_inputs_of(const std::string& text) {
+    std::vector<mr::recsys::knn_input> out;
+    if (text == "off") return out;
+    for (std::size_t at = 0; at <= text.size();) {
+        const std::size_t end = std::min(text.find(',', at), text.size());
+        const std::string input = text.substr(at, end - at);
+        at = end + 1;
+        const std::size_t slash = input.find('/');
+        const std::string weighting = input.substr(0, slash);
+        std::size_t used = 0;
+        double half_life = -1;
+        if (slash != std::string::npos) try {
+                half_life = std::stod(input.substr(slash + 1), &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+        if ((weighting != "inverse" && weighting != "none") || used == 0 || used != input.size() - slash - 1 ||
+            !(half_life >= 0))
+            throw std::invalid_argument("coldstart.baseline_inputs: '" + input + "' is not WEIGHTING/HALF_LIFE (inverse or none, half-life >= 0)");
+        out.push_back({weighting == "inverse" ? mr::recsys::user_weighting::inverse : mr::recsys::user_weighting::none,
+                       half_life});
+    }
+    return out;
+}
 
 /// One new user of the evaluation: the query positives and what each is ranked against.
 struct eval_user {

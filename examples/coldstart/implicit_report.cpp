@@ -58,9 +58,8 @@ std::vector<eval_user> evaluation_users(const mr::data::dataset& data, const mr:
     return out;
 }
 
-// `data` with one more multi-valued user field, "history": the items of the support set of the
-// user's (first) task, what the user did before the query; empty for users without a task. A
-// model reads it as a bag of item embeddings: the same information item-kNN ranks with.
+// `data` with --history's field (add_history): each user's items of the support set of its
+// first task; empty for users without a task
 mr::data::dataset with_history(const mr::data::dataset& data, const mr::data::split& split) {
     mr::data::dataset out = data;
     std::vector<std::vector<mr::id_type>> bags(std::size_t(data.users.rows()));
@@ -72,12 +71,7 @@ mr::data::dataset with_history(const mr::data::dataset& data, const mr::data::sp
             done[user] = 1;
             for (const auto k : t.support) bags[user].push_back(data.interactions[std::size_t(k)].item);
         }
-    mr::data::multi_field field{"history", data.items.keys, {0}, {}};
-    for (const auto& bag : bags) {
-        field.ids.insert(field.ids.end(), bag.begin(), bag.end());
-        field.offsets.push_back(mr::id_type(field.ids.size()));
-    }
-    out.users.multi.push_back(std::move(field));
+    add_history(out, bags);
     return out;
 }
 

@@ -92,6 +92,14 @@ std::vector<std::vector<implicit_result>> run_implicit_model(const implicit_prob
             seconds));
     };
 
+    // --save: the model of the one algorithm trained, with what serve_new_user must find again
+    const auto save = [&](const std::string& name, const auto& algorithm) {
+        if (c.save.empty()) return;
+        auto description = describe_model(c, p.data.name, encoder, name, features.item_id, c.inner_lr, c.inner_steps);
+        describe_implicit(description, p.implicit, given);
+        algorithm.save(c.save, description);
+    };
+
     p.announce("fine-tune");
     using fine_tune = mr::meta::fine_tune<Model, Loss, mr::optim::adam, mr::optim::sgd, Adaptation>;
     fine_tune pretrained(model(),
@@ -110,6 +118,7 @@ std::vector<std::vector<implicit_result>> run_implicit_model(const implicit_prob
             const double seconds = fit(algorithm) + (c.warm_start ? pretrain_seconds : 0.0);
             evaluate(rows, name, algorithm, -1, seconds);
             if (no_adapt[0].empty()) evaluate(no_adapt, "no-adapt", algorithm, 0, seconds);
+            save(name, algorithm);
         };
         if (name == "maml" || name == "fomaml") {
             auto options = maml_options;
@@ -135,6 +144,7 @@ std::vector<std::vector<implicit_result>> run_implicit_model(const implicit_prob
     if (no_adapt[0].empty()) evaluate(no_adapt, "no-adapt", pretrained, 0, pretrain_seconds);
     for (std::size_t e = 0; e < rows.size(); ++e) rows[e].push_back(std::move(no_adapt[e].front()));
     evaluate(rows, "fine-tune", pretrained, -1, pretrain_seconds);
+    if (names.size() == 1 && names[0] == "fine-tune") save("fine-tune", pretrained);
     return rows;
 }
 

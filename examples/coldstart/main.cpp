@@ -323,11 +323,11 @@ static int coldstart_main(int argc, char** argv) {
             c.split.query_by_time =
                 query_order == "time" || (query_order == "auto" && implicit_feedback && data.has_timestamps);
             if (implicit_feedback) {
-                if (!c.save.empty() || !c.checkpoint_dir.empty() || c.distributed || residual == "on" || c.tune > 1 ||
-                    !c.shots.empty() || c.stream > 0)
+                if (!c.checkpoint_dir.empty() || c.distributed || residual == "on" || c.tune > 1 || !c.shots.empty() ||
+                    c.stream > 0)
                     throw std::invalid_argument(
-                        "implicit feedback: --save, --checkpoint, --distributed, --residual, "
-                        "--tune, --shots and --stream are for ratings");
+                        "implicit feedback: --checkpoint, --distributed, --residual, --tune, --shots and --stream "
+                        "are for ratings");
                 if (seeds.size() > 1)
                     throw std::invalid_argument("implicit feedback: one seed per run (--seed); "
                                                 "scripts/pool_implicit.py pools the JSON of several runs");

@@ -64,18 +64,10 @@ std::vector<mr::meta::task_data<S>> encode_tasks(const problem& p, const mr::rec
     return p.residual ? mr::recsys::residual_tasks<S>(encoder, *p.residual, splits) : encoder.tasks<S>(splits);
 }
 
-/// What a saved model's file records beside its parameters (--save): the features
-/// (`encoder.configuration()`) and what serving must find again (`coldstart.*`).
+/// What a saved model's file records (describe_model), with the hyper-parameters `h`.
 inline mr::io::configuration describe_run(const problem& p, const mr::recsys::feature_encoder& encoder,
                                           const std::string& algorithm, bool item_id, const hyper& h) {
-    auto description = encoder.configuration();
-    description.set("coldstart.model", p.options.model);
-    description.set("coldstart.algorithm", algorithm);
-    description.set("coldstart.item_id", item_id ? "on" : "off");
-    description.set("coldstart.inner_lr", std::to_string(h.inner_lr));
-    description.set("coldstart.inner_steps", std::to_string(h.inner_steps));
-    description.set("coldstart.dataset", p.data.name);
-    return description;
+    return describe_model(p.options, p.data.name, encoder, algorithm, item_id, h.inner_lr, h.inner_steps);
 }
 
 /// Where adaptation starts by default: the meta-learned parameters.
