@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -125,7 +126,7 @@ TEST_CASE("range_union: the union of many lists, as coalesce() gives it") {
     }
 }
 
-TEST_CASE("objective::gradient and hvp with touched ranges: the dense values there, the rest left alone") {
+TEST_CASE("objective::gradient, hvp and add_hvp with touched ranges: the dense values there, the rest left alone") {
     const small_melu m{shape, 2};
     const task_pool pool(shape, 1, 7, 3, 5);
     const auto& x = pool.tasks[0].support;
@@ -156,6 +157,24 @@ TEST_CASE("objective::gradient and hvp with touched ranges: the dense values the
     CHECK(wrong == 0);
     CHECK(nonzero_outside == 0);  // the ranges cover every nonzero of the dense gradient and product
     CHECK(mr::detail::covered(touched) < mr::index(p) / 2);
+
+    // add_hvp adds the product into a vector on the ranges (MAML's sweep adds H (-alpha g) into
+    // g), and with v_from it takes the direction as zero below it, as hvp does
+    const mr::index from = mr::index(p) / 2;
+    std::vector<double> v_above(p, 0.0), hv_above(p), sum(p), sum_above(p);
+    std::copy(v.begin() + from, v.end(), v_above.begin() + from);
+    for (std::size_t i = 0; i < p; ++i) sum[i] = sum_above[i] = 7.0 + double(i % 5);
+    objective.hvp(m.parameters(), x, pool.tasks[0].support_target, v_above.data(), ws, hv_above.data());
+    objective.add_hvp(m.parameters(), x, pool.tasks[0].support_target, v.data(), ws, sum.data(), touched);
+    objective.add_hvp(m.parameters(), x, pool.tasks[0].support_target, v_above.data(), ws, sum_above.data(), touched, from);
+    std::size_t off = 0;
+    for (std::size_t i = 0; i < p; ++i) {
+        const double base = 7.0 + double(i % 5);
+        off += std::abs(sum[i] - (base + hv_dense[i])) > 1e-12 * (1 + std::abs(hv_dense[i]));
+        off += std::abs(sum_above[i] - (base + hv_above[i])) > 1e-12 * (1 + std::abs(hv_above[i]));
+        if (!inside[i]) off += sum[i] != base || sum_above[i] != base;
+    }
+    CHECK(off == 0);
 }
 
 TEST_CASE("sparse embedding gradients: fit() ends where the dense path ends, bit for bit") {

@@ -22,6 +22,17 @@ struct sgd_step_kernel {
     }
 };
 
+//! x[j] = from[j] - rate_j g[j] (one task; the rates as sgd_step_kernel's; `from` may be `x`)
+template <class S>
+struct sgd_step_from_kernel {
+    S* x;
+    const S* from;
+    const S* g;
+    const S* rates;
+    S rate;
+    METAREC_HOST_DEVICE void operator()(index j, index) const { x[j] = from[j] - (rates ? rates[j] : rate) * g[j]; }
+};
+
 //! out_t[j] = rate_j g_t[j] (the rates as sgd_step_kernel's)
 template <class S>
 struct scaled_copy_kernel {

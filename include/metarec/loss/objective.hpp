@@ -125,30 +125,23 @@ public:
                     workspace& ws, scalar_type* hv, scalar_type* grad, std::span<const parameter_range> touched,
                     index v_from = 0) const {
         if constexpr (exact_hvp) {
-            const scalar_type loss = value(theta, x, target, ws);
-            const index n = x.size();
-            constexpr bool restricted = requires {
-                learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data(), v_from);
-                learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad, v_from);
-            };
-            loss_.template gradient<device_type>(ws.pred.data(), target, rows(), n, ws.dpred.data());
-            if constexpr (restricted)
-                learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data(), v_from);
-            else
-                learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data());
-            loss_.template hessian_product<device_type>(ws.pred.data(), target, rows(), n, ws.rpred.data(),
-                                                        ws.rdpred.data());
             zero(touched, hv);
-            if (grad) zero(touched, grad);
-            if constexpr (restricted)
-                learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad, v_from);
-            else
-                learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad);
-            return loss;
+            return r_pass(theta, x, target, v, ws, hv, grad, touched, v_from);
         } else {
             (void)v_from;
             return finite_difference_hvp(theta, x, target, v, ws, hv, grad);
         }
+    }
+
+    /// `hv += H(theta) v` on `touched`, otherwise as hvp() with ranges: the exact product added
+    /// into a vector the caller keeps (MAML's backward sweep adds `H (-alpha g)` into its `g`
+    /// with no buffer for the product). Exact products only (a finite difference writes
+    /// every parameter).
+    scalar_type add_hvp(const scalar_type* theta, const input_type& x, const scalar_type* target, const scalar_type* v,
+                        workspace& ws, scalar_type* hv, std::span<const parameter_range> touched, index v_from = 0) const
+        requires exact_hvp
+    {
+        return r_pass(theta, x, target, v, ws, hv, nullptr, touched, v_from);
     }
 
     /// Whether the task-batched methods below exist: a learner with task-batched passes
@@ -220,6 +213,33 @@ public:
 
 private:
     index rows() const { return learner_->output_rows(); }
+
+    // the R-operator's passes: forward, R-forward, backward adding H v into `hv` (and writing
+    // the gradient into `grad` when not null, zeroed on `touched` first); returns the loss
+    scalar_type r_pass(const scalar_type* theta, const input_type& x, const scalar_type* target, const scalar_type* v,
+                       workspace& ws, scalar_type* hv, scalar_type* grad, std::span<const parameter_range> touched,
+                       index v_from) const {
+        const scalar_type loss = value(theta, x, target, ws);
+        const index n = x.size();
+        constexpr bool restricted = requires {
+            learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data(), v_from);
+            learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad, v_from);
+        };
+        loss_.template gradient<device_type>(ws.pred.data(), target, rows(), n, ws.dpred.data());
+        if constexpr (restricted)
+            learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data(), v_from);
+        else
+            learner_->r_forward(theta, v, x, ws.learner, ws.rpred.data());
+        loss_.template hessian_product<device_type>(ws.pred.data(), target, rows(), n, ws.rpred.data(),
+                                                    ws.rdpred.data());
+        if (grad) zero(touched, grad);
+        if constexpr (restricted)
+            learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad, v_from);
+        else
+            learner_->r_backward(theta, v, x, ws.learner, ws.dpred.data(), ws.rdpred.data(), hv, grad);
+        return loss;
+    }
+
     std::span<const parameter_range> everything() const noexcept { return {&all_, 1}; }
     static void zero(std::span<const parameter_range> ranges, scalar_type* out) {
         for (const auto& r : ranges) device_type::fill(r.size, scalar_type(0), out + r.offset);

@@ -150,11 +150,12 @@ public:
 
     /// Sets `ws.fast` to the meta-parameters for a new task: the whole vector at the first
     /// task of a meta-step on this workspace, then only the adapted slice (the only part an
-    /// inner loop changes).
-    void begin_task(workspace_type& ws) const {
+    /// inner loop changes); with `slice = false` not the adapted slice (an inner loop whose
+    /// first step writes it from theta).
+    void begin_task(workspace_type& ws, bool slice = true) const {
         const auto [a, m] = adapted_;
         if (ws.fast_current) {
-            device_type::copy(m, learner().parameters() + a, ws.fast.data() + a);
+            if (slice) device_type::copy(m, learner().parameters() + a, ws.fast.data() + a);
         } else {
             device_type::copy(parameter_count(), learner().parameters(), ws.fast.data());
             ws.fast_current = true;

@@ -42,8 +42,9 @@ struct maml_options {
 ///
 ///     g = grad L_q(phi_K);   for k = K-1..0:   g <- g - H_s(phi_k) P_A (alpha (.) g)
 ///
-/// Only the adapted slice of each inner iterate is kept (K x |A| numbers), never the
-/// activations of the K steps: memory does not grow with the activations times K. The
+/// Only the adapted slice of each inner iterate is kept ((K - 1) x |A| numbers: phi_0's is
+/// theta's), never the activations of the K steps: memory does not grow with the activations
+/// times K; each product is added into g as it is computed (adds_products). The
 /// non-adapted parameters get their mixed second-order terms from the same products.
 /// Meta-SGD's rates receive `dL/dalpha = - sum_k g_{k+1} (.) grad L_s(phi_k)` (on A), with
 /// the support gradients coming out of the same HVP sweep. Order 1 drops the Hessian terms
@@ -70,10 +71,16 @@ public:
     using task_type = typename context_type::task_type;                      //!< a task
     using vector_type = typename device_type::template vector<scalar_type>;  //!< a device buffer
 
+    /// Whether the backward sweep adds each product into the meta-gradient (objective::add_hvp:
+    /// `g += H (-alpha g)`, no buffer for H v): exact products and one shared rate. Meta-SGD's
+    /// rates want `g` before and the support gradient after the product, and a finite difference
+    /// writes every parameter: those compute H v apart and subtract it.
+    static constexpr bool adds_products = context_type::objective_type::exact_hvp && !LearnedRates;
+
     /// Scratch memory of one thread: what the backward sweep keeps (nothing else grows with K).
     struct workspace : task_workspace<Learner, Loss> {
         vector_type direction{};        //!< an HVP direction, zero outside the adapted slice (order 2)
-        vector_type iterates{};         //!< the adapted slice of each inner iterate, K x |A| (order 2)
+        vector_type iterates{};         //!< the adapted slice of inner iterates 1..K-1, (K-1) x |A| (order 2; iterate 0 is theta's)
         vector_type inner_gradients{};  //!< the inner gradients on the adapted slice, K x |A| (Meta-SGD, order 1)
     };
 
@@ -105,11 +112,11 @@ public:
     workspace make_workspace(const context_type& ctx) const {
         const index p = ctx.parameter_count(), m = ctx.adapted().size, k = std::max(1, ctx.inner_steps());
         const bool second = options_.order == 2;
-        const index sweep = second ? p : 0;  // HVP direction and result
-        workspace ws{ctx.make_task_workspace(sweep, LearnedRates && second ? p : 0)};
+        const index sweep = second ? p : 0;  // HVP direction (and result, unless adds_products)
+        workspace ws{ctx.make_task_workspace(adds_products ? 0 : sweep, LearnedRates && second ? p : 0)};
         ws.direction = vector_type(sweep);
         device_type::fill(sweep, scalar_type(0), ws.direction.data());
-        ws.iterates = vector_type(second ? k * m : 0);
+        ws.iterates = vector_type(second ? (k - 1) * m : 0);
         ws.inner_gradients = vector_type(LearnedRates && !second ? k * m : 0);
         return ws;
     }
@@ -138,32 +145,46 @@ public:
         scalar_type* rate_gradient = out + ctx.parameter_count();  // Meta-SGD only
         if constexpr (LearnedRates) device_type::fill(m, scalar_type(0), rate_gradient);
 
-        // inner loop, keeping the adapted slice of each iterate; its gradients are wanted on the
-        // adapted slice only, and the HVP direction below lives there (objective's `from`)
-        ctx.begin_task(ws);
+        // inner loop, keeping the adapted slice of each iterate after phi_0 = theta (read in
+        // place: the first step writes phi_1's slice into `fast` from theta's); its gradients are
+        // wanted on the adapted slice only, and the HVP direction below lives there (objective's `from`)
+        const scalar_type* theta = ctx.learner().parameters();
+        ctx.begin_task(ws, steps == 0);
         for (int k = 0; k < steps; ++k) {
-            if (options_.order == 2) device_type::copy(m, fast + a, ws.iterates.data() + k * m);
-            obj.gradient(fast, task.support, task.support_target, ws.passes, g, touched, a);
+            if (options_.order == 2 && k > 0) device_type::copy(m, fast + a, ws.iterates.data() + (k - 1) * m);
+            obj.gradient(k == 0 ? theta : fast, task.support, task.support_target, ws.passes, g, touched, a);
             if (LearnedRates && options_.order == 1) device_type::copy(m, g + a, ws.inner_gradients.data() + k * m);
-            inner_update(ctx, fast, g);
+            inner_update(ctx, k == 0 ? theta : fast, fast, g);
         }
-        const double loss = obj.gradient(fast, task.query, task.query_target, ws.passes, g, touched);
+        // FOMAML's meta-gradient is the query gradient: straight into `out`; the others go
+        // through `g`, zero outside the touched ranges, whose adapted slice they read whole
+        const bool query_only = options_.order == 1 && !LearnedRates;
+        const double loss = obj.gradient(fast, task.query, task.query_target, ws.passes, query_only ? out : g, touched);
+        if (query_only) return {.loss = loss, .weight = 1.0, .written = touched};
 
         if (options_.order == 2) {
-            // backward sweep: g <- g - H_s(phi_k) P_A (alpha (.) g)
+            // backward sweep: g <- g - H_s(phi_k) P_A (alpha (.) g), phi_0 = theta
             for (int k = steps - 1; k >= 0; --k) {
-                device_type::copy(m, ws.iterates.data() + k * m, fast + a);
-                device_type::for_each_task(m, 1, detail::scaled_copy_kernel<scalar_type>{
-                                                     0, ws.direction.data() + a, g + a, rates(),
-                                                     scalar_type(options_.inner_lr)});
-                scalar_type* support_gradient = LearnedRates ? ws.second_gradient.data() : nullptr;
-                obj.hvp(fast, task.support, task.support_target, ws.direction.data(), ws.passes, ws.product.data(),
-                        support_gradient, touched, a);
-                if constexpr (LearnedRates)
-                    device_type::for_each_task(m, 1, detail::subtract_product_kernel<scalar_type>{
-                                                         0, 0, 0, rate_gradient, g + a, support_gradient + a});
-                for (const auto& r : touched)
-                    device_type::axpy(r.size, scalar_type(-1), ws.product.data() + r.offset, g + r.offset);
+                if (k > 0) device_type::copy(m, ws.iterates.data() + (k - 1) * m, fast + a);
+                const scalar_type* phi = k > 0 ? fast : theta;
+                if constexpr (adds_products) {
+                    device_type::for_each_task(m, 1, detail::scaled_copy_kernel<scalar_type>{
+                                                         0, ws.direction.data() + a, g + a, nullptr,
+                                                         scalar_type(-options_.inner_lr)});
+                    obj.add_hvp(phi, task.support, task.support_target, ws.direction.data(), ws.passes, g, touched, a);
+                } else {
+                    device_type::for_each_task(m, 1, detail::scaled_copy_kernel<scalar_type>{
+                                                         0, ws.direction.data() + a, g + a, rates(),
+                                                         scalar_type(options_.inner_lr)});
+                    scalar_type* support_gradient = LearnedRates ? ws.second_gradient.data() : nullptr;
+                    obj.hvp(phi, task.support, task.support_target, ws.direction.data(), ws.passes,
+                            ws.product.data(), support_gradient, touched, a);
+                    if constexpr (LearnedRates)
+                        device_type::for_each_task(m, 1, detail::subtract_product_kernel<scalar_type>{
+                                                             0, 0, 0, rate_gradient, g + a, support_gradient + a});
+                    for (const auto& r : touched)
+                        device_type::axpy(r.size, scalar_type(-1), ws.product.data() + r.offset, g + r.offset);
+                }
             }
         } else if constexpr (LearnedRates) {
             // first order: every step sees the final query gradient
@@ -273,9 +294,13 @@ private:
 
     // fast[A] -= alpha (.) grad[A]
     void inner_update(const context_type& ctx, scalar_type* fast, const scalar_type* grad) const {
+        inner_update(ctx, fast, fast, grad);
+    }
+    // the same from `from`'s adapted slice: fast_A = from_A - alpha (.) grad_A
+    void inner_update(const context_type& ctx, const scalar_type* from, scalar_type* fast, const scalar_type* grad) const {
         const auto [a, m] = ctx.adapted();
-        device_type::for_each_task(m, 1, detail::sgd_step_kernel<scalar_type>{0, fast + a, grad + a, rates(),
-                                                                                scalar_type(options_.inner_lr)});
+        device_type::for_each_task(m, 1, detail::sgd_step_from_kernel<scalar_type>{fast + a, from + a, grad + a, rates(),
+                                                                                     scalar_type(options_.inner_lr)});
     }
 
     // the buffers of the task-batched meta-step: the tasks' sets stacked, and the vectors of
