@@ -9,8 +9,6 @@ import json
 import math
 import sys
 
-BASELINES = ('popularity', 'scenario-popularity', 'recent-popularity', 'item-knn', 'recent-item-knn', 'no-adapt',
-             'fine-tune')
 METRICS = ('hr@10', 'ndcg@10')
 
 
@@ -24,6 +22,7 @@ def interval(values):
 def main(paths, mode=None):
     pooled = {}  # method -> metric -> values over (seed, user)
     order = []
+    baselines = set()  # the rows the reports mark as baselines
     for path in paths:
         with open(path) as f:
             report = json.load(f)
@@ -34,6 +33,11 @@ def main(paths, mode=None):
                 sys.exit('%s has no evaluation %s' % (path, mode))
             rows = found[0]
         for row in rows:
+            if 'baseline' not in row:
+                sys.exit('%s: the results have no "baseline" flag (a report of an older metarec-coldstart: run it again)'
+                         % path)
+            if row['baseline']:
+                baselines.add(row['name'])
             if row['name'] not in pooled:
                 pooled[row['name']] = {m: [] for m in METRICS}
                 order.append(row['name'])
@@ -48,7 +52,7 @@ def main(paths, mode=None):
     for name in order:
         cells = ['%.4f +- %.4f' % interval(pooled[name][m]) for m in METRICS]
         print('| %s | %s |' % (name, ' | '.join(cells)))
-    models = [n for n in order if n not in BASELINES]
+    models = [n for n in order if n not in baselines]
     if not models:
         return
     best = max(models, key=lambda n: interval(pooled[n]['hr@10'])[0])
@@ -56,7 +60,7 @@ def main(paths, mode=None):
     print('| baseline | HR@10 difference | nDCG@10 difference |')
     print('|---|---|---|')
     for name in order:
-        if name not in BASELINES:
+        if name not in baselines:
             continue
         cells = []
         for m in METRICS:

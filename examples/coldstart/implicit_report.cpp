@@ -256,6 +256,7 @@ int run_implicit(const config& c, const implicit_config& ic, const mr::data::dat
                     for (mr::index u = 0; u < r.users.users(); ++u) values.push_back(r.users.value(u, m));
                 }
                 row["ci95"] = ci;
+                row["baseline"] = is_baseline(r.name);
                 row["users"] = r.users.users();
                 row["per_user"] = per_user;
                 row["diverged"] = r.diverged;
