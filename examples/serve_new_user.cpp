@@ -348,6 +348,20 @@ int serve_main(int argc, char** argv) {
             if (!v) file.fail(std::string("no '") + key + "': not a model written by metarec-coldstart --save");
             return *v;
         };
+        // a number the file records: a damaged one is refused, not read as 0
+        const auto number = [&](const char* key, double at_least) {
+            const std::string text = value(key);
+            std::size_t used = 0;
+            double x = 0;
+            try {
+                x = std::stod(text, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (used == 0 || used != text.size() || !std::isfinite(x) || x < at_least)
+                file.fail(std::string("'") + key + "' is '" + text + "', not a number >= " + std::to_string(int(at_least)));
+            return x;
+        };
         if (value("coldstart.model") != "melu")
             file.fail("holds a '" + value("coldstart.model") + "' model; serve_new_user serves MeLU models");
         // files written before implicit feedback could be saved hold rating models
@@ -364,8 +378,8 @@ int serve_main(int argc, char** argv) {
         if (!r.new_item.empty())
             mr::data::add_entity(data.items, r.new_item, parse_features(r.item_features, "--item-features"),
                                  "--item-features");
-        const mr::meta::maml_options options{.inner_lr = std::stod(value("coldstart.inner_lr")),
-                                             .inner_steps = std::stoi(value("coldstart.inner_steps"))};
+        const mr::meta::maml_options options{.inner_lr = number("coldstart.inner_lr", 0),
+                                             .inner_steps = int(number("coldstart.inner_steps", 0))};
         const std::string algorithm = value("coldstart.algorithm");
         const bool learned_rates = value("extras") != "0";
         const mr::recsys::encoder_options features{.item_id = value("coldstart.item_id") == "on"};
@@ -379,9 +393,13 @@ int serve_main(int argc, char** argv) {
         } else {
             const purchase_model m{.objective = value("coldstart.objective"),
                                    .sampling = value("coldstart.negative_sampling"),
-                                   .negatives = std::stol(value("coldstart.negatives")),
+                                   .negatives = mr::index(number("coldstart.negatives", 1)),
                                    .history = value("coldstart.history") == "on",
                                    .knn = coldstart::knn_inputs_of(value("coldstart.baseline_inputs"))};
+            if (m.objective != "bce" && m.objective != "bpr")
+                file.fail("'coldstart.objective' is '" + m.objective + "', not bce or bpr");
+            if (m.sampling != "uniform" && m.sampling != "popularity" && m.sampling.rfind("scenario:", 0) != 0)
+                file.fail("'coldstart.negative_sampling' is '" + m.sampling + "', not uniform, popularity or scenario:FIELD");
             const purchase_request q(std::move(data), r, m);
             auto with_inputs = features;
             with_inputs.pair_inputs = q.inputs ? q.inputs->width() : 0;
