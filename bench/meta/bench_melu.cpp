@@ -15,7 +15,8 @@
 //  - maml_memory/order:O/steps:K: peak heap bytes of building the algorithm and one meta-step;
 //  - adapt_rank/support:10/steps:5/candidates:N: one request: adapt() on 10 ratings with 5
 //    inner steps, score N candidate items, take the top 10; counters p50_us, p99_us (of the
-//    per-request latencies) and allocs (heap allocations per request after warm-up).
+//    per-request latencies), allocs (heap allocations per request after warm-up) and
+//    adapted_bytes (the heap of the serving thread's meta::adapted: its parameters and workspaces).
 // SPDX-License-Identifier: Apache-2.0
 #include <benchmark/benchmark.h>
 
@@ -86,7 +87,9 @@ void adapt_rank(benchmark::State& state) {
     std::vector<mr::index> order(static_cast<std::size_t>(candidates));
     std::vector<double> latencies;
     latencies.reserve(1 << 20);
+    const auto bytes_before = mr::bench::live_bytes.load();
     auto personal = melu.adapt(support.view(), ratings.data(), {.steps = steps});  // the serving thread's model
+    state.counters["adapted_bytes"] = double(mr::bench::live_bytes.load() - bytes_before);
     const auto request = [&] {
         melu.adapt(support.view(), ratings.data(), personal, {.steps = steps});
         personal.predict(items.view(), scores.data());

@@ -203,7 +203,7 @@ public:
                            adapt_options options = {}) const {
         if (support.size() <= 0) throw std::invalid_argument("metarec: adapt: the support set is empty");
         const context_type c = ctx();
-        auto tw = rule_.make_workspace(c);
+        auto tw = adapt_workspace(c);
         vector_type fast(learner_.parameter_count());
         device_type::copy(learner_.parameter_count(), initial, fast.data());
         rule_.adapt(c, support, target, steps_of(options), tw, fast.data());
@@ -239,7 +239,7 @@ public:
             throw std::invalid_argument("metarec: adapt: the adapted model comes from another algorithm");
         const context_type c = ctx();
         auto* tw = std::any_cast<thread_workspace>(&personal.scratch_);
-        if (!tw) tw = &personal.scratch_.template emplace<thread_workspace>(rule_.make_workspace(c));
+        if (!tw) tw = &personal.scratch_.template emplace<thread_workspace>(adapt_workspace(c));
         if (initial != learner_.parameters()) {  // another starting point: all of it, and no version
             device_type::copy(learner_.parameter_count(), initial, personal.params_.data());
             personal.version_ = unversioned;
@@ -362,6 +362,14 @@ private:
         else return Rule(options);
     }
     context_type ctx() const { return context_type(learner_, loss_, range_, options_.inner_steps); }
+    // the workspace of adapt(): the rule's make_adapt_workspace() where it has one (no buffers
+    // of meta-training's backward sweep), else its make_workspace()
+    thread_workspace adapt_workspace(const context_type& c) const {
+        if constexpr (requires { rule_.make_adapt_workspace(c); })
+            return rule_.make_adapt_workspace(c);
+        else
+            return rule_.make_workspace(c);
+    }
     model_identity identity() const {
         std::string_view optimizer;
         if constexpr (requires { Optimizer::name; }) optimizer = Optimizer::name;

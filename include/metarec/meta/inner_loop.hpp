@@ -98,12 +98,14 @@ public:
     //! the learner's parameter count p
     index parameter_count() const { return learner().parameter_count(); }
 
-    /// The shared part of a workspace: the objective's passes, `fast` and `gradient` of p
-    /// values, `product` and `second_gradient` of the sizes given (p or 0).
-    workspace_type make_task_workspace(index product_size = 0, index second_gradient_size = 0) const {
+    /// The shared part of a workspace: the objective's passes, `fast` (unless `with_fast` is
+    /// false: an inner loop that adapts a vector of its caller's) and `gradient` of p values,
+    /// `product` and `second_gradient` of the sizes given (p or 0).
+    workspace_type make_task_workspace(index product_size = 0, index second_gradient_size = 0,
+                                       bool with_fast = true) const {
         const index p = parameter_count();
         return {.passes = objective_.make_workspace(1),
-                .fast = vector_type(p),
+                .fast = vector_type(with_fast ? p : 0),
                 .gradient = vector_type(p),
                 .product = vector_type(product_size),
                 .second_gradient = vector_type(second_gradient_size)};
@@ -216,11 +218,11 @@ public:
 
     //! a workspace for the inner loop
     workspace make_workspace(const context_type& ctx) const {
-        const index m = ctx.adapted().size;
-        workspace ws{ctx.make_task_workspace(0, SecondGradient ? ctx.parameter_count() : 0)};
-        ws.inner_state = optim::make_state<scalar_type, device_type>(options_.inner, m);
-        ws.initial_state = optim::make_state<scalar_type, device_type>(options_.inner, m);
-        return ws;
+        return with_states(ctx, workspace{ctx.make_task_workspace(0, SecondGradient ? ctx.parameter_count() : 0)});
+    }
+    //! a workspace for adapt() alone (which adapts its caller's vector): no `fast`, no second gradient
+    workspace make_adapt_workspace(const context_type& ctx) const {
+        return with_states(ctx, workspace{ctx.make_task_workspace(0, 0, false)});
     }
 
     /// `steps` steps of the inner optimizer on the support loss, on the adapted slice of
@@ -241,6 +243,15 @@ public:
 
 protected:
     Options options_;  //!< the options
+
+private:
+    // `ws` with the inner optimizer's state on the adapted slice, and its pristine copy
+    workspace with_states(const context_type& ctx, workspace ws) const {
+        const index m = ctx.adapted().size;
+        ws.inner_state = optim::make_state<scalar_type, device_type>(options_.inner, m);
+        ws.initial_state = optim::make_state<scalar_type, device_type>(options_.inner, m);
+        return ws;
+    }
 };
 
 }  // namespace metarec::meta

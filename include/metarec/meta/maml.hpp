@@ -121,6 +121,10 @@ public:
         return ws;
     }
 
+    //! a workspace for adapt() alone (which adapts its caller's vector): the inner loop's
+    //! gradient, none of the backward sweep's buffers
+    workspace make_adapt_workspace(const context_type& ctx) const { return workspace{ctx.make_task_workspace(0, 0, false)}; }
+
     //! `steps` SGD steps on the support loss, on the adapted slice of `fast`
     void adapt(const context_type& ctx, const input_type& support, const scalar_type* target, int steps,
                workspace& ws, scalar_type* fast) const {
