@@ -414,11 +414,8 @@ public:
     baseline_inputs(const data::dataset& data, std::span<const index> training, std::vector<knn_input> knn)
         : data_(&data), knn_(std::move(knn)) {
         if (knn_.empty()) throw std::invalid_argument("metarec: baseline_inputs: no item-kNN input");
-        for (const auto& k : knn_) {
-            const auto same = [&](const item_cooccurrence& c) { return c.weighting() == k.weighting; };
-            if (std::find_if(counts_.begin(), counts_.end(), same) == counts_.end())
-                counts_.emplace_back(data, training, k.weighting);
-        }
+        for (const auto& k : knn_)
+            if (!counts(k.weighting)) counts_.emplace_back(data, training, k.weighting);
     }
 
     //! inputs per row: one per item-kNN input, then the popularity
@@ -432,7 +429,7 @@ public:
                 std::vector<float>& out) const {
         std::vector<std::vector<double>> scores;
         for (const auto& k : knn_)
-            scores.push_back(counts(k.weighting).scores(support, support_strengths(*data_, support, true, k.half_life), user));
+            scores.push_back(counts(k.weighting)->scores(support, support_strengths(*data_, support, true, k.half_life), user));
         for (id_type j : items) {
             for (const auto& score : scores) out.push_back(float(std::log1p(std::max(0.0, score[std::size_t(j)]))));
             out.push_back(float(std::log1p(std::max(0.0, counts_.front().count(j, user)))));
@@ -442,8 +439,11 @@ public:
     const data::dataset& dataset() const noexcept { return *data_; }
 
 private:
-    const item_cooccurrence& counts(user_weighting w) const {
-        return *std::find_if(counts_.begin(), counts_.end(), [&](const item_cooccurrence& c) { return c.weighting() == w; });
+    // the counts with weighting `w`, or null before the constructor made them
+    const item_cooccurrence* counts(user_weighting w) const {
+        const auto found =
+            std::find_if(counts_.begin(), counts_.end(), [&](const item_cooccurrence& c) { return c.weighting() == w; });
+        return found == counts_.end() ? nullptr : &*found;
     }
 
     const data::dataset* data_;
