@@ -201,6 +201,7 @@ struct purchase_request {
     mr::index user = 0;
     std::vector<mr::index> support;  // the purchases' interactions
     std::vector<mr::id_type> purchased;
+    std::vector<mr::index> every;  // every interaction of `data`: what serving counts
     std::optional<mr::recsys::baseline_inputs> inputs;
 
     purchase_request(mr::data::dataset loaded, const request& r, const purchase_model& m)
@@ -220,12 +221,9 @@ struct purchase_request {
             bags.back() = purchased;
             coldstart::add_history(data, bags);
         }
-        if (!m.knn.empty()) inputs.emplace(data, every_interaction(), m.knn);
-    }
-    std::vector<mr::index> every_interaction() const {
-        std::vector<mr::index> all(data.interactions.size());
-        std::iota(all.begin(), all.end(), mr::index(0));
-        return all;
+        every.resize(data.interactions.size());
+        std::iota(every.begin(), every.end(), mr::index(0));
+        if (!m.knn.empty()) inputs.emplace(data, every, m.knn);
     }
     // the (user, item) rows of `items` with their baseline inputs
     auto encode(const mr::recsys::feature_encoder& encoder, const std::vector<mr::id_type>& items) const {
@@ -243,13 +241,12 @@ void serve_purchases(const Algorithm& algorithm, const mr::recsys::feature_encod
     const auto& data = q.data;
     // the support set as training sampled it: each purchase followed by its negatives
     const std::string& sampling = m.sampling;
-    const auto all = q.every_interaction();
-    const mr::data::negative_sampler sampler(data, all,
+    const mr::data::negative_sampler sampler(data, q.every,
                                              sampling == "popularity" ? mr::data::negative_distribution::popularity
                                                                       : mr::data::negative_distribution::uniform,
                                              r.seed);
     std::optional<mr::data::scenario_pools> scenario;
-    if (sampling.rfind("scenario:", 0) == 0) scenario.emplace(data, all, sampling.substr(9));
+    if (sampling.rfind("scenario:", 0) == 0) scenario.emplace(data, q.every, sampling.substr(9));
     const auto side = mr::recsys::implicit_samples(
         data, q.support, sampler, mr::data::items_of_users(data),
         {.objective = m.objective == "bpr" ? mr::recsys::implicit_objective::pairwise
@@ -348,18 +345,13 @@ int serve_main(int argc, char** argv) {
             if (!v) file.fail(std::string("no '") + key + "': not a model written by metarec-coldstart --save");
             return *v;
         };
-        // a number the file records: a damaged one is refused, not read as 0
-        const auto number = [&](const char* key, double at_least) {
+        // a number the file records, at least `low`: a damaged one is refused, not read as 0
+        const auto number = [&]<class T>(const char* key, T low) {
             const std::string text = value(key);
-            std::size_t used = 0;
-            double x = 0;
-            try {
-                x = std::stod(text, &used);
-            } catch (const std::exception&) {
-                used = 0;
-            }
-            if (used == 0 || used != text.size() || !std::isfinite(x) || x < at_least)
-                file.fail(std::string("'") + key + "' is '" + text + "', not a number >= " + std::to_string(int(at_least)));
+            T x{};
+            std::string error = coldstart::flags::parse(text, x);
+            if (error.empty() && x < low) error = "must be at least " + coldstart::flags::show(low) + ", not " + text;
+            if (!error.empty()) file.fail(std::string("'") + key + "' " + error);
             return x;
         };
         if (value("coldstart.model") != "melu")
@@ -378,8 +370,8 @@ int serve_main(int argc, char** argv) {
         if (!r.new_item.empty())
             mr::data::add_entity(data.items, r.new_item, parse_features(r.item_features, "--item-features"),
                                  "--item-features");
-        const mr::meta::maml_options options{.inner_lr = number("coldstart.inner_lr", 0),
-                                             .inner_steps = int(number("coldstart.inner_steps", 0))};
+        const mr::meta::maml_options options{.inner_lr = number("coldstart.inner_lr", 0.0),
+                                             .inner_steps = number("coldstart.inner_steps", 0)};
         const std::string algorithm = value("coldstart.algorithm");
         const bool learned_rates = value("extras") != "0";
         const mr::recsys::encoder_options features{.item_id = value("coldstart.item_id") == "on"};
@@ -393,7 +385,7 @@ int serve_main(int argc, char** argv) {
         } else {
             const purchase_model m{.objective = value("coldstart.objective"),
                                    .sampling = value("coldstart.negative_sampling"),
-                                   .negatives = mr::index(number("coldstart.negatives", 1)),
+                                   .negatives = number("coldstart.negatives", mr::index(1)),
                                    .history = value("coldstart.history") == "on",
                                    .knn = coldstart::knn_inputs_of(value("coldstart.baseline_inputs"))};
             if (m.objective != "bce" && m.objective != "bpr")

@@ -16,8 +16,6 @@
 
 namespace coldstart::flags {
 
-namespace detail {
-
 //! a bound as a person writes it: 1, 0.5, 1e-06
 template <class T>
 std::string show(T value) {
@@ -26,7 +24,8 @@ std::string show(T value) {
     return text.str();
 }
 
-/// Parses the whole of `text` as a T; on failure, the reason in words ("must be a whole number, not 'x'").
+/// Parses the whole of `text` as a T; on failure, the reason in words ("must be a whole number,
+/// not 'x'"), else empty. The range checks below and what the tools read from files use it.
 template <class T>
 std::string parse(const std::string& text, T& value) {
     const char* first = text.data();
@@ -52,19 +51,17 @@ std::string parse(const std::string& text, T& value) {
     return {};
 }
 
-}  // namespace detail
-
 /// A value of type T of at least `low`: "must be at least 1, not 0".
 /// @tparam T the option's type (an integer or floating-point type)
 /// @param low the smallest allowed value
 /// @param above with true, the value must be greater than `low` ("must be greater than 0")
 template <class T>
 CLI::Validator at_least(T low, bool above = false) {
-    const std::string bound = detail::show(low);
+    const std::string bound = show(low);
     return CLI::Validator(
         [low, above, bound](std::string& text) -> std::string {
             T value{};
-            const auto error = detail::parse(text, value);
+            const auto error = parse(text, value);
             const std::string rule = above ? "must be greater than " + bound : "must be at least " + bound;
             if (error == "negative") return rule + ", not " + text;
             if (!error.empty()) return error;
@@ -79,16 +76,16 @@ CLI::Validator at_least(T low, bool above = false) {
 /// @tparam T the option's type (a floating-point type)
 template <class T>
 CLI::Validator between(T low, T high, bool include_low) {
-    const std::string rule = (include_low ? "must be at least " : "must be greater than ") + detail::show(low) +
-                             " and less than " + detail::show(high);
+    const std::string rule = (include_low ? "must be at least " : "must be greater than ") + show(low) +
+                             " and less than " + show(high);
     return CLI::Validator(
         [low, high, include_low, rule](std::string& text) -> std::string {
             T value{};
-            if (auto error = detail::parse(text, value); !error.empty()) return error;
+            if (auto error = parse(text, value); !error.empty()) return error;
             if (!(include_low ? value >= low : value > low) || !(value < high)) return rule + ", not " + text;
             return {};
         },
-        (include_low ? "[" : "(") + detail::show(low) + ", " + detail::show(high) + ")");
+        (include_low ? "[" : "(") + show(low) + ", " + show(high) + ")");
 }
 
 /// The support size: -1 (all but the query) or at least 1.
@@ -96,7 +93,7 @@ inline CLI::Validator support_size() {
     return CLI::Validator(
         [](std::string& text) -> std::string {
             long long value = 0;
-            if (auto error = detail::parse(text, value); !error.empty()) return error;
+            if (auto error = parse(text, value); !error.empty()) return error;
             if (value != -1 && value < 1) return "must be at least 1, or -1 (all but the query), not " + text;
             return {};
         },

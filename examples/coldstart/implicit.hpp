@@ -78,15 +78,9 @@ inline std::vector<mr::recsys::knn_input> knn_inputs_of(const std::string& text)
         at = end + 1;
         const std::size_t slash = input.find('/');
         const std::string weighting = input.substr(0, slash);
-        std::size_t used = 0;
         double half_life = -1;
-        if (slash != std::string::npos) try {
-                half_life = std::stod(input.substr(slash + 1), &used);
-            } catch (const std::exception&) {
-                used = 0;
-            }
-        if ((weighting != "inverse" && weighting != "none") || used == 0 || used != input.size() - slash - 1 ||
-            !(half_life >= 0))
+        if ((weighting != "inverse" && weighting != "none") || slash == std::string::npos ||
+            !flags::parse(input.substr(slash + 1), half_life).empty() || !(half_life >= 0))
             throw std::invalid_argument("coldstart.baseline_inputs: '" + input + "' is not WEIGHTING/HALF_LIFE (inverse or none, half-life >= 0)");
         out.push_back({weighting == "inverse" ? mr::recsys::user_weighting::inverse : mr::recsys::user_weighting::none,
                        half_life});
