@@ -16,7 +16,13 @@
 //  - adapt_rank/support:10/steps:5/candidates:N: one request: adapt() on 10 ratings with 5
 //    inner steps, score N candidate items, take the top 10; counters p50_us, p99_us (of the
 //    per-request latencies), allocs (heap allocations per request after warm-up) and
-//    adapted_bytes (the heap of the serving thread's meta::adapted: its parameters and workspaces).
+//    adapted_bytes (the heap of the serving thread's meta::adapted: its parameters and workspaces);
+//  - adapt_rank_catalogue/...: the same request scored through a recsys::catalogue of the N
+//    candidates (their features and first-layer product cached; the adaptation's low-rank
+//    change applied per request); counter low_rank (1 when every request took that path);
+//  - serve_batch/users:U/threads:T: U new users at once through recsys::catalogue_server
+//    (the request above for each, spread over T threads); counters per_user_us (the median
+//    batch's wall time over U), batch_p50_us, batch_p99_us, low_rank (share of the users).
 // SPDX-License-Identifier: Apache-2.0
 #include <benchmark/benchmark.h>
 
@@ -70,6 +76,7 @@ void maml_memory(benchmark::State& state) {
     }
 }
 
+template <bool Catalogue>
 void adapt_rank(benchmark::State& state) {
     const mr::index support_size = state.range(0), candidates = state.range(2);
     const int steps = int(state.range(1));
@@ -90,9 +97,18 @@ void adapt_rank(benchmark::State& state) {
     const auto bytes_before = mr::bench::live_bytes.load();
     auto personal = melu.adapt(support.view(), ratings.data(), {.steps = steps});  // the serving thread's model
     state.counters["adapted_bytes"] = double(mr::bench::live_bytes.load() - bytes_before);
+    const mr::recsys::catalogue<model> catalogue{melu, items.view()};  // built once per model version
+    auto catalogue_ws = catalogue.make_workspace();                    // one per serving thread
+    std::size_t low_rank = 0, requests_made = 0;
     const auto request = [&] {
         melu.adapt(support.view(), ratings.data(), personal, {.steps = steps});
-        personal.predict(items.view(), scores.data());
+        if constexpr (Catalogue) {
+            const auto path = catalogue.predict(personal, support.view(), items.view(), scores.data(), catalogue_ws);
+            low_rank += path == mr::recsys::catalogue_path::low_rank;
+            ++requests_made;
+        } else {
+            personal.predict(items.view(), scores.data());
+        }
         std::iota(order.begin(), order.end(), mr::index(0));
         std::partial_sort(order.begin(), order.begin() + top, order.end(),
                           [&](mr::index a, mr::index b) { return scores[std::size_t(a)] > scores[std::size_t(b)]; });
@@ -114,6 +130,75 @@ void adapt_rank(benchmark::State& state) {
     };
     state.counters["p50_us"] = percentile(0.50);
     state.counters["p99_us"] = percentile(0.99);
+    if constexpr (Catalogue) state.counters["low_rank"] = double(low_rank == requests_made);
+}
+
+// `base`'s samples with the user fields of `u` (the same items: a catalogue shown to another user)
+shop<>::sample_batch for_user(const shop<>::sample_batch& base, const std::vector<mr::id_type>& u) {
+    const auto x = base.view();
+    const auto n = std::size_t(x.size());
+    std::vector<std::vector<mr::id_type>> cat;
+    for (std::size_t f = 0; f < x.categorical.size(); ++f)
+        cat.push_back(f < u.size() ? std::vector<mr::id_type>(n, u[f])
+                                   : std::vector<mr::id_type>(x.categorical[f], x.categorical[f] + n));
+    std::vector<mr::nn::host_bags> bags;
+    for (const auto& b : x.multi) bags.push_back({{b.offsets, b.offsets + n + 1}, {b.ids, b.ids + b.offsets[n]}});
+    return shop<>::sample_batch(x.size(), {}, 0, cat, bags);
+}
+
+// serve_batch/users:U/threads:T: U new users served at once by recsys::catalogue_server (each
+// adapted on 10 ratings with 5 steps, 1,000 candidates scored through the catalogue, the top
+// 10 taken); counters per_user_us (a batch's wall time over U) and batch_p50_us, batch_p99_us.
+void serve_batch(benchmark::State& state) {
+    const mr::index users = state.range(0);
+    const int threads = int(state.range(1));
+    constexpr mr::index support_size = 10, candidates = 1000;
+    constexpr std::size_t top = 10;
+    shop<> s;
+    const task_set<> data{32};
+    auto melu = make_algorithm(2, 5, 32, 1);
+    melu.fit(data.tasks, {.epochs = 1});
+    const auto items = s.pairs(s.user(), candidates);
+    const mr::recsys::catalogue<model> catalogue{melu, items.view()};
+    std::vector<shop<>::sample_batch> supports, shown;
+    std::vector<std::vector<float>> ratings;
+    std::vector<mr::recsys::catalogue_server<algorithm>::request> requests;
+    for (mr::index i = 0; i < users; ++i) {
+        const auto u = s.user();
+        supports.push_back(s.pairs(u, support_size));
+        ratings.push_back(s.ratings(support_size));
+        shown.push_back(for_user(items, u));
+    }
+    for (std::size_t i = 0; i < std::size_t(users); ++i)
+        requests.push_back({supports[i].view(), ratings[i].data(), shown[i].view()});
+    mr::recsys::catalogue_server server{melu, catalogue, threads};
+    std::vector<float> scores(std::size_t(users * candidates));
+    std::vector<mr::index> order(static_cast<std::size_t>(candidates));
+    std::vector<double> latencies;
+    const auto batch = [&] {
+        const auto paths = server.serve(requests, scores.data(), {.steps = 5});
+        for (mr::index i = 0; i < users; ++i) {
+            const float* row = scores.data() + i * candidates;
+            std::iota(order.begin(), order.end(), mr::index(0));
+            std::partial_sort(order.begin(), order.begin() + top, order.end(),
+                              [&](mr::index a, mr::index b) { return row[a] > row[b]; });
+            benchmark::DoNotOptimize(order.data());
+        }
+        return paths;
+    };
+    const auto paths = batch();  // warm-up
+    for (auto _ : state) {
+        const auto start = std::chrono::steady_clock::now();
+        batch();
+        latencies.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(latencies.begin(), latencies.end());
+    const auto at = [&](double q) { return latencies[std::min(latencies.size() - 1, std::size_t(q * double(latencies.size())))]; };
+    state.counters["per_user_us"] = at(0.5) / double(users);
+    state.counters["batch_p50_us"] = at(0.5);
+    state.counters["batch_p99_us"] = at(0.99);
+    state.counters["low_rank"] =
+        double(std::count(paths.begin(), paths.end(), mr::recsys::catalogue_path::low_rank)) / double(users);
 }
 
 }  // namespace
@@ -136,8 +221,20 @@ BENCHMARK(maml_memory)
     ->ArgsProduct({{1, 2}, {1, 5, 20}})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(adapt_rank)
+BENCHMARK(adapt_rank<false>)
     ->Name("adapt_rank")
+    ->ArgNames({"support", "steps", "candidates"})
+    ->Args({10, 5, 1000})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(serve_batch)
+    ->Name("serve_batch")
+    ->ArgNames({"users", "threads"})
+    ->ArgsProduct({{32}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(adapt_rank<true>)
+    ->Name("adapt_rank_catalogue")
     ->ArgNames({"support", "steps", "candidates"})
     ->Args({10, 5, 1000})
     ->UseRealTime()

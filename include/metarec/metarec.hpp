@@ -33,6 +33,7 @@
 #include "eval/metrics.hpp"
 #include "eval/ranking.hpp"
 #include "recsys/baselines.hpp"
+#include "recsys/catalogue.hpp"
 #include "recsys/features.hpp"
 #include "recsys/residual.hpp"
 #include "recsys/implicit_baselines.hpp"
