@@ -125,6 +125,14 @@ TEST_CASE_TEMPLATE("catalogue: MAML's adaptation is a low-rank change; the score
         CHECK(shop.predict(personal, other.view(), candidates.view(), scores.data(), ws) ==
               mr::recsys::catalogue_path::cached_features);
         CHECK(relative_gap(scores, expected) < tolerance);
+
+        // a support set so large that the low-rank form costs more: s (m + N) = 9 x 74 >= N m = 640
+        const auto many = rows<S>(u, {0, 1, 2, 3, 4, 5, 6, 7, 8});
+        const std::vector<S> nine(9, S(4));
+        auto heavy = algo.adapt(many.view(), nine.data(), {.steps = 3});
+        CHECK(shop.predict(heavy, many.view(), candidates.view(), scores.data(), ws) ==
+              mr::recsys::catalogue_path::cached_features);
+        CHECK(relative_gap(scores, heavy.predict(candidates.view())) < tolerance);
     }
 }
 

@@ -82,7 +82,7 @@ struct catalogue_model<nn::model<nn::sequential<Features, nn::sequential<nn::den
 ///     W x_c = P[:, c] + D (Xs[m, :]^T X[m, c]) + (W[:, ~m] x_user + b),
 ///
 /// `2 s (m + N)` flops per candidate instead of `2 N m` (MeLU: s = 10, m = 128, N = 64: 3,840
-/// instead of 16,384). `D` is recovered from `dW` and `Xs` (least squares in double, on the
+/// instead of 16,384; taken while s (m + N) < N m, s < 43 there). `D` is recovered from `dW` and `Xs` (least squares in double, on the
 /// s x s Gram matrix) and accepted only if `D Xs^T` reproduces `dW` within float rounding of
 /// W; otherwise (Meta-SGD's per-parameter rates, an inner optimizer with state) the
 /// request multiplies the adapted W by the cached features. Either way the scores are
@@ -115,7 +115,7 @@ class catalogue {
 
 public:
     using learner_type = Learner;                          //!< the model
-    using input_type = typename learner_type::input_type;                                     //!< a batch
+    using input_type = typename learner_type::input_type;  //!< a batch
 
     /// Scratch memory of one serving thread (grows with the largest support set, then is reused).
     struct workspace {
@@ -123,7 +123,7 @@ public:
         index support = -1;
         nn::detail::workspace_t<Features, S, D> features;
         typename traits::template rest_workspaces<S, D> layers;
-        std::vector<S> xs, x0, k, w_varying, dw, xs_varying, d, z, h, ping, pong;
+        std::vector<S> xs, x0, k, w_varying, xs_varying, d, z, h, ping, pong;
         matrix dw64, xs64, a, gram, dm, kept, residual;
         std::vector<index> order;
         /// @endcond
@@ -178,7 +178,6 @@ public:
         ws.x0.resize(std::size_t(in_));
         ws.k.resize(std::size_t(N));
         ws.w_varying.resize(std::size_t(N) * varying_.size());
-        ws.dw.resize(ws.w_varying.size());
         ws.h.resize(std::size_t(N) * size);
         index widest = N;
         for_each_rest([&](const auto& layer, auto) { widest = std::max(widest, layer.out_rows()); });
@@ -262,7 +261,7 @@ private:
     // float products D (Xs^T x) round no worse than W x.
     bool low_rank_change(const Features& features, const S* theta, const input_type& support, workspace& ws) const {
         const index s = support.size(), m = index(varying_.size());
-        if (s <= 0 || s > m) return false;
+        if (s <= 0 || s * (m + N) >= N * m) return false;  // not fewer flops than W X
         learner_->validate(support);
         if (s > ws.support) {
             ws.features = nn::detail::make_workspace<S, D>(features, s);
