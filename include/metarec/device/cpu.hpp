@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include <Eigen/Core>
 
@@ -12,6 +13,80 @@
 namespace metarec::device {
 
 namespace detail {
+
+// Eigen's packet types are SIMD vectors whose alignment attributes a template argument drops
+// (harmlessly: they are loaded and stored unaligned here); GCC warns of it, as Eigen's own
+// headers silence for themselves.
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
+
+/// `C = A B` (`Accumulate`: `C += A B`) for a right operand of `Columns` columns (a task's few
+/// samples), A `m x k` with m a multiple of the SIMD packet, neither transposed: A streamed
+/// column by column, two packets of rows at a time, each multiplied by broadcasts of B's
+/// entries into 2 x Columns accumulators. No operand is packed (Eigen's GEMM packs both, which
+/// at 10 columns costs about as much as the product). Each element is summed from zero over the
+/// depth in order by the packet multiply-add, then added to C: Eigen's kernel's sums, bit for
+/// bit, wherever its depth block holds k.
+template <int Columns, bool Accumulate, class S>
+void streaming_gemm(index m, index k, const S* a, index lda, const S* b, index ldb, S* c, index ldc) {
+    namespace ei = Eigen::internal;
+    using packet = typename ei::packet_traits<S>::type;
+    constexpr index size = ei::unpacket_traits<packet>::size;
+    const auto finish = [&](const packet& sum, S* out) {
+        ei::pstoreu(out, Accumulate ? ei::padd(sum, ei::ploadu<packet>(out)) : sum);
+    };
+    index i = 0;
+    for (; i + 2 * size <= m; i += 2 * size) {
+        packet upper[Columns], lower[Columns];
+        for (int j = 0; j < Columns; ++j) upper[j] = lower[j] = ei::pset1<packet>(S(0));
+        for (index p = 0; p < k; ++p) {
+            const packet a0 = ei::ploadu<packet>(a + i + p * lda), a1 = ei::ploadu<packet>(a + i + size + p * lda);
+            for (int j = 0; j < Columns; ++j) {
+                const packet bj = ei::pset1<packet>(b[p + j * ldb]);
+                upper[j] = ei::pmadd(a0, bj, upper[j]);
+                lower[j] = ei::pmadd(a1, bj, lower[j]);
+            }
+        }
+        for (int j = 0; j < Columns; ++j) {
+            finish(upper[j], c + i + j * ldc);
+            finish(lower[j], c + i + size + j * ldc);
+        }
+    }
+    if (i < m) {  // one packet of rows left
+        packet sum[Columns];
+        for (int j = 0; j < Columns; ++j) sum[j] = ei::pset1<packet>(S(0));
+        for (index p = 0; p < k; ++p) {
+            const packet a0 = ei::ploadu<packet>(a + i + p * lda);
+            for (int j = 0; j < Columns; ++j) sum[j] = ei::pmadd(a0, ei::pset1<packet>(b[p + j * ldb]), sum[j]);
+        }
+        for (int j = 0; j < Columns; ++j) finish(sum[j], c + i + j * ldc);
+    }
+}
+
+/// streaming_gemm for n in [2, 12] columns (its compile-time count); false if n is outside
+template <class S>
+bool streaming_gemm(index m, index n, index k, const S* a, index lda, const S* b, index ldb, bool accumulate, S* c,
+                    index ldc) {
+    bool done = false;
+    [&]<int... J>(std::integer_sequence<int, J...>) {
+        ((n == J + 2 ? (accumulate ? streaming_gemm<J + 2, true>(m, k, a, lda, b, ldb, c, ldc)
+                                   : streaming_gemm<J + 2, false>(m, k, a, lda, b, ldb, c, ldc),
+                        done = true)
+                     : false),
+         ...);
+    }(std::make_integer_sequence<int, 11>{});
+    return done;
+}
+
+//! the number of S in one SIMD packet (1: not vectorized)
+template <class S>
+inline constexpr index packet_size = Eigen::internal::unpacket_traits<typename Eigen::internal::packet_traits<S>::type>::size;
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 /// Column-major `C = alpha op(A) op(B) + beta C` through Eigen's GEMM (device::cpu's gemm; when
 /// `beta == 0`, C is not read). A function template that is not inline, so that a program may
@@ -38,6 +113,14 @@ void eigen_gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, 
         }
         return;
     }
+    // a few right-hand columns (a task's samples): streamed, unpacked (Eigen's sums where its
+    // depth block holds k; at most 256 deep). With 128- and 256-bit vectors (AVX2: 1.7x Eigen's
+    // GEMM at 64 x 128 by 10 columns); not with 512-bit ones, where a kernel like it measured no
+    // faster than Eigen's (docs/performance.md, "Small products")
+    if (ta == transpose::no && tb == transpose::no && alpha == S(1) && (beta == S(0) || beta == S(1)) &&
+        packet_size<S> > 1 && packet_size<S> * index(sizeof(S)) <= 32 && m % packet_size<S> == 0 && k <= 256 &&
+        streaming_gemm(m, n, k, a, lda, b, ldb, beta == S(1), c, ldc))
+        return;
     // alpha as a factor of A (Eigen folds it into the product; `alpha * (A * B)` would
     // evaluate the product into a heap temporary first)
     const auto run = [&](auto& C, const auto& A, const auto& B) {
