@@ -22,47 +22,44 @@ namespace detail {
 #pragma GCC diagnostic ignored "-Wignored-attributes"
 #endif
 
+//! the number of S in one SIMD packet (1: not vectorized)
+template <class S>
+inline constexpr index packet_size = Eigen::internal::unpacket_traits<typename Eigen::internal::packet_traits<S>::type>::size;
+
 /// `C = A B` (`Accumulate`: `C += A B`) for a right operand of `Columns` columns (a task's few
 /// samples), A `m x k` with m a multiple of the SIMD packet, neither transposed: A streamed
-/// column by column, two packets of rows at a time, each multiplied by broadcasts of B's
-/// entries into 2 x Columns accumulators. No operand is packed (Eigen's GEMM packs both, which
-/// at 10 columns costs about as much as the product). Each element is summed from zero over the
-/// depth in order by the packet multiply-add, then added to C: Eigen's kernel's sums, bit for
-/// bit, wherever its depth block holds k.
+/// column by column, two packets of rows at a time (one for a last odd packet), each multiplied
+/// by broadcasts of B's entries into Packets x Columns accumulators. No operand is packed
+/// (Eigen's GEMM packs both, which at 10 columns costs about as much as the product). Each
+/// element is summed from zero over the depth in order by the packet multiply-add, then added
+/// to C: Eigen's kernel's sums, bit for bit, wherever its depth block holds k.
 template <int Columns, bool Accumulate, class S>
 void streaming_gemm(index m, index k, const S* a, index lda, const S* b, index ldb, S* c, index ldc) {
     namespace ei = Eigen::internal;
     using packet = typename ei::packet_traits<S>::type;
-    constexpr index size = ei::unpacket_traits<packet>::size;
-    const auto finish = [&](const packet& sum, S* out) {
-        ei::pstoreu(out, Accumulate ? ei::padd(sum, ei::ploadu<packet>(out)) : sum);
-    };
-    index i = 0;
-    for (; i + 2 * size <= m; i += 2 * size) {
-        packet upper[Columns], lower[Columns];
-        for (int j = 0; j < Columns; ++j) upper[j] = lower[j] = ei::pset1<packet>(S(0));
+    constexpr index size = packet_size<S>;
+    // rows [i, i + Packets size) of C
+    const auto rows = [&]<int Packets>(index i) {
+        packet sum[Packets][Columns];
+        for (auto& r : sum)
+            for (auto& v : r) v = ei::pset1<packet>(S(0));
         for (index p = 0; p < k; ++p) {
-            const packet a0 = ei::ploadu<packet>(a + i + p * lda), a1 = ei::ploadu<packet>(a + i + size + p * lda);
+            packet column[Packets];
+            for (int r = 0; r < Packets; ++r) column[r] = ei::ploadu<packet>(a + i + r * size + p * lda);
             for (int j = 0; j < Columns; ++j) {
                 const packet bj = ei::pset1<packet>(b[p + j * ldb]);
-                upper[j] = ei::pmadd(a0, bj, upper[j]);
-                lower[j] = ei::pmadd(a1, bj, lower[j]);
+                for (int r = 0; r < Packets; ++r) sum[r][j] = ei::pmadd(column[r], bj, sum[r][j]);
             }
         }
-        for (int j = 0; j < Columns; ++j) {
-            finish(upper[j], c + i + j * ldc);
-            finish(lower[j], c + i + size + j * ldc);
-        }
-    }
-    if (i < m) {  // one packet of rows left
-        packet sum[Columns];
-        for (int j = 0; j < Columns; ++j) sum[j] = ei::pset1<packet>(S(0));
-        for (index p = 0; p < k; ++p) {
-            const packet a0 = ei::ploadu<packet>(a + i + p * lda);
-            for (int j = 0; j < Columns; ++j) sum[j] = ei::pmadd(a0, ei::pset1<packet>(b[p + j * ldb]), sum[j]);
-        }
-        for (int j = 0; j < Columns; ++j) finish(sum[j], c + i + j * ldc);
-    }
+        for (int r = 0; r < Packets; ++r)
+            for (int j = 0; j < Columns; ++j) {
+                S* out = c + i + r * size + j * ldc;
+                ei::pstoreu(out, Accumulate ? ei::padd(sum[r][j], ei::ploadu<packet>(out)) : sum[r][j]);
+            }
+    };
+    index i = 0;
+    for (; i + 2 * size <= m; i += 2 * size) rows.template operator()<2>(i);
+    if (i < m) rows.template operator()<1>(i);
 }
 
 /// streaming_gemm for n in [2, 12] columns (its compile-time count); false if n is outside
@@ -79,10 +76,6 @@ bool streaming_gemm(index m, index n, index k, const S* a, index lda, const S* b
     }(std::make_integer_sequence<int, 11>{});
     return done;
 }
-
-//! the number of S in one SIMD packet (1: not vectorized)
-template <class S>
-inline constexpr index packet_size = Eigen::internal::unpacket_traits<typename Eigen::internal::packet_traits<S>::type>::size;
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
