@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include <metarec/metarec.hpp>
@@ -47,6 +48,21 @@ algorithm make_algorithm(int order, int steps, mr::index batch, int threads, boo
     return algorithm{model{shape(), 1},
                      {.inner_lr = 5e-3, .inner_steps = steps, .order = order, .meta_batch = batch, .threads = threads},
                      mr::optim::adam{.lr = 1e-4, .lazy = lazy}};
+}
+
+// the top `top` of `n` scores, as a request ranks its candidates (order: n indices, reused)
+void rank_top(const float* scores, std::vector<mr::index>& order, std::size_t top = 10) {
+    std::iota(order.begin(), order.end(), mr::index(0));
+    std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(top), order.end(),
+                      [&](mr::index a, mr::index b) { return scores[a] > scores[b]; });
+    benchmark::DoNotOptimize(order.data());
+}
+
+// the q-quantile of latencies (reordered in place)
+double percentile(std::vector<double>& latencies, double q) {
+    const auto k = std::min(latencies.size() - 1, std::size_t(q * double(latencies.size())));
+    std::nth_element(latencies.begin(), latencies.begin() + std::ptrdiff_t(k), latencies.end());
+    return latencies[k];
 }
 
 template <bool Lazy>
@@ -97,22 +113,24 @@ void adapt_rank(benchmark::State& state) {
     const auto bytes_before = mr::bench::live_bytes.load();
     auto personal = melu.adapt(support.view(), ratings.data(), {.steps = steps});  // the serving thread's model
     state.counters["adapted_bytes"] = double(mr::bench::live_bytes.load() - bytes_before);
-    const mr::recsys::catalogue<model> catalogue{melu, items.view()};  // built once per model version
-    auto catalogue_ws = catalogue.make_workspace();                    // one per serving thread
+    // the catalogue variant: built once per model version, a workspace per serving thread
+    std::optional<mr::recsys::catalogue<model>> catalogue;
+    std::optional<mr::recsys::catalogue<model>::workspace> catalogue_ws;
+    if constexpr (Catalogue) {
+        catalogue.emplace(melu, items.view());
+        catalogue_ws.emplace(catalogue->make_workspace());
+    }
     std::size_t low_rank = 0, requests_made = 0;
     const auto request = [&] {
         melu.adapt(support.view(), ratings.data(), personal, {.steps = steps});
         if constexpr (Catalogue) {
-            const auto path = catalogue.predict(personal, support.view(), items.view(), scores.data(), catalogue_ws);
+            const auto path = catalogue->predict(personal, support.view(), items.view(), scores.data(), *catalogue_ws);
             low_rank += path == mr::recsys::catalogue_path::low_rank;
             ++requests_made;
         } else {
             personal.predict(items.view(), scores.data());
         }
-        std::iota(order.begin(), order.end(), mr::index(0));
-        std::partial_sort(order.begin(), order.begin() + top, order.end(),
-                          [&](mr::index a, mr::index b) { return scores[std::size_t(a)] > scores[std::size_t(b)]; });
-        benchmark::DoNotOptimize(order.data());
+        rank_top(scores.data(), order, top);
     };
     for (int i = 0; i < 10; ++i) request();  // warm-up
     const auto allocations_before = mr::bench::allocations.load();
@@ -123,13 +141,8 @@ void adapt_rank(benchmark::State& state) {
     }
     const auto requests = latencies.size();
     state.counters["allocs"] = double(mr::bench::allocations.load() - allocations_before) / double(requests);
-    const auto percentile = [&](double q) {
-        const auto k = std::min(requests - 1, std::size_t(q * double(requests)));
-        std::nth_element(latencies.begin(), latencies.begin() + std::ptrdiff_t(k), latencies.end());
-        return latencies[k];
-    };
-    state.counters["p50_us"] = percentile(0.50);
-    state.counters["p99_us"] = percentile(0.99);
+    state.counters["p50_us"] = percentile(latencies, 0.50);
+    state.counters["p99_us"] = percentile(latencies, 0.99);
     if constexpr (Catalogue) state.counters["low_rank"] = double(low_rank == requests_made);
 }
 
@@ -177,13 +190,7 @@ void serve_batch(benchmark::State& state) {
     std::vector<double> latencies;
     const auto batch = [&] {
         const auto paths = server.serve(requests, scores.data(), {.steps = 5});
-        for (mr::index i = 0; i < users; ++i) {
-            const float* row = scores.data() + i * candidates;
-            std::iota(order.begin(), order.end(), mr::index(0));
-            std::partial_sort(order.begin(), order.begin() + top, order.end(),
-                              [&](mr::index a, mr::index b) { return row[a] > row[b]; });
-            benchmark::DoNotOptimize(order.data());
-        }
+        for (mr::index i = 0; i < users; ++i) rank_top(scores.data() + i * candidates, order, top);
         return paths;
     };
     const auto paths = batch();  // warm-up
@@ -192,11 +199,10 @@ void serve_batch(benchmark::State& state) {
         batch();
         latencies.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
     }
-    std::sort(latencies.begin(), latencies.end());
-    const auto at = [&](double q) { return latencies[std::min(latencies.size() - 1, std::size_t(q * double(latencies.size())))]; };
-    state.counters["per_user_us"] = at(0.5) / double(users);
-    state.counters["batch_p50_us"] = at(0.5);
-    state.counters["batch_p99_us"] = at(0.99);
+    const double median = percentile(latencies, 0.5);
+    state.counters["per_user_us"] = median / double(users);
+    state.counters["batch_p50_us"] = median;
+    state.counters["batch_p99_us"] = percentile(latencies, 0.99);
     state.counters["low_rank"] =
         double(std::count(paths.begin(), paths.end(), mr::recsys::catalogue_path::low_rank)) / double(users);
 }
