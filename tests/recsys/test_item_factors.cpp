@@ -87,6 +87,38 @@ TEST_CASE("make_split whole_history: every training interaction trains, heavy us
     CHECK(!whole.validation.empty());
 }
 
+TEST_CASE("training_without_validation: nothing of a validation user (item) stays, everything else does") {
+    const auto data = md::make_synthetic({.users = 200, .items = 120, .min_interactions = 15, .max_interactions = 60, .seed = 4});
+    for (const auto sc : {md::scenario::new_users, md::scenario::new_items, md::scenario::new_users_new_items}) {
+        CAPTURE(md::to_string(sc));
+        const auto s = md::make_split(data, {.scenario = sc, .min_interactions = 6, .query = 3, .seed = 4});
+        REQUIRE(!s.validation.empty());
+        const bool users = sc != md::scenario::new_items, items = sc != md::scenario::new_users;
+        std::set<mr::index> held_users, held_items;
+        for (const auto& t : s.validation)
+            for (const auto* part : {&t.support, &t.query})
+                for (auto k : *part) {
+                    if (users) held_users.insert(data.interactions[std::size_t(k)].user);
+                    if (items) held_items.insert(data.interactions[std::size_t(k)].item);
+                }
+        const auto kept = md::training_without_validation(data, s, sc);
+        CHECK(std::is_sorted(kept.begin(), kept.end()));
+        CHECK(kept.size() < s.training_interactions.size());
+        std::size_t expected = 0;
+        for (auto k : s.training_interactions) {
+            const auto& r = data.interactions[std::size_t(k)];
+            expected += !held_users.count(r.user) && !held_items.count(r.item);
+        }
+        CHECK(kept.size() == expected);
+        for (auto k : kept) {
+            const auto& r = data.interactions[std::size_t(k)];
+            CHECK(std::binary_search(s.training_interactions.begin(), s.training_interactions.end(), k));
+            CHECK(!held_users.count(r.user));
+            CHECK(!held_items.count(r.item));
+        }
+    }
+}
+
 TEST_CASE("item factors: ALS lowers its objective, fold-in on zero factors is the bias model, shapes are checked") {
     const auto data = md::make_synthetic({.users = 300, .items = 120, .min_interactions = 20, .max_interactions = 50, .seed = 6});
     const auto split = md::make_split(data, {.query = 10, .support = 10, .seed = 6});

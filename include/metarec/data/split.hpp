@@ -328,6 +328,32 @@ inline split make_split(const dataset& data, const split_options& o) {
     return out;
 }
 
+/// The training interactions that leave the validation tasks as new as the scenario makes
+/// the test tasks: `s.training_interactions` without every interaction of the validation
+/// tasks' users (new users, new users and items, warm) and of their items (new items, new
+/// users and items). What is fitted on them (biases, item factors, a model reading them)
+/// meets the validation tasks as it will meet the test tasks, so that choices made on the
+/// validation tasks (shrinkage, ridge strength, early stopping, tuning) are not made on
+/// ratings it has seen. In `s.training_interactions`' order.
+inline std::vector<index> training_without_validation(const dataset& data, const split& s, scenario sc) {
+    const bool users_new = sc != scenario::new_items;
+    const bool items_new = sc == scenario::new_items || sc == scenario::new_users_new_items;
+    std::vector<char> user_held(std::size_t(data.users.rows()), 0), item_held(std::size_t(data.items.rows()), 0);
+    for (const auto& t : s.validation)
+        for (const auto* part : {&t.support, &t.query})
+            for (index k : *part) {
+                const auto& r = data.interactions[std::size_t(k)];
+                if (users_new) user_held[std::size_t(r.user)] = 1;
+                if (items_new) item_held[std::size_t(r.item)] = 1;
+            }
+    std::vector<index> out;
+    for (index k : s.training_interactions) {
+        const auto& r = data.interactions[std::size_t(k)];
+        if (!user_held[std::size_t(r.user)] && !item_held[std::size_t(r.item)]) out.push_back(k);
+    }
+    return out;
+}
+
 /// The tasks in order of arrival, cut into `periods` consecutive periods of (nearly) equal
 /// size: a task arrives with the earliest timestamp of its interactions (ties: by key). For
 /// simulating learning while serving on a by-time split: the test tasks of period p are the

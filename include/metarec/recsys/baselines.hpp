@@ -163,22 +163,7 @@ public:
                             data::scenario scenario = data::scenario::new_users,
                             std::span<const double> grid = default_grid()) {
         if (split.validation.empty() || grid.empty()) return bias_model(data, split.training_interactions);
-        const bool new_users = scenario == data::scenario::new_users ||
-                               scenario == data::scenario::new_users_new_items || scenario == data::scenario::warm;
-        const bool new_items = scenario == data::scenario::new_items || scenario == data::scenario::new_users_new_items;
-        std::vector<char> user_held(std::size_t(data.users.rows()), 0), item_held(std::size_t(data.items.rows()), 0);
-        for (const auto& t : split.validation)
-            for (const auto* part : {&t.support, &t.query})
-                for (index k : *part) {
-                    const auto& r = data.interactions[std::size_t(k)];
-                    if (new_users) user_held[std::size_t(r.user)] = 1;
-                    if (new_items) item_held[std::size_t(r.item)] = 1;
-                }
-        std::vector<index> fit_on;
-        for (index k : split.training_interactions) {
-            const auto& r = data.interactions[std::size_t(k)];
-            if (!user_held[std::size_t(r.user)] && !item_held[std::size_t(r.item)]) fit_on.push_back(k);
-        }
+        const auto fit_on = data::training_without_validation(data, split, scenario);
         if (fit_on.empty()) return bias_model(data, split.training_interactions);
         bias_shrinkage best{};
         double best_mae = std::numeric_limits<double>::infinity();

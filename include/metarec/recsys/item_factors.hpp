@@ -131,13 +131,7 @@ inline std::pair<Eigen::MatrixXd, double> tuned_item_factors(const data::dataset
                                                              const bias_model& bias, item_factor_options o = {},
                                                              std::span<const double> grid = std::array{1.0, 3.0, 10.0, 30.0, 100.0}) {
     if (!split.validation.empty() && !grid.empty()) {
-        std::vector<char> held(std::size_t(data.users.rows()), 0);
-        for (const auto& t : split.validation)
-            for (const auto* part : {&t.support, &t.query})
-                for (index k : *part) held[std::size_t(data.interactions[std::size_t(k)].user)] = 1;
-        std::vector<index> fit_on;
-        for (index k : split.training_interactions)
-            if (!held[std::size_t(data.interactions[std::size_t(k)].user)]) fit_on.push_back(k);
+        const auto fit_on = data::training_without_validation(data, split, data::scenario::new_users);
         double best_mae = std::numeric_limits<double>::infinity(), best = o.regularization;
         const bias_model without(data, fit_on, bias.shrinkage());
         for (double lambda : grid) {
