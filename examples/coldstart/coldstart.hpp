@@ -153,6 +153,10 @@ struct problem {
     const mr::recsys::bias_model* residual = nullptr;  //!< --residual on: the biases the models are residual to
     const mr::recsys::bias_model* bias = nullptr;      //!< the tuned bias model, training users' and items' biases known
     std::function<void(const std::string&)> announce;  //!< prints "training <name>" unless quiet
+    //! where the models read the warm interactions (biases, item factors): the same problem
+    //! with them fitted without the validation tasks' users (items), on which each method's
+    //! configuration and epochs are chosen before it is trained on all (run_selected)
+    const problem* selection = nullptr;
 };
 
 /// The rows for the algorithms chosen in `options.algorithms`, plus the `no-adapt` and

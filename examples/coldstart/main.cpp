@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <system_error>
 #include <stdexcept>
 #include <string>
@@ -398,9 +399,29 @@ static int coldstart_main(int argc, char** argv) {
                              run.bias.item, run.bias.user, run.bias.task);
 
             const auto cold_bias = bias.for_scenario(c.split.scenario);
-            const problem p{c, data, split, scale, c.residual ? &cold_bias : nullptr, &bias, [&](const std::string& name) {
-                                if (!c.quiet) std::fprintf(stderr, "training %s (%s)\n", name.c_str(), c.model.c_str());
-                            }};
+            const auto announce = [&](const std::string& name) {
+                if (!c.quiet) std::fprintf(stderr, "training %s (%s)\n", name.c_str(), c.model.c_str());
+            };
+            problem p{c, data, split, scale, c.residual ? &cold_bias : nullptr, &bias, announce};
+            // models that read the warm interactions (the residual's biases, MF's item factors)
+            // are selected on a fit without the validation users (items), then trained on all
+            auto selection_split = split;
+            std::optional<mr::recsys::bias_model> selection_bias, selection_cold_bias;
+            std::optional<problem> selection;
+            if ((c.residual || (c.model == "mf" && c.item_factors)) && !split.validation.empty()) {
+                selection_split.training_interactions = mr::data::training_without_validation(data, split, c.split.scenario);
+                if (selection_split.training_interactions.empty()) {
+                    if (!c.quiet)
+                        std::fprintf(stderr, "without the validation tasks' users and items no training rating is "
+                                             "left: each method is selected and trained on all at once\n");
+                } else {
+                    selection_bias.emplace(data, selection_split.training_interactions, bias.shrinkage());
+                    selection_cold_bias.emplace(selection_bias->for_scenario(c.split.scenario));
+                    selection.emplace(problem{c, data, selection_split, scale,
+                                              c.residual ? &*selection_cold_bias : nullptr, &*selection_bias, announce});
+                    p.selection = &*selection;
+                }
+            }
             if (c.model == "melu")
                 run.rows = run_melu(p);
             else if (c.model == "two-tower")

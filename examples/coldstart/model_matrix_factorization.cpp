@@ -9,21 +9,23 @@ namespace coldstart {
 
 std::vector<result> run_matrix_factorization(const problem& p) {
     using model = mr::recsys::matrix_factorization<>;
-    model_traits<model, mr::recsys::adapt_user> traits{
-        .features = {.user_features = false, .item_features = false, .item_id = true}};
-    if (p.options.item_factors) {
-        // --mf-init als: the item factors of what the bias model leaves over, fitted once
-        auto fitted = mr::recsys::tuned_item_factors(p.data, p.split, *p.bias, {.factors = 32, .seed = p.options.seed});
-        if (!p.options.quiet)
-            std::fprintf(stderr, "item factors: ridge strength %g (chosen on the validation users)\n", fitted.second);
-        traits.initialize = [&p, factors = std::move(fitted.first)](model& m, const mr::recsys::feature_encoder& encoder) {
-            const auto* targets = p.residual ? nullptr : p.bias;  // residual targets: the biases are in the base
-            mr::recsys::initialize_item_factors(
-                m, encoder, factors, [&](mr::index i) { return targets ? targets->item_bias(i) : 0.0; },
-                targets ? targets->mean() : 0.0);
-        };
-    }
-    return run_model(p, traits);
+    return run_selected(p, [](const problem& q) {
+        model_traits<model, mr::recsys::adapt_user> traits{
+            .features = {.user_features = false, .item_features = false, .item_id = true}};
+        if (q.options.item_factors) {
+            // --mf-init als: the item factors of what q's bias model leaves over on q's warm data
+            auto fitted = mr::recsys::tuned_item_factors(q.data, q.split, *q.bias, {.factors = 32, .seed = q.options.seed});
+            if (!q.options.quiet)
+                std::fprintf(stderr, "item factors: ridge strength %g (chosen on the validation users)\n", fitted.second);
+            traits.initialize = [&q, factors = std::move(fitted.first)](model& m, const mr::recsys::feature_encoder& encoder) {
+                const auto* targets = q.residual ? nullptr : q.bias;  // residual targets: the biases are in the base
+                mr::recsys::initialize_item_factors(
+                    m, encoder, factors, [&](mr::index i) { return targets ? targets->item_bias(i) : 0.0; },
+                    targets ? targets->mean() : 0.0);
+            };
+        }
+        return traits;
+    });
 }
 
 }  // namespace coldstart

@@ -9,7 +9,9 @@ namespace coldstart {
 
 std::vector<result> run_melu(const problem& p) {
     using model = mr::recsys::melu<>;
-    auto rows = run_model(p, model_traits<model, mr::meta::adapt_dense_head>{.features = {.item_id = p.options.item_id}, .supports_anil = true});
+    auto rows = run_selected(p, [](const problem& q) {
+        return model_traits<model, mr::meta::adapt_dense_head>{.features = {.item_id = q.options.item_id}, .supports_anil = true};
+    });
     if (p.options.id_warmup != "none")
         for (auto& row : run_id_warmup<model>(p)) rows.push_back(std::move(row));
     return rows;

@@ -8,7 +8,9 @@ namespace coldstart {
 
 std::vector<result> run_two_tower(const problem& p) {
     using model = mr::recsys::two_tower<>;
-    return run_model(p, model_traits<model, mr::recsys::adapt_user>{.features = {.item_id = p.options.item_id}});
+    return run_selected(p, [](const problem& q) {
+        return model_traits<model, mr::recsys::adapt_user>{.features = {.item_id = q.options.item_id}};
+    });
 }
 
 }  // namespace coldstart

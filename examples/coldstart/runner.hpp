@@ -56,6 +56,17 @@ struct hyper {
     }
 };
 
+/// What model selection chose for one method: its configuration (--tune) and how many epochs
+/// it trains (early stopping's best), with the selection run's training curves (--plot).
+struct chosen_training {
+    hyper configuration;
+    int epochs = 0;
+    double seconds = 0;  //!< the selection run's training time, counted in the final run's
+    std::vector<double> training_loss, validation_loss;
+};
+/// The choices of a selection run, by method name (run_selected).
+using selection = std::map<std::string, chosen_training>;
+
 /// The tasks of `splits` for a model reading `encoder`'s features: the ratings as targets, or
 /// (--residual on) what the bias model leaves over.
 template <class S>
@@ -125,9 +136,14 @@ inline std::vector<hyper> tuning_candidates(const config& c) {
     return out;
 }
 
-/// Runs `p.options.algorithms` for one model type; see coldstart.hpp.
+/// Runs `p.options.algorithms` for one model type; see coldstart.hpp. Two uses (run_selected):
+/// with `choosing`, model selection alone: each method's configuration and epochs chosen on the
+/// validation tasks are recorded there and no row is returned; with `chosen`, each method is
+/// trained with what selection chose, for that many epochs, without early stopping. With
+/// neither, each method is selected and trained in one run.
 template <class Model, class Adaptation>
-std::vector<result> run_model(const problem& p, const model_traits<Model, Adaptation>& traits) {
+std::vector<result> run_model(const problem& p, const model_traits<Model, Adaptation>& traits,
+                              const selection* chosen = nullptr, selection* choosing = nullptr) {
     using S = typename Model::scalar_type;
     using loss = mr::loss::mse;
     const config& c = p.options;
@@ -151,24 +167,37 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
 
     // meta-training with early stopping on the validation tasks (best epoch restored); with
     // --checkpoint, a checkpoint every c.checkpoint_every steps that --resume continues from
+    // (with a selection: the epochs it chose, without early stopping; its curves are reported)
     std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> curves;  // per run: epoch losses
     const auto fit = [&](const std::string& name, auto& algorithm) {
         auto& curve = curves[name];  // the training meta-loss and validation loss of each epoch (--plot)
         const epoch_losses record{&curve.first};
-        const mr::meta::fit_options options{.epochs = c.epochs};
+        const auto* choice = chosen ? &chosen->at(name) : nullptr;
+        const mr::meta::fit_options options{.epochs = choice ? choice->epochs : c.epochs};
         mr::callbacks::progress_bar bar{.quiet = c.quiet};  // not const: its hooks update it
         const auto train_with = [&](auto&... callbacks) {
-            if (c.checkpoint_dir.empty()) return algorithm.fit(train, options, callbacks..., bar, record).seconds;
+            // a selection run keeps no checkpoint: it is repeated whole, its choice with it
+            if (c.checkpoint_dir.empty() || choosing) return algorithm.fit(train, options, callbacks..., bar, record).seconds;
             const auto path = std::filesystem::path(c.checkpoint_dir) / (c.model + "-" + name + ".ckpt");
             if (c.resume && std::filesystem::exists(path)) algorithm.resume(path);
             mr::callbacks::checkpoint save{path, c.checkpoint_every};
             return algorithm.fit(train, options, callbacks..., bar, save, record).seconds;
         };
+        if (choice) {
+            curve = {choice->training_loss, choice->validation_loss};
+            return train_with() + choice->seconds;
+        }
         if (validation.empty()) return train_with();
         mr::callbacks::early_stopping stop{validation, {.patience = c.patience}};
         const double seconds = train_with(stop);
         curve.second = stop.history();
+        if (choosing)  // the epochs to train again for (every validation loss NaN: all of them)
+            (*choosing)[name] = {.epochs = stop.best_epoch() >= 0 ? stop.best_epoch() + 1 : c.epochs, .seconds = seconds};
         return seconds;
+    };
+    // a row's configuration as reported; with a selection, the epochs it chose ("... epochs=3")
+    const auto described = [&](const std::string& name, const hyper& h) {
+        return chosen ? h.text() + " epochs=" + std::to_string(chosen->at(name).epochs) : h.text();
     };
     // --save: the model of the one algorithm trained, with what serving must find again
     // (with --id-warmup, the model saved is the warm-up's: id_warmup.hpp)
@@ -215,6 +244,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     // with configuration h and calls use(algorithm) on it. Every method gets the same N.
     const auto candidates = tuning_candidates(c);
     const auto tune = [&](const std::string& name, const auto& build) -> hyper {
+        if (chosen) return chosen->at(name).configuration;
         if (candidates.size() == 1 || validation.empty()) return candidates.front();
         std::size_t best = 0;
         double best_mae = std::numeric_limits<double>::infinity();
@@ -251,6 +281,7 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     fine_tune pretrained = make_fine_tune(fine_tune_config);
     pretrained.distribute(make_distribution(c));
     const double pretrain_seconds = fit("fine-tune", pretrained);
+    if (choosing) (*choosing)["fine-tune"].configuration = fine_tune_config;
     // meta-learning starts from the pre-trained parameters (--warm-start) or from scratch
     const auto start = [&] { return c.warm_start ? pretrained.learner() : model(); };
 
@@ -260,14 +291,18 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
     if (names.size() == 1 && names[0] == "all") names = all_algorithms(c.model);
     for (const auto& name : names) {
         p.announce(name);
-        hyper chosen = candidates.front();
+        hyper configuration = candidates.front();
         const auto run = [&](auto algorithm) {
             algorithm.distribute(make_distribution(c));
             // a warm-started algorithm's time includes the pre-training it starts from
             const double seconds = fit(name, algorithm) + (c.warm_start ? pretrain_seconds : 0.0);
-            save(name, algorithm, chosen);
+            if (choosing) {
+                (*choosing)[name].configuration = configuration;
+                return;  // selection alone: nothing is evaluated on the test tasks
+            }
+            save(name, algorithm, configuration);
             rows.push_back(evaluate(name, algorithm, -1, seconds, role::meta));
-            rows.back().config = chosen.text();
+            rows.back().config = described(name, configuration);
             if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", algorithm, 0, seconds, role::transfer));
             if (c.stream > 0) rows.back().stream = stream(algorithm);  // last: it changes the model
         };
@@ -295,8 +330,8 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         if (name == "anil" && !traits.supports_anil)
             throw std::invalid_argument("--algo anil adapts the last layer of a decision head: only with --model melu");
         if (name == "maml" || name == "fomaml" || name == "meta-sgd" || name == "anil" || name == "reptile") {
-            chosen = tune(name, build);
-            build(chosen, run);
+            configuration = tune(name, build);
+            build(configuration, run);
         } else if (name == "fine-tune") {
             continue;  // always reported as a baseline below
         } else {
@@ -305,15 +340,33 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
         }
     }
 
+    if (choosing) {
+        for (auto& [name, choice] : *choosing)
+            std::tie(choice.training_loss, choice.validation_loss) = curves[name];
+        return {};
+    }
     if (names.size() == 1 && names[0] == "fine-tune") save("fine-tune", pretrained, fine_tune_config);
     if (no_adapt.empty()) no_adapt.push_back(evaluate("no-adapt", pretrained, 0, pretrain_seconds, role::transfer));
     rows.push_back(no_adapt.front());
     rows.push_back(evaluate("fine-tune", pretrained, -1, pretrain_seconds, role::transfer));
-    rows.back().config = fine_tune_config.text();
+    rows.back().config = described("fine-tune", fine_tune_config);
     for (auto& r : rows)
         if (const auto it = curves.find(r.name); it != curves.end())
             std::tie(r.training_loss, r.validation_loss) = it->second;
     return rows;
+}
+
+/// Runs the methods of one model type, `traits_of(q)` giving the model's traits on problem q.
+/// Where `p.selection` is set (the models read the warm interactions: biases, item factors),
+/// each method is first selected on it (configuration and epochs chosen on validation tasks
+/// that are new to the model, as the test tasks are), then trained again on all of p's warm
+/// data with that choice; otherwise selected and trained in one run.
+template <class TraitsOf>
+std::vector<result> run_selected(const problem& p, const TraitsOf& traits_of) {
+    if (!p.selection) return run_model(p, traits_of(p));
+    selection chosen;
+    run_model(*p.selection, traits_of(*p.selection), nullptr, &chosen);
+    return run_model(p, traits_of(p), &chosen);
 }
 
 }  // namespace coldstart
