@@ -26,15 +26,18 @@ namespace detail {
 template <class S>
 inline constexpr index packet_size = Eigen::internal::unpacket_traits<typename Eigen::internal::packet_traits<S>::type>::size;
 
-/// `C = A B` (`Accumulate`: `C += A B`) for a right operand of `Columns` columns (a task's few
-/// samples), A `m x k` with m a multiple of the SIMD packet, neither transposed: A streamed
-/// column by column, two packets of rows at a time (one for a last odd packet), each multiplied
-/// by broadcasts of B's entries into Packets x Columns accumulators. No operand is packed
-/// (Eigen's GEMM packs both, which at 10 columns costs about as much as the product). Each
+/// `C = A op(B)` (`Accumulate`: `C += A op(B)`) for a right operand of `Columns` columns, A
+/// `m x k` with m a multiple of the SIMD packet and not transposed, `op(B)(p, j) = b[p sp + j sj]`
+/// (B as it is, `sp = 1, sj = ldb`, or transposed, `sp = ldb, sj = 1`): A streamed column by
+/// column, two packets of rows at a time (one for a last odd packet), each multiplied by
+/// broadcasts of op(B)'s entries into Packets x Columns accumulators. No operand is packed
+/// (Eigen's GEMM packs both, which at 10 samples costs about as much as the product). Each
 /// element is summed from zero over the depth in order by the packet multiply-add, then added
-/// to C: Eigen's kernel's sums, bit for bit, wherever its depth block holds k.
+/// to C: Eigen's kernel's sums, bit for bit, wherever its depth block holds k and its kernel
+/// takes the rows in blocks of 2 or 3 packets (a lone last packet it sums in two halves: there
+/// the results differ in the last bits).
 template <int Columns, bool Accumulate, class S>
-void streaming_gemm(index m, index k, const S* a, index lda, const S* b, index ldb, S* c, index ldc) {
+void streaming_gemm(index m, index k, const S* a, index lda, const S* b, index sp, index sj, S* c, index ldc) {
     namespace ei = Eigen::internal;
     using packet = typename ei::packet_traits<S>::type;
     constexpr index size = packet_size<S>;
@@ -47,7 +50,7 @@ void streaming_gemm(index m, index k, const S* a, index lda, const S* b, index l
             packet column[Packets];
             for (int r = 0; r < Packets; ++r) column[r] = ei::ploadu<packet>(a + i + r * size + p * lda);
             for (int j = 0; j < Columns; ++j) {
-                const packet bj = ei::pset1<packet>(b[p + j * ldb]);
+                const packet bj = ei::pset1<packet>(b[p * sp + j * sj]);
                 for (int r = 0; r < Packets; ++r) sum[r][j] = ei::pmadd(column[r], bj, sum[r][j]);
             }
         }
@@ -62,19 +65,30 @@ void streaming_gemm(index m, index k, const S* a, index lda, const S* b, index l
     if (i < m) rows.template operator()<1>(i);
 }
 
-/// streaming_gemm for n in [2, 12] columns (its compile-time count); false if n is outside
+/// streaming_gemm over n >= 2 columns: in one block where n <= 12 (a task's samples, depth up
+/// to 256), else in blocks of 6 (12 accumulators: the multiply-adds' latency covered) where the
+/// depth is at most 16, so that A stays in the L1 cache from block to block (a weight
+/// gradient `dY X^T`, summed over a task's samples). False where neither holds, and for one
+/// column (Eigen's product is then a matrix-vector product, with other sums).
 template <class S>
-bool streaming_gemm(index m, index n, index k, const S* a, index lda, const S* b, index ldb, bool accumulate, S* c,
-                    index ldc) {
-    bool done = false;
-    [&]<int... J>(std::integer_sequence<int, J...>) {
-        ((n == J + 2 ? (accumulate ? streaming_gemm<J + 2, true>(m, k, a, lda, b, ldb, c, ldc)
-                                   : streaming_gemm<J + 2, false>(m, k, a, lda, b, ldb, c, ldc),
-                        done = true)
-                     : false),
+bool streaming_gemm(index m, index n, index k, const S* a, index lda, const S* b, index sp, index sj, bool accumulate,
+                    S* c, index ldc) {
+    if (n < 2 || k > (n <= 12 ? 256 : 16)) return false;
+    const auto block = [&]<int... J>(index columns, index first, std::integer_sequence<int, J...>) {
+        ((columns == J + 1 ? (accumulate ? streaming_gemm<J + 1, true>(m, k, a, lda, b + first * sj, sp, sj, c + first * ldc, ldc)
+                                         : streaming_gemm<J + 1, false>(m, k, a, lda, b + first * sj, sp, sj, c + first * ldc, ldc),
+                              0)
+                           : 0),
          ...);
-    }(std::make_integer_sequence<int, 11>{});
-    return done;
+    };
+    if (n <= 12) {
+        block(n, 0, std::make_integer_sequence<int, 12>{});
+        return true;
+    }
+    index first = 0;
+    for (; first + 6 <= n; first += 6) block(6, first, std::make_integer_sequence<int, 6>{});
+    if (first < n) block(n - first, first, std::make_integer_sequence<int, 6>{});
+    return true;
 }
 
 #if defined(__GNUC__)
@@ -106,13 +120,15 @@ void eigen_gemm(transpose ta, transpose tb, index m, index n, index k, S alpha, 
         }
         return;
     }
-    // a few right-hand columns (a task's samples): streamed, unpacked (Eigen's sums where its
-    // depth block holds k; at most 256 deep). With 128- and 256-bit vectors (AVX2: 1.7x Eigen's
-    // GEMM at 64 x 128 by 10 columns); not with 512-bit ones, where a kernel like it measured no
-    // faster than Eigen's (docs/performance.md, "Small products")
-    if (ta == transpose::no && tb == transpose::no && alpha == S(1) && (beta == S(0) || beta == S(1)) &&
-        packet_size<S> > 1 && packet_size<S> * index(sizeof(S)) <= 32 && m % packet_size<S> == 0 && k <= 256 &&
-        streaming_gemm(m, n, k, a, lda, b, ldb, beta == S(1), c, ldc))
+    // a few right-hand columns (a task's samples), or a depth of a few samples (a weight
+    // gradient): streamed, unpacked (Eigen's sums where its depth block holds k). With 128- and
+    // 256-bit vectors (AVX2: 1.7x Eigen's GEMM at 64 x 128 by 10 columns, and at 64 x 10 by
+    // 10 x 256); not with 512-bit ones, where a kernel like it measured no faster than Eigen's
+    // (docs/performance.md, "Small products")
+    if (ta == transpose::no && alpha == S(1) && (beta == S(0) || beta == S(1)) && packet_size<S> > 1 &&
+        packet_size<S> * index(sizeof(S)) <= 32 && m % packet_size<S> == 0 &&
+        streaming_gemm(m, n, k, a, lda, b, tb == transpose::no ? 1 : ldb, tb == transpose::no ? ldb : 1, beta == S(1),
+                       c, ldc))
         return;
     // alpha as a factor of A (Eigen folds it into the product; `alpha * (A * B)` would
     // evaluate the product into a heap temporary first)
