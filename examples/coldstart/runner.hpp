@@ -184,8 +184,9 @@ std::vector<result> run_model(const problem& p, const model_traits<Model, Adapta
             return algorithm.fit(train, options, callbacks..., bar, save, record).seconds;
         };
         if (choice) {
-            curve = {choice->training_loss, choice->validation_loss};
-            return train_with() + choice->seconds;
+            const double seconds = train_with();
+            curve = {choice->training_loss, choice->validation_loss};  // the selection run's, not what `record` took
+            return seconds + choice->seconds;
         }
         if (validation.empty()) return train_with();
         mr::callbacks::early_stopping stop{validation, {.patience = c.patience}};
