@@ -405,10 +405,11 @@ static int coldstart_main(int argc, char** argv) {
             problem p{c, data, split, scale, c.residual ? &cold_bias : nullptr, &bias, announce};
             // models that read the warm interactions (the residual's biases, MF's item factors)
             // are selected on a fit without the validation users (items), then trained on all
-            auto selection_split = split;
+            mr::data::split selection_split;
             std::optional<mr::recsys::bias_model> selection_bias, selection_cold_bias;
             std::optional<problem> selection;
             if ((c.residual || (c.model == "mf" && c.item_factors)) && !split.validation.empty()) {
+                selection_split = split;
                 selection_split.training_interactions = mr::data::training_without_validation(data, split, c.split.scenario);
                 if (selection_split.training_interactions.empty()) {
                     if (!c.quiet)
